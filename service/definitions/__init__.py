@@ -1,0 +1,1 @@
+"""Experiment definitions: YAML files, their schema, and the live set the service serves."""
