@@ -13,11 +13,14 @@ from service.definitions.model import DIRECTIONS, METRIC_KINDS, METRIC_ROLES
 
 KEY_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
+NAME_RULE = validate.Regexp(
+    NAME_PATTERN, error="must be 1-64 letters, digits, '_', '.' or '-', not starting with . or -"
+)
 WEIGHT_TOLERANCE = 1e-6
 
 
 class VariantSchema(Schema):
-    key = fields.String(required=True, validate=validate.Regexp(NAME_PATTERN))
+    key = fields.String(required=True, validate=NAME_RULE)
     name = fields.String()
     weight = fields.Float(required=True, allow_nan=False, validate=validate.Range(0, 1))
     payload = fields.Raw(allow_none=True, load_default=None)
@@ -25,7 +28,7 @@ class VariantSchema(Schema):
 
 
 class LayerSchema(Schema):
-    name = fields.String(required=True, validate=validate.Regexp(NAME_PATTERN))
+    name = fields.String(required=True, validate=NAME_RULE)
     range = fields.List(
         fields.Integer(strict=True, validate=validate.Range(0, 10_000)),
         required=True,
@@ -65,7 +68,7 @@ class WindowField(fields.Field):
 
 
 class MetricSchema(Schema):
-    name = fields.String(required=True, validate=validate.Regexp(NAME_PATTERN))
+    name = fields.String(required=True, validate=NAME_RULE)
     kind = fields.String(required=True, validate=validate.OneOf(METRIC_KINDS))
     role = fields.String(load_default="secondary", validate=validate.OneOf(METRIC_ROLES))
     event = fields.String(validate=validate.Length(min=1, max=128))
@@ -99,7 +102,12 @@ class MetricSchema(Schema):
 
 
 class ExperimentSchema(Schema):
-    key = fields.String(required=True, validate=validate.Regexp(KEY_PATTERN))
+    key = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            KEY_PATTERN, error="must be 1-64 lowercase letters, digits and dashes"
+        ),
+    )
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     hypothesis = fields.String(load_default="")
     description = fields.String(load_default="")
@@ -109,7 +117,7 @@ class ExperimentSchema(Schema):
         required=True, validate=validate.OneOf(("draft", "running", "stopped", "shipped"))
     )
     winner = fields.String(allow_none=True, load_default=None)
-    unit = fields.String(load_default="user_id", validate=validate.Regexp(NAME_PATTERN))
+    unit = fields.String(load_default="user_id", validate=NAME_RULE)
     salt = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1))
     variants = fields.List(
         fields.Nested(VariantSchema), required=True, validate=validate.Length(min=2, max=26)
@@ -120,7 +128,7 @@ class ExperimentSchema(Schema):
     layer = fields.Nested(LayerSchema, allow_none=True, load_default=None)
     metrics = fields.List(fields.Nested(MetricSchema), load_default=list)
     segments = fields.List(
-        fields.String(validate=validate.Regexp(NAME_PATTERN)),
+        fields.String(validate=NAME_RULE),
         load_default=list,
         validate=validate.Length(max=10),
     )
@@ -131,10 +139,11 @@ class ExperimentSchema(Schema):
     )
     allow_rebucket = fields.Boolean(load_default=False)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        # Runs even when fields failed, so one `xp validate` shows every problem of a file.
         errors: dict[str, Any] = {}
-        variants = data.get("variants") or []
+        variants = [v for v in data.get("variants") or [] if "key" in v and "weight" in v]
         keys = [v["key"] for v in variants]
         for i, key in enumerate(keys):
             if key in keys[:i]:
