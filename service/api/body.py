@@ -1,0 +1,78 @@
+"""Reading request bodies: JSON only, bounded in size and depth, loaded through a schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import current_app, request
+from marshmallow import Schema, ValidationError
+
+from service.definitions.loader import flatten_messages
+from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+MAX_DEPTH = 32
+
+
+def json_body() -> Any:
+    """The request's JSON document, or a 4xx saying what is wrong with it."""
+    limit = current_app.config["XP_SETTINGS"].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+    if not request.is_json:
+        raise UnsupportedMediaType(
+            "send the body as JSON with 'Content-Type: application/json'",
+            {"Content-Type": request.mimetype or None},
+        )
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+    try:
+        document = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BadRequest(f"JSON is nested deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"malformed JSON: {exc}", {"body": str(exc)}) from None
+    path = too_deep(document)
+    if path is not None:
+        raise BadRequest(f"JSON is nested deeper than {MAX_DEPTH} levels", {"field": path})
+    return document
+
+
+def load(schema: Schema, document: Any) -> Any:
+    """``schema.load(document)`` with errors as ``{field.path: [messages]}`` in a 422."""
+    if not isinstance(document, dict):
+        raise ValidationFailed(
+            f"the body must be a JSON object, not {type(document).__name__}",
+            {"": ["not an object"]},
+        )
+    try:
+        return schema.load(document)
+    except ValidationError as exc:
+        details: dict[str, list[str]] = {}
+        for path, message in flatten_messages(exc.messages):
+            details.setdefault(path, []).append(message)
+        first = next(iter(details), "")
+        raise ValidationFailed(f"invalid field {first!r}: {details[first][0]}", details) from None
+
+
+def too_deep(document: Any, limit: int = MAX_DEPTH) -> str | None:
+    """Path of the first value nested deeper than ``limit``, or None."""
+    stack: list[tuple[Any, str, int]] = [(document, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > limit:
+            return path
+        if isinstance(value, dict):
+            stack.extend(
+                (v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in value.items()
+            )
+        elif isinstance(value, list):
+            stack.extend(
+                (v, f"{path}.{i}" if path else str(i), depth + 1) for i, v in enumerate(value)
+            )
+    return None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")

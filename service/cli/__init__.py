@@ -1,0 +1,22 @@
+"""The ``xp`` command line."""
+
+from __future__ import annotations
+
+import click
+
+from service.cli.serve import serve
+from service.cli.validate import validate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xp")
+def cli() -> None:
+    """xp: experiment assignment, event statistics and lift analysis."""
+
+
+cli.add_command(serve)
+cli.add_command(validate)
+
+
+def main() -> None:
+    cli(prog_name="xp")

@@ -1,0 +1,75 @@
+"""Settings from ``XP_*`` environment variables (documented in the README)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SCOPES = ("sdk", "admin")
+
+
+class SettingsError(ValueError):
+    """An ``XP_*`` variable with a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    experiments_dir: str = "experiments"
+    store_url: str | None = None
+    data_dir: str = ".xp"
+    api_keys: Mapping[str, str] = field(default_factory=dict)
+    reload_interval: float = 2.0
+    max_body_bytes: int = 1_000_000
+    secret_key: str | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            experiments_dir=env.get("XP_EXPERIMENTS_DIR", "experiments"),
+            store_url=env.get("XP_STORE_URL") or None,
+            data_dir=env.get("XP_DATA_DIR", ".xp"),
+            api_keys=parse_api_keys(env.get("XP_API_KEYS", "")),
+            reload_interval=_number(env, "XP_RELOAD_INTERVAL", 2.0),
+            max_body_bytes=int(_number(env, "XP_MAX_BODY_BYTES", 1_000_000)),
+            secret_key=env.get("XP_SECRET_KEY") or None,
+            log_level=env.get("XP_LOG_LEVEL", "INFO").upper(),
+        )
+
+    def replace(self, **changes: Any) -> Settings:
+        values = {**self.__dict__, **changes}
+        if isinstance(values.get("api_keys"), str):
+            values["api_keys"] = parse_api_keys(values["api_keys"])
+        return Settings(**values)
+
+
+def parse_api_keys(text: str) -> dict[str, str]:
+    """``"key1:admin,key2:sdk"`` as ``{key: scope}``."""
+    keys: dict[str, str] = {}
+    for item in text.replace("\n", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, scope = item.rpartition(":")
+        if not sep or not key or scope not in SCOPES:
+            raise SettingsError(
+                f"XP_API_KEYS: {item[:4]!r}... must look like KEY:SCOPE with SCOPE one of {SCOPES}"
+            )
+        keys[key] = scope
+    return keys
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} cannot be negative, got {raw!r}")
+    return value
