@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service.app import create_app
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -30,3 +35,32 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture
 def experiments_dir() -> Path:
     return EXPERIMENTS_DIR
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build apps from a config dict (Settings fields), on temp data dirs; closed afterwards."""
+    apps: list[Flask] = []
+
+    def build(**config: Any) -> Flask:
+        config.setdefault("experiments_dir", str(EXPERIMENTS_DIR))
+        config.setdefault("data_dir", str(tmp_path / f"data-{len(apps)}"))
+        config.setdefault("api_keys", {})
+        config.setdefault("reload_interval", 0.0)
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["xp"].close()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

@@ -35,7 +35,8 @@ def json_body() -> Any:
         raise BadRequest(f"malformed JSON: {exc}", {"body": str(exc)}) from None
     path = too_deep(document)
     if path is not None:
-        raise BadRequest(f"JSON is nested deeper than {MAX_DEPTH} levels", {"field": path})
+        message = f"JSON is nested deeper than {MAX_DEPTH} levels"
+        raise BadRequest(message, {path: [message]})
     return document
 
 
