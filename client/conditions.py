@@ -87,6 +87,16 @@ def _logical(name: str, subs: list[Predicate]) -> Predicate:
 
 
 def _attribute(name: str, test: ValuePredicate) -> Predicate:
+    members: frozenset[Any] | None = getattr(test, "string_members", None)
+    if "." not in name and members is not None:
+        # The common `{attr: {$in: [...strings]}}`: one dict lookup and one set probe.
+        def check_in(attrs: Attributes) -> bool:
+            value = attrs.get(name, _MISSING)
+            if value.__class__ is str:
+                return value in members
+            return test(value)
+
+        return check_in
     if "." not in name:
 
         def check(attrs: Attributes) -> bool:
@@ -224,6 +234,8 @@ def _membership(op: str, arg: Any, path: str) -> ValuePredicate:
         return any(_same(v, a) for a in arg)
 
     if op == "$in":
+        if fast is not None and all(isinstance(a, str) for a in arg):
+            member.string_members = fast  # type: ignore[attr-defined]
         return member
     return lambda v: not member(v)
 

@@ -7,11 +7,11 @@ targeting condition and the bucket ranges once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from client.conditions import Predicate, compile_condition
+from client.conditions import ConditionError, Predicate, compile_condition
 from client.hashing import BUCKETS
 
 STATUSES = ("draft", "running", "stopped", "shipped")
@@ -52,6 +52,22 @@ class Experiment:
     winner: str | None = None
     condition: Predicate | None = field(default=None, compare=False, repr=False)
     ranges: tuple[tuple[float, float], ...] = field(default=(), compare=False, repr=False)
+    assigner: Callable[[Mapping[str, Any]], Any] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        # Compiled once here so the request path only evaluates (see client.engine).
+        from client.engine import build_assigner
+
+        if not self.salt:
+            object.__setattr__(self, "salt", self.key)
+        if self.targeting and self.condition is None:
+            object.__setattr__(self, "condition", compile_condition(self.targeting))
+        if not self.ranges:
+            weights = [v.weight for v in self.variants]
+            object.__setattr__(self, "ranges", bucket_ranges(weights, self.coverage))
+        object.__setattr__(self, "assigner", build_assigner(self))
 
     @property
     def control(self) -> Variant:
@@ -96,10 +112,8 @@ class Experiment:
                 overrides={str(k): str(v) for k, v in (data.get("overrides") or {}).items()},
                 layer=layer,
                 winner=data.get("winner"),
-                condition=compile_condition(targeting) if targeting else None,
-                ranges=bucket_ranges([v.weight for v in variants], coverage),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, ConditionError) as exc:
             if isinstance(exc, DefinitionError):
                 raise
             raise DefinitionError(

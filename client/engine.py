@@ -2,18 +2,24 @@
 
 Checks run in this order: status, allowlist override, layer range, targeting, coverage and
 variant ranges. The SDK and the service both call :func:`assign_variant`.
+
+Each :class:`~client.definition.Experiment` is compiled once into a closure
+(:func:`build_assigner`) with every answer it can give built in advance, so an assignment is
+a dict lookup, one predicate, one hash and one bisect, and allocates nothing.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import mmh3
 
-from client.definition import Experiment
 from client.hashing import BUCKETS
+
+if TYPE_CHECKING:
+    from client.definition import Experiment
 
 # Why a unit got what it got.
 ASSIGNED = "assigned"
@@ -26,9 +32,11 @@ NOT_IN_LAYER_RANGE = "not_in_layer_range"
 NOT_TARGETED = "not_targeted"
 OUTSIDE_COVERAGE = "outside_coverage"
 
+Assigner = Callable[[Mapping[str, Any]], "Assignment"]
+
 
 class Assignment(NamedTuple):
-    """The engine's answer: a NamedTuple because it is built on the hot path."""
+    """The engine's answer. Instances are shared between calls: treat ``payload`` as read-only."""
 
     experiment: str
     variant: str
@@ -47,47 +55,95 @@ class Assignment(NamedTuple):
 
 def assign_variant(experiment: Experiment, attributes: Mapping[str, Any]) -> Assignment:
     """Variant of the unit described by ``attributes`` (which hold ``experiment.unit``)."""
+    assigner = experiment.assigner
+    assert assigner is not None  # set in Experiment.__post_init__
+    result: Assignment = assigner(attributes)
+    return result
+
+
+def build_assigner(experiment: Experiment) -> Assigner:
+    """Compile ``experiment`` into a function of the unit's attributes."""
     key = experiment.key
-    control = experiment.variants[0]
-    status = experiment.status
-    if status == "shipped":
-        winner = experiment.variant(experiment.winner or "") or control
-        return Assignment(key, winner.key, winner.payload, False, SHIPPED)
-    if status == "stopped":
-        return Assignment(key, control.key, control.payload, False, STOPPED)
+    variants = experiment.variants
+    control = variants[0]
 
-    unit = attributes.get(experiment.unit)
-    if unit is None or unit == "" or isinstance(unit, bool | dict | list):
-        return Assignment(key, control.key, control.payload, False, MISSING_UNIT)
-    unit_id = unit if isinstance(unit, str) else str(unit)
+    def fixed(variant_key: str, in_experiment: bool, reason: str) -> Assignment:
+        variant = experiment.variant(variant_key) or control
+        return Assignment(key, variant.key, variant.payload, in_experiment, reason)
 
-    forced = experiment.overrides.get(unit_id) if experiment.overrides else None
-    if forced is not None:
-        variant = experiment.variant(forced)
-        if variant is not None:
-            return Assignment(key, variant.key, variant.payload, False, OVERRIDE)
-    if status == "draft":
-        return Assignment(key, control.key, control.payload, False, DRAFT)
+    if experiment.status == "shipped":
+        shipped = fixed(experiment.winner or control.key, False, SHIPPED)
+        return lambda attributes: shipped
+    if experiment.status == "stopped":
+        stopped = fixed(control.key, False, STOPPED)
+        return lambda attributes: stopped
+
+    missing = fixed(control.key, False, MISSING_UNIT)
+    overrides = {
+        unit: fixed(variant, False, OVERRIDE)
+        for unit, variant in experiment.overrides.items()
+        if experiment.variant(variant) is not None
+    }
+    unit_attribute = experiment.unit
+    if experiment.status == "draft":
+        draft = fixed(control.key, False, DRAFT)
+
+        def assign_draft(attributes: Mapping[str, Any]) -> Assignment:
+            unit = _unit_id(attributes.get(unit_attribute))
+            if unit is None:
+                return missing
+            return overrides.get(unit, draft)
+
+        return assign_draft
 
     layer = experiment.layer
-    if layer is not None:
-        layer_bucket = mmh3.hash(f"{layer.salt}:{unit_id}", 0, False) % BUCKETS
-        if not layer.start <= layer_bucket < layer.end:
-            return Assignment(key, control.key, control.payload, False, NOT_IN_LAYER_RANGE)
-
+    layer_prefix = f"{layer.salt}:" if layer else ""
+    layer_start, layer_end = (layer.start, layer.end) if layer else (0, BUCKETS)
+    not_in_layer = fixed(control.key, False, NOT_IN_LAYER_RANGE)
     condition = experiment.condition
-    if condition is not None:
-        try:
-            targeted = condition(attributes)
-        except Exception:  # compiled predicates do not raise; this keeps that promise anyway
-            targeted = False
-        if not targeted:
-            return Assignment(key, control.key, control.payload, False, NOT_TARGETED)
+    not_targeted = fixed(control.key, False, NOT_TARGETED)
+    outside = fixed(control.key, False, OUTSIDE_COVERAGE)
+    prefix = f"{experiment.salt}:"
+    starts = [start for start, _ in experiment.ranges]
+    ends = [end for _, end in experiment.ranges]
+    assigned = [Assignment(key, v.key, v.payload, True, ASSIGNED) for v in variants]
+    hash32 = mmh3.hash
 
-    bucket = mmh3.hash(f"{experiment.salt}:{unit_id}", 0, False) % BUCKETS
-    ranges = experiment.ranges
-    index = bisect_right(ranges, (bucket, float("inf"))) - 1
-    if index >= 0 and bucket < ranges[index][1]:
-        variant = experiment.variants[index]
-        return Assignment(key, variant.key, variant.payload, True, ASSIGNED)
-    return Assignment(key, control.key, control.payload, False, OUTSIDE_COVERAGE)
+    def assign(attributes: Mapping[str, Any]) -> Assignment:
+        unit = attributes.get(unit_attribute)
+        if unit.__class__ is not str:
+            unit = _unit_id(unit)
+            if unit is None:
+                return missing
+        elif not unit:
+            return missing
+        if overrides:
+            forced = overrides.get(unit)
+            if forced is not None:
+                return forced
+        if layer is not None:
+            if not layer_start <= hash32(layer_prefix + unit, 0, False) % BUCKETS < layer_end:
+                return not_in_layer
+        if condition is not None:
+            try:
+                targeted = condition(attributes)
+            except Exception:  # compiled predicates do not raise; this keeps the promise anyway
+                targeted = False
+            if not targeted:
+                return not_targeted
+        bucket = hash32(prefix + unit, 0, False) % BUCKETS
+        index = bisect_right(starts, bucket) - 1
+        if index >= 0 and bucket < ends[index]:
+            return assigned[index]
+        return outside
+
+    return assign
+
+
+def _unit_id(value: Any) -> str | None:
+    """The unit id as a string; None when it is missing or not a scalar."""
+    if value is None or value == "" or isinstance(value, bool | dict | list | tuple | set):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if isinstance(value, str) else str(value)
