@@ -1,1 +1,24 @@
-"""xp SDK."""
+"""xp SDK: ``from client import Client``.
+
+Standard library and mmh3 only. The assignment engine here is the one the service uses; the
+service imports ``client.engine`` without loading the SDK's threads and transport.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from client.engine import Assignment, assign_variant
+
+if TYPE_CHECKING:
+    from client.sdk import Client, Variant
+
+__all__ = ["Assignment", "Client", "Variant", "assign_variant"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Client", "Variant"):
+        from client import sdk
+
+        return getattr(sdk, name)
+    raise AttributeError(f"module 'client' has no attribute {name!r}")

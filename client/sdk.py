@@ -1,0 +1,278 @@
+"""``Client``: local (or remote) assignment, exposure logging and conversion tracking.
+
+Nothing here raises into the host application: every public method catches, logs through
+``logging.getLogger("xp.client")`` and falls back to the control (or the caller's default).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, NamedTuple
+
+from client.config_source import ConfigPoller, Experiments, compile_config
+from client.engine import Assignment
+from client.events import EventProcessor
+from client.lru import LRUSet
+from client.transport import HttpTransport, Transport, TransportError
+
+log = logging.getLogger("xp.client")
+
+NOT_READY = "not_ready"
+UNKNOWN_EXPERIMENT = "unknown_experiment"
+REMOTE_ERROR = "remote_error"
+ERROR = "error"
+OVERRIDE = "override"
+
+
+class Variant(NamedTuple):
+    """What ``get_variant`` returns; ``payload`` is shared, treat it as read-only."""
+
+    experiment: str
+    key: str
+    payload: Any
+    in_experiment: bool
+    reason: str
+
+
+class Client:
+    """The xp SDK. Use as a context manager, or call :meth:`close` (also run at exit)."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        mode: str = "local",
+        config: Mapping[str, Any] | None = None,
+        init_timeout: float = 2.0,
+        poll_interval: float = 30.0,
+        request_timeout: float = 0.5,
+        flush_interval: float = 5.0,
+        batch_size: int = 500,
+        capacity: int = 10_000,
+        exposure_cache_size: int = 100_000,
+        transport: Transport | None = None,
+    ) -> None:
+        if mode not in ("local", "remote"):
+            raise ValueError(f"mode must be 'local' or 'remote', not {mode!r}")
+        self.mode = mode
+        self.request_timeout = request_timeout
+        self._experiments: Experiments = {}
+        self._extras: dict[str, Any] = {}
+        self._overrides: dict[tuple[str, str], str] = {}
+        self._ready = threading.Event()
+        self._closed = False
+        self._exposures_seen = LRUSet(exposure_cache_size)
+        if transport is None and base_url is not None:
+            transport = HttpTransport(base_url, api_key=api_key)
+        self._transport = transport
+        self._events: EventProcessor | None = None
+        self._poller: ConfigPoller | None = None
+        if config is not None:
+            self._apply_document(config)
+        if transport is None:
+            return
+        self._events = EventProcessor(
+            transport, flush_interval=flush_interval, batch_size=batch_size, capacity=capacity
+        )
+        if mode == "local":
+            self._poller = ConfigPoller(
+                transport, self._apply, poll_interval, max(request_timeout, 2.0), log
+            )
+            self._poller.start()
+            if not self._ready.is_set() and init_timeout > 0:
+                self._ready.wait(init_timeout)
+
+    @classmethod
+    def offline(cls, config: Mapping[str, Any], transport: Transport | None = None) -> Client:
+        """Evaluate from ``config`` (a ``/v1/config`` document) with no network by default."""
+        return cls(config=config, transport=transport, mode="local", init_timeout=0)
+
+    # -- assignment ---------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Whether a config is loaded (always true in remote mode once constructed)."""
+        return self.mode == "remote" or self._ready.is_set()
+
+    def get_variant(
+        self,
+        experiment: str,
+        user_id: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        default: str | None = None,
+    ) -> Variant:
+        """The unit's variant; never raises. ``user_id`` joins ``attributes`` as ``user_id``."""
+        try:
+            attrs = _attributes(user_id, attributes)
+            if self._overrides:
+                unit = attrs.get("user_id")
+                forced = self._overrides.get((experiment, str(unit)))
+                if forced is not None:
+                    return self._forced(experiment, forced)
+            if self.mode == "remote":
+                return self._remote(experiment, attrs, default)
+            exp = self._experiments.get(experiment)
+            if exp is None:
+                reason = UNKNOWN_EXPERIMENT if self._ready.is_set() else NOT_READY
+                return Variant(experiment, default or "control", None, False, reason)
+            result: Assignment = exp.assigner(attrs)  # type: ignore[misc]
+            if result.in_experiment:
+                unit_id = attrs[exp.unit]
+                if not self._exposures_seen.seen((experiment, unit_id)):
+                    self._queue_exposure(result, str(unit_id), attrs)
+            return Variant(experiment, *result[1:])
+        except Exception:
+            log.exception("get_variant(%r) failed; serving the default", experiment)
+            return Variant(experiment, default or "control", None, False, ERROR)
+
+    def _forced(self, experiment: str, variant: str) -> Variant:
+        exp = self._experiments.get(experiment)
+        found = exp.variant(variant) if exp else None
+        return Variant(experiment, variant, found.payload if found else None, False, OVERRIDE)
+
+    def _remote(self, experiment: str, attrs: dict[str, Any], default: str | None) -> Variant:
+        exp = self._experiments.get(experiment)
+        fallback = default or (exp.control.key if exp else "control")
+        user_id = attrs.pop("user_id", None)
+        if self._transport is None or user_id is None:
+            return Variant(experiment, fallback, None, False, REMOTE_ERROR)
+        body = {"user_id": str(user_id), "attributes": attrs, "experiments": [experiment]}
+        try:
+            response = self._transport.request(
+                "POST", "/v1/assign", body, {}, self.request_timeout
+            )
+            if response.status != 200:
+                log.warning("remote assign answered %s", response.status)
+                return Variant(experiment, fallback, None, False, REMOTE_ERROR)
+            got = response.json()["assignments"].get(experiment)
+        except (TransportError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("remote assign failed: %s", exc)
+            return Variant(experiment, fallback, None, False, REMOTE_ERROR)
+        if got is None:
+            return Variant(experiment, fallback, None, False, UNKNOWN_EXPERIMENT)
+        return Variant(
+            experiment, got["variant"], got.get("payload"), bool(got["in_experiment"]),
+            str(got["reason"]),
+        )
+
+    # -- events -------------------------------------------------------------------------------
+
+    def track(
+        self,
+        event: str,
+        user_id: str,
+        value: float | None = None,
+        ts: float | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        """Queue a conversion; never raises."""
+        try:
+            record: dict[str, Any] = {
+                "type": "conversion",
+                "event": event,
+                "user_id": str(user_id),
+                "ts": time.time() if ts is None else ts,
+                "event_id": event_id or uuid.uuid4().hex,
+            }
+            if value is not None:
+                record["value"] = value
+            self._put(record)
+        except Exception:
+            log.exception("track(%r) failed", event)
+
+    def _queue_exposure(self, result: Assignment, unit_id: str, attrs: Mapping[str, Any]) -> None:
+        segments = self._extras.get(result.experiment, {}).get("segments", ())
+        record: dict[str, Any] = {
+            "type": "exposure",
+            "experiment": result.experiment,
+            "user_id": unit_id,
+            "variant": result.variant,
+            "ts": time.time(),
+            "event_id": uuid.uuid4().hex,
+        }
+        if segments:
+            record["attributes"] = {k: attrs[k] for k in segments if k in attrs}
+        self._put(record)
+
+    def _put(self, record: dict[str, Any]) -> None:
+        if self._events is not None and not self._closed:
+            self._events.put(record)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Send everything queued now; True when it all went out."""
+        try:
+            return self._events.flush(timeout) if self._events is not None else True
+        except Exception:
+            log.exception("flush failed")
+            return False
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Flush, stop the background threads; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._poller is not None:
+                self._poller.stop()
+            if self._events is not None:
+                self._events.close(timeout)
+        except Exception:
+            log.exception("close failed")
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of the event queue and the config poller."""
+        out: dict[str, Any] = dict(self._events.stats()) if self._events is not None else {}
+        out["experiments"] = len(self._experiments)
+        if self._poller is not None:
+            out["config_fetches"] = self._poller.fetches
+            out["config_failures"] = self._poller.failures
+        return out
+
+    # -- testing helpers ----------------------------------------------------------------------
+
+    def override(self, experiment: str, user_id: str, variant: str | None) -> None:
+        """Force ``variant`` for one unit in this client (``None`` removes the override)."""
+        if variant is None:
+            self._overrides.pop((experiment, str(user_id)), None)
+        else:
+            self._overrides[(experiment, str(user_id))] = variant
+
+    def refresh(self) -> bool:
+        """Fetch the config now (tests; normally the poller does it)."""
+        return self._poller.fetch_now() if self._poller is not None else False
+
+    # -- config -------------------------------------------------------------------------------
+
+    def _apply_document(self, document: Mapping[str, Any]) -> None:
+        experiments, extras = compile_config(document, log)
+        self._apply(experiments, extras)
+
+    def _apply(self, experiments: Experiments, extras: dict[str, Any]) -> None:
+        self._experiments, self._extras = experiments, extras  # one reference swap each
+        self._ready.set()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _attributes(user_id: Any, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    if attributes is None:
+        return {} if user_id is None else {"user_id": user_id}
+    attrs = dict(attributes)
+    if user_id is not None:
+        attrs["user_id"] = user_id
+    return attrs
