@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from service.app import create_app
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.append(str(Path(__file__).parent))  # for redis_server; after site-packages
 
 from redis_server import redis_binary, redis_required, running_redis  # noqa: E402
 
