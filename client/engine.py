@@ -44,6 +44,11 @@ class Assignment(NamedTuple):
     in_experiment: bool
     reason: str
 
+    @property
+    def key(self) -> str:
+        """The variant's key (the SDK's ``v.key``)."""
+        return self.variant
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "variant": self.variant,

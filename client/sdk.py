@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any
 
 from client.config_source import ConfigPoller, Experiments, compile_config
 from client.engine import Assignment
@@ -29,14 +29,9 @@ ERROR = "error"
 OVERRIDE = "override"
 
 
-class Variant(NamedTuple):
-    """What ``get_variant`` returns; ``payload`` is shared, treat it as read-only."""
-
-    experiment: str
-    key: str
-    payload: Any
-    in_experiment: bool
-    reason: str
+# ``get_variant`` answers with the engine's own result object: ``experiment``, ``key`` (an
+# alias of ``variant``), ``payload``, ``in_experiment``, ``reason``. No copy on the hot path.
+Variant = Assignment
 
 
 class Client:
@@ -126,7 +121,7 @@ class Client:
                 unit_id = attrs[exp.unit]
                 if not self._exposures_seen.seen((experiment, unit_id)):
                     self._queue_exposure(result, str(unit_id), attrs)
-            return Variant(experiment, *result[1:])
+            return result
         except Exception:
             log.exception("get_variant(%r) failed; serving the default", experiment)
             return Variant(experiment, default or "control", None, False, ERROR)
@@ -136,17 +131,18 @@ class Client:
         found = exp.variant(variant) if exp else None
         return Variant(experiment, variant, found.payload if found else None, False, OVERRIDE)
 
-    def _remote(self, experiment: str, attrs: dict[str, Any], default: str | None) -> Variant:
+    def _remote(
+        self, experiment: str, attributes: Mapping[str, Any], default: str | None
+    ) -> Variant:
         exp = self._experiments.get(experiment)
         fallback = default or (exp.control.key if exp else "control")
+        attrs = dict(attributes)
         user_id = attrs.pop("user_id", None)
         if self._transport is None or user_id is None:
             return Variant(experiment, fallback, None, False, REMOTE_ERROR)
         body = {"user_id": str(user_id), "attributes": attrs, "experiments": [experiment]}
         try:
-            response = self._transport.request(
-                "POST", "/v1/assign", body, {}, self.request_timeout
-            )
+            response = self._transport.request("POST", "/v1/assign", body, {}, self.request_timeout)
             if response.status != 200:
                 log.warning("remote assign answered %s", response.status)
                 return Variant(experiment, fallback, None, False, REMOTE_ERROR)
@@ -157,7 +153,10 @@ class Client:
         if got is None:
             return Variant(experiment, fallback, None, False, UNKNOWN_EXPERIMENT)
         return Variant(
-            experiment, got["variant"], got.get("payload"), bool(got["in_experiment"]),
+            experiment,
+            got["variant"],
+            got.get("payload"),
+            bool(got["in_experiment"]),
             str(got["reason"]),
         )
 
@@ -269,10 +268,10 @@ class Client:
         self.close()
 
 
-def _attributes(user_id: Any, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+def _attributes(user_id: Any, attributes: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The attributes the engine sees; the caller's mapping is never modified."""
     if attributes is None:
         return {} if user_id is None else {"user_id": user_id}
-    attrs = dict(attributes)
-    if user_id is not None:
-        attrs["user_id"] = user_id
-    return attrs
+    if user_id is None or attributes.get("user_id") == user_id:
+        return attributes
+    return {**attributes, "user_id": user_id}

@@ -1,0 +1,143 @@
+"""SDK cost: local ``get_variant`` next to the bare engine call, and remote-mode latency.
+
+Local: the same 10,000 units through ``Client.get_variant`` (offline client, exposures
+deduplicated after the first pass) and through ``assign_variant`` on the same attributes;
+medians of interleaved repeats. Remote: p50/p99 of ``get_variant`` in remote mode against a
+real ``xp serve`` on a free port (SQLite store in a temp dir, exposures logged).
+
+    .venv/bin/python bench/sdk.py [--remote-calls 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+import urllib.request
+from pathlib import Path
+
+from client import Client
+from client.definition import Experiment
+from client.engine import assign_variant
+from client.transport import FakeTransport
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.append(str(ROOT / "tests"))
+from redis_server import free_port  # noqa: E402
+
+CONFIG = {
+    "experiments": [
+        {
+            "key": "bench",
+            "status": "running",
+            "variants": [
+                {"key": "a", "weight": 0.5},
+                {"key": "b", "weight": 0.3},
+                {"key": "c", "weight": 0.2},
+            ],
+            "targeting": {"country": {"$in": ["US", "CA"]}},
+        }
+    ]
+}
+UNITS = [f"user-{i}" for i in range(10_000)]
+ATTRS = {"country": "US"}
+REPEATS = 7
+
+
+def local() -> None:
+    transport = FakeTransport()  # exposures go nowhere; the queue and dedupe still run
+    xp = Client(
+        config=CONFIG, transport=transport, init_timeout=0, flush_interval=3600, capacity=1_000_000
+    )
+    experiment = Experiment.from_dict(CONFIG["experiments"][0])
+    engine_inputs = [{**ATTRS, "user_id": u} for u in UNITS]
+
+    def engine() -> None:
+        for attrs in engine_inputs:
+            assign_variant(experiment, attrs)
+
+    def sdk() -> None:
+        for unit in UNITS:
+            xp.get_variant("bench", user_id=unit, attributes=ATTRS)
+
+    sdk()  # first pass queues one exposure per unit; the timed passes are the steady state
+    engine_us, sdk_us = [], []
+    for _ in range(REPEATS):
+        engine_us.append(timeit.timeit(engine, number=3) / (3 * len(UNITS)) * 1e6)
+        sdk_us.append(timeit.timeit(sdk, number=3) / (3 * len(UNITS)) * 1e6)
+    e, s = statistics.median(engine_us), statistics.median(sdk_us)
+    print(f"engine       : {e:.3f} us/call (median of {REPEATS})")
+    print(f"get_variant  : {s:.3f} us/call (local, exposure deduplicated)")
+    print(f"ratio        : {s / e:.2f}x the engine (target <= 1.5x, and < 2 us)")
+    xp.close(timeout=1)
+
+
+def remote(calls: int) -> None:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "XP_DATA_DIR": tmp, "XP_LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "service.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+                "--experiments",
+                str(ROOT / "experiments"),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/healthz", timeout=1).read()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            xp = Client(url, mode="remote", flush_interval=3600)
+            attrs = {"country": "US", "app_version": "2.1.0"}
+            latencies = []
+            for i in range(calls):
+                start = time.perf_counter()
+                v = xp.get_variant("checkout-button", user_id=f"r{i}", attributes=attrs)
+                latencies.append((time.perf_counter() - start) * 1e3)
+                assert v.reason != "remote_error", v
+            xp.close(timeout=1)
+            latencies.sort()
+            p50 = latencies[len(latencies) // 2]
+            p99 = latencies[int(len(latencies) * 0.99)]
+            print(
+                f"remote       : p50 {p50:.2f} ms, p99 {p99:.2f} ms over {calls} calls "
+                "(gunicorn, 2 workers, SQLite, exposures logged)"
+            )
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--remote-calls", type=int, default=2000)
+    args = parser.parse_args()
+    local()
+    if args.remote_calls:
+        remote(args.remote_calls)
+
+
+if __name__ == "__main__":
+    main()
