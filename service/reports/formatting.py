@@ -1,0 +1,138 @@
+"""How numbers and codes read to people, shared by the Markdown and HTML renderers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+MISSING = "—"
+
+DECISIONS = {
+    "ship": "Ship",
+    "no_ship": "Don't ship",
+    "keep_running": "Keep running",
+    "guardrail_breached": "Guardrail breached",
+    "srm_alarm": "Sample ratio mismatch",
+    "insufficient_data": "Insufficient data",
+}
+
+REASONS = {
+    "insufficient_data": "not enough data",
+    "zero_control_mean": "control mean is zero",
+    "zero_variance": "no variance",
+}
+
+CORRECTIONS = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "none"}
+
+DIAGNOSTICS = {
+    "variant_mismatch": "later exposures with another variant (ignored: first exposure wins)",
+    "before_exposure": "conversions before the unit's first exposure (not attributed)",
+    "outside_window": "conversions outside the metric's window (not attributed)",
+    "not_exposed": "conversions from units never exposed (not attributed)",
+}
+
+# Metrics whose per-unit value is 0 or 1: means read as rates, absolute lifts as points.
+RATE_KINDS = frozenset({"binomial", "retention"})
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def count(value: Any) -> str:
+    """``5012`` as ``5,012``."""
+    return f"{value:,.0f}" if is_number(value) else MISSING
+
+
+def percent(value: Any, digits: int = 1, signed: bool = True) -> str:
+    """``0.0426`` as ``+4.3%``."""
+    if not is_number(value):
+        return MISSING
+    return f"{value * 100:{'+' if signed else ''}.{digits}f}%"
+
+
+def number(value: Any, signed: bool = False) -> str:
+    """A metric value with four significant digits (``6.068``, ``0.0005199``, ``1.24e+06``)."""
+    if not is_number(value):
+        return MISSING
+    return f"{value:{'+' if signed else ''}.4g}"
+
+
+def p_value(value: Any) -> str:
+    if not is_number(value):
+        return MISSING
+    if value < 0.001:
+        return "<0.001"
+    return f"{value:.3f}"
+
+
+def p_clause(value: Any) -> str:
+    """``p = 0.441`` or ``p < 0.001``."""
+    text = p_value(value)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
+def decimal(value: Any, digits: int = 1) -> str:
+    """``5000.0`` as ``5,000.0``: expected counts are not whole numbers."""
+    return f"{value:,.{digits}f}" if is_number(value) else MISSING
+
+
+def mean(value: Any, kind: str) -> str:
+    """A variant's mean: a rate as a percentage, anything else as a number."""
+    return percent(value, 2, signed=False) if kind in RATE_KINDS else number(value)
+
+
+def absolute(value: Any, kind: str) -> str:
+    """An absolute lift: in percentage points for rates."""
+    if kind in RATE_KINDS:
+        return f"{value * 100:+.2f} pp" if is_number(value) else MISSING
+    return number(value, signed=True)
+
+
+def interval(estimate: Mapping[str, Any] | None, kind: str | None = None) -> str:
+    """``+4.3% (-6.6% to +15.1%)``; ``kind`` given means an absolute lift of that metric kind."""
+    if not estimate:
+        return MISSING
+
+    def show(value: Any) -> str:
+        return percent(value) if kind is None else absolute(value, kind)
+
+    point = show(estimate.get("estimate"))
+    low, high = estimate.get("ci_low"), estimate.get("ci_high")
+    if not (is_number(low) or is_number(high)):
+        return point
+    return f"{point} ({show(low)} to {show(high)})"
+
+
+def ci_level(alpha: Any) -> str:
+    """``0.05`` as ``95%``."""
+    if not is_number(alpha):
+        return "CI"
+    return f"{(1 - alpha) * 100:g}%"
+
+
+def decision(code: Any) -> str:
+    return DECISIONS.get(str(code), str(code).replace("_", " "))
+
+
+def reason(code: Any) -> str:
+    return REASONS.get(str(code), str(code).replace("_", " ")) if code else ""
+
+
+def correction(code: Any) -> str:
+    return CORRECTIONS.get(str(code), str(code))
+
+
+def significance(comparison: Mapping[str, Any]) -> str:
+    """``yes``, ``no``, or why there is no answer."""
+    if comparison.get("reason"):
+        return reason(comparison["reason"])
+    return "yes" if comparison.get("significant") else "no"
+
+
+def dates(experiment: Mapping[str, Any]) -> str:
+    start, end = experiment.get("start"), experiment.get("end")
+    if not start and not end:
+        return "not set"
+    return f"{start or '?'} to {end or 'ongoing'}"

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from reports.sample_results import sample_results
+
+from service.reports.formats import FORMATS, UnknownFormat, render
+
+
+@pytest.mark.parametrize(
+    ("format", "mimetype", "marker"),
+    [
+        ("json", "application/json", '"key": "checkout-button"'),
+        ("md", "text/markdown; charset=utf-8", "## Decision: Keep running"),
+        ("csv", "text/csv; charset=utf-8", "experiment,method,metric"),
+        ("html", "text/html; charset=utf-8", "<!doctype html>"),
+    ],
+)
+def test_every_format_has_its_mimetype(format: str, mimetype: str, marker: str) -> None:
+    content, got = render(sample_results(), format)
+    assert got == mimetype
+    assert marker in content
+
+
+def test_json_is_the_document_itself() -> None:
+    results = sample_results()
+    content, _ = render(results, "json")
+    assert json.loads(content) == results
+
+
+def test_unknown_format_names_the_value_and_the_choices() -> None:
+    with pytest.raises(UnknownFormat, match=r"'pdf'.*json, md, csv, html"):
+        render(sample_results(), "pdf")
+    assert set(FORMATS) == {"json", "md", "csv", "html"}
