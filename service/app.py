@@ -12,6 +12,7 @@ from service.api import assign, definitions, health
 from service.errors import register_error_handlers
 from service.runtime import Runtime
 from service.settings import Settings
+from service.web import exports, pages
 
 log = logging.getLogger("xp.service")
 
@@ -34,6 +35,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     for module in (assign, definitions, health):
         app.register_blueprint(module.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(exports.bp)
     if not settings.api_keys:
         log.warning("XP_API_KEYS is not set: the API is open to anyone who can reach it")
     return app

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from service.cli.export import export
+from service.cli.report import report
 from service.cli.serve import serve
 from service.cli.validate import validate
 
@@ -16,6 +18,8 @@ def cli() -> None:
 
 cli.add_command(serve)
 cli.add_command(validate)
+cli.add_command(report)
+cli.add_command(export)
 
 
 def main() -> None:
