@@ -1,0 +1,47 @@
+"""A bounded set that forgets the least recently seen key: exposure deduplication in the SDK."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+
+
+class LRUSet:
+    """Remembers up to ``maxsize`` keys; :meth:`seen` is O(1) and thread-safe.
+
+    The SDK keys it by ``(experiment, unit_id)`` so each unit's exposure is sent once while it
+    stays among the ``maxsize`` most recent. A forgotten key is sent again, which is harmless:
+    the service keeps the first exposure of each unit.
+    """
+
+    def __init__(self, maxsize: int = 10_000) -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1, got {maxsize!r}")
+        self.maxsize = maxsize
+        self._keys: OrderedDict[Hashable, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def seen(self, key: Hashable) -> bool:
+        """Whether ``key`` is already here; adds it if not. Either way it becomes the newest."""
+        with self._lock:
+            keys = self._keys
+            if key in keys:
+                keys.move_to_end(key)
+                return True
+            keys[key] = None
+            if len(keys) > self.maxsize:
+                keys.popitem(last=False)
+            return False
+
+    def __contains__(self, key: object) -> bool:
+        """Membership without touching recency."""
+        with self._lock:
+            return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys.clear()
