@@ -24,7 +24,7 @@ from pathlib import Path
 from client import Client
 from client.definition import Experiment
 from client.engine import assign_variant
-from client.transport import FakeTransport
+from client.transport import FakeTransport, Response
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.append(str(ROOT / "tests"))
@@ -50,20 +50,21 @@ REPEATS = 7
 
 
 def local() -> None:
-    transport = FakeTransport()  # exposures go nowhere; the queue and dedupe still run
+    # Exposures go nowhere (202), config polls get 304; the queue and dedupe still run.
+    transport = FakeTransport(default=lambda r: Response(304 if r.path == "/v1/config" else 202))
     xp = Client(
         config=CONFIG, transport=transport, init_timeout=0, flush_interval=3600, capacity=1_000_000
     )
     experiment = Experiment.from_dict(CONFIG["experiments"][0])
-    engine_inputs = [{**ATTRS, "user_id": u} for u in UNITS]
+    inputs = [{**ATTRS, "user_id": u} for u in UNITS]
 
     def engine() -> None:
-        for attrs in engine_inputs:
+        for attrs in inputs:
             assign_variant(experiment, attrs)
 
     def sdk() -> None:
-        for unit in UNITS:
-            xp.get_variant("bench", user_id=unit, attributes=ATTRS)
+        for unit, attrs in zip(UNITS, inputs, strict=True):
+            xp.get_variant("bench", user_id=unit, attributes=attrs)
 
     sdk()  # first pass queues one exposure per unit; the timed passes are the steady state
     engine_us, sdk_us = [], []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, KeysView
 
 
 class LRUSet:
@@ -24,6 +24,15 @@ class LRUSet:
 
     def seen(self, key: Hashable) -> bool:
         """Whether ``key`` is already here; adds it if not. Either way it becomes the newest."""
+        keys = self._keys
+        # Hits skip the lock: `in` and `move_to_end` are single C calls, atomic under the GIL,
+        # and this is the SDK's hot path (every get_variant of an already-exposed unit).
+        if key in keys:
+            try:
+                keys.move_to_end(key)
+            except KeyError:  # evicted by another thread in between: it was still seen
+                pass
+            return True
         with self._lock:
             keys = self._keys
             if key in keys:
@@ -38,6 +47,10 @@ class LRUSet:
         """Membership without touching recency."""
         with self._lock:
             return key in self._keys
+
+    def keys_view(self) -> KeysView[Hashable]:
+        """A live, read-only view for lock-free membership tests (no recency update)."""
+        return self._keys.keys()
 
     def __len__(self) -> int:
         return len(self._keys)

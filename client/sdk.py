@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, KeysView, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -32,6 +32,9 @@ OVERRIDE = "override"
 # ``get_variant`` answers with the engine's own result object: ``experiment``, ``key`` (an
 # alias of ``variant``), ``payload``, ``in_experiment``, ``reason``. No copy on the hot path.
 Variant = Assignment
+
+# Per experiment: its assigner, unit attribute, exposed-units view and the LRU's ``seen``.
+_Entry = tuple[Callable[[Mapping[str, Any]], Assignment], str, KeysView[Any], Callable[[Any], bool]]
 
 
 class Client:
@@ -62,7 +65,11 @@ class Client:
         self._overrides: dict[tuple[str, str], str] = {}
         self._ready = threading.Event()
         self._closed = False
-        self._exposures_seen = LRUSet(exposure_cache_size)
+        self._exposure_cache_size = exposure_cache_size
+        self._exposed: dict[str, LRUSet] = {}
+        self._entries: dict[str, _Entry] = {}
+        if mode == "remote":
+            self.get_variant = self._get_variant_remote  # type: ignore[method-assign]
         if transport is None and base_url is not None:
             transport = HttpTransport(base_url, api_key=api_key)
         self._transport = transport
@@ -103,25 +110,50 @@ class Client:
         default: str | None = None,
     ) -> Variant:
         """The unit's variant; never raises. ``user_id`` joins ``attributes`` as ``user_id``."""
+        # The hot path of every host application: keep it to lookups, no copies, no locks.
         try:
-            attrs = _attributes(user_id, attributes)
+            if attributes is None:
+                attrs: Mapping[str, Any] = {} if user_id is None else {"user_id": user_id}
+            elif user_id is None or attributes.get("user_id") == user_id:
+                attrs = attributes
+            else:
+                attrs = {**attributes, "user_id": user_id}
             if self._overrides:
-                unit = attrs.get("user_id")
-                forced = self._overrides.get((experiment, str(unit)))
+                forced = self._overrides.get((experiment, str(attrs.get("user_id"))))
                 if forced is not None:
                     return self._forced(experiment, forced)
-            if self.mode == "remote":
-                return self._remote(experiment, attrs, default)
-            exp = self._experiments.get(experiment)
-            if exp is None:
+            entry = self._entries.get(experiment)
+            if entry is None:
                 reason = UNKNOWN_EXPERIMENT if self._ready.is_set() else NOT_READY
                 return Variant(experiment, default or "control", None, False, reason)
-            result: Assignment = exp.assigner(attrs)  # type: ignore[misc]
-            if result.in_experiment:
-                unit_id = attrs[exp.unit]
-                if not self._exposures_seen.seen((experiment, unit_id)):
+            assigner, unit_attribute, exposed, seen = entry
+            result: Assignment = assigner(attrs)
+            if result[3]:  # in_experiment
+                unit_id = attrs[unit_attribute]
+                # A plain membership test first: already-exposed units skip the LRU's lock and
+                # bookkeeping, so its order is that of first exposure, which is all dedupe needs.
+                if unit_id not in exposed and not seen(unit_id):
                     self._queue_exposure(result, str(unit_id), attrs)
             return result
+        except Exception:
+            log.exception("get_variant(%r) failed; serving the default", experiment)
+            return Variant(experiment, default or "control", None, False, ERROR)
+
+    def _get_variant_remote(
+        self,
+        experiment: str,
+        user_id: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        default: str | None = None,
+    ) -> Variant:
+        try:
+            attrs = dict(attributes or {})
+            if user_id is not None:
+                attrs["user_id"] = user_id
+            forced = self._overrides.get((experiment, str(attrs.get("user_id"))))
+            if forced is not None:
+                return self._forced(experiment, forced)
+            return self._remote(experiment, attrs, default)
         except Exception:
             log.exception("get_variant(%r) failed; serving the default", experiment)
             return Variant(experiment, default or "control", None, False, ERROR)
@@ -137,7 +169,7 @@ class Client:
         exp = self._experiments.get(experiment)
         fallback = default or (exp.control.key if exp else "control")
         attrs = dict(attributes)
-        user_id = attrs.pop("user_id", None)
+        user_id = attrs.pop("user_id", None)  # sent as its own field
         if self._transport is None or user_id is None:
             return Variant(experiment, fallback, None, False, REMOTE_ERROR)
         body = {"user_id": str(user_id), "attributes": attrs, "experiments": [experiment]}
@@ -221,6 +253,9 @@ class Client:
                 self._poller.stop()
             if self._events is not None:
                 self._events.close(timeout)
+            close_transport = getattr(self._transport, "close", None)
+            if callable(close_transport):
+                close_transport()
         except Exception:
             log.exception("close failed")
 
@@ -253,7 +288,15 @@ class Client:
         self._apply(experiments, extras)
 
     def _apply(self, experiments: Experiments, extras: dict[str, Any]) -> None:
-        self._experiments, self._extras = experiments, extras  # one reference swap each
+        entries: dict[str, _Entry] = {}
+        for key, exp in experiments.items():
+            exposed = self._exposed.get(key)
+            if exposed is None:
+                exposed = self._exposed[key] = LRUSet(self._exposure_cache_size)
+            assert exp.assigner is not None
+            entries[key] = (exp.assigner, exp.unit, exposed.keys_view(), exposed.seen)
+        # Readers see either the old or the new dicts, each whole: reference swaps are atomic.
+        self._experiments, self._extras, self._entries = experiments, extras, entries
         self._ready.set()
 
     def __enter__(self) -> Client:
@@ -266,12 +309,3 @@ class Client:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _attributes(user_id: Any, attributes: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """The attributes the engine sees; the caller's mapping is never modified."""
-    if attributes is None:
-        return {} if user_id is None else {"user_id": user_id}
-    if user_id is None or attributes.get("user_id") == user_id:
-        return attributes
-    return {**attributes, "user_id": user_id}
