@@ -65,7 +65,10 @@ def test_offline_matches_the_engine(config: dict[str, Any]) -> None:
             v = xp.get_variant(exp.key, user_id=f"u{i}", attributes=ATTRS)
             expected = assign_variant(exp, {**ATTRS, "user_id": f"u{i}"})
             assert (v.key, v.payload, v.in_experiment, v.reason) == (
-                expected.variant, expected.payload, expected.in_experiment, expected.reason,
+                expected.variant,
+                expected.payload,
+                expected.in_experiment,
+                expected.reason,
             )
     assert xp.ready
 
@@ -124,7 +127,9 @@ def test_units_not_in_the_experiment_are_not_exposed(
     assert fake.events == []
 
 
-def test_config_polling_uses_etag(config: dict[str, Any], make_client: Callable[..., Client]) -> None:
+def test_config_polling_uses_etag(
+    config: dict[str, Any], make_client: Callable[..., Client]
+) -> None:
     fake = FakeTransport(default=router(config))
     xp = make_client(transport=fake, poll_interval=3600)
     assert xp.ready
@@ -155,7 +160,9 @@ class Hostile:
     "call",
     [
         lambda xp: xp.get_variant("checkout-button", user_id=Hostile()),
-        lambda xp: xp.get_variant("checkout-button", user_id="u", attributes={"country": Hostile()}),
+        lambda xp: xp.get_variant(
+            "checkout-button", user_id="u", attributes={"country": Hostile()}
+        ),
         lambda xp: xp.get_variant("checkout-button", user_id="u", attributes="not a mapping"),
         lambda xp: xp.get_variant(None, user_id="u"),
         lambda xp: xp.get_variant(["list"], user_id="u"),
@@ -189,7 +196,10 @@ def test_override(config: dict[str, Any]) -> None:
     v = xp.get_variant("checkout-button", user_id="u1", attributes={"country": "FR"})
     assert (v.key, v.payload, v.reason) == ("green", {"color": "green"}, "override")
     xp.override("checkout-button", "u1", None)
-    assert xp.get_variant("checkout-button", user_id="u1", attributes={"country": "FR"}).key == "control"
+    assert (
+        xp.get_variant("checkout-button", user_id="u1", attributes={"country": "FR"}).key
+        == "control"
+    )
 
 
 def test_remote_mode(config: dict[str, Any]) -> None:
@@ -197,9 +207,16 @@ def test_remote_mode(config: dict[str, Any]) -> None:
         assert request.path == "/v1/assign"
         assert request.body["experiments"] == ["checkout-button"]
         assert request.timeout == 0.5
-        body = {"assignments": {"checkout-button": {
-            "variant": "green", "payload": {"color": "green"}, "in_experiment": True,
-            "reason": "assigned"}}}
+        body = {
+            "assignments": {
+                "checkout-button": {
+                    "variant": "green",
+                    "payload": {"color": "green"},
+                    "in_experiment": True,
+                    "reason": "assigned",
+                }
+            }
+        }
         return Response(200, {}, json.dumps(body).encode())
 
     xp = Client(mode="remote", transport=FakeTransport(default=answer), flush_interval=60)
