@@ -336,6 +336,7 @@ class _Pipeline:
         attempt = 0
         while True:
             wait_at_least = 0.0
+            unreachable = False
             try:
                 response = self.transport.request(
                     "POST", EVENTS_PATH, {"events": batch}, headers, self.request_timeout
@@ -350,6 +351,7 @@ class _Pipeline:
                 failure = repr(exc)
             except TransportError as exc:
                 failure = str(exc)
+                unreachable = True
             except Exception as exc:  # a custom transport's bug: retried, then given up on
                 failure = repr(exc)
             else:
@@ -369,7 +371,10 @@ class _Pipeline:
                     return
                 failure = f"HTTP {status}"
                 wait_at_least = _retry_after(response)
-            if attempt >= self.max_retries or self._abort.is_set():
+            # An unreachable service is retried until close(): the queue bound is what limits
+            # memory, and events queued during an outage must arrive once it is back.
+            # max_retries bounds answers that refuse this batch (5xx, 408, 429).
+            if (attempt >= self.max_retries and not unreachable) or self._abort.is_set():
                 self.log.error(
                     "xp: giving up on %d events after %d attempts (last error: %s); dropped",
                     len(batch),
@@ -380,12 +385,12 @@ class _Pipeline:
                 return
             attempt += 1
             delay = self._backoff(attempt, wait_at_least)
-            self.log.warning(
-                "xp: sending %d events failed (%s); retry %d of %d in %.2fs",
+            self.log.log(
+                logging.WARNING if attempt <= self.max_retries else logging.DEBUG,
+                "xp: sending %d events failed (%s); retry %d in %.2fs",
                 len(batch),
                 failure,
                 attempt,
-                self.max_retries,
                 delay,
             )
             self._count("retries", 1)

@@ -54,6 +54,8 @@ class Client:
         batch_size: int = 500,
         capacity: int = 10_000,
         exposure_cache_size: int = 100_000,
+        max_retries: int = 5,
+        backoff_max: float = 30.0,
         transport: Transport | None = None,
     ) -> None:
         if mode not in ("local", "remote"):
@@ -80,7 +82,12 @@ class Client:
         if transport is None:
             return
         self._events = EventProcessor(
-            transport, flush_interval=flush_interval, batch_size=batch_size, capacity=capacity
+            transport,
+            flush_interval=flush_interval,
+            batch_size=batch_size,
+            capacity=capacity,
+            max_retries=max_retries,
+            backoff_max=backoff_max,
         )
         if mode == "local":
             self._poller = ConfigPoller(

@@ -407,3 +407,16 @@ def test_a_forked_child_sends_only_its_own_events(make_processor: MakeProcessor)
     assert os.waitstatus_to_exitcode(status) == 0
     assert processor.flush(timeout=5)
     assert [event["event_id"] for event in fake.events] == ["parent"]
+
+
+def test_an_unreachable_service_is_retried_past_max_retries(make_processor: MakeProcessor) -> None:
+    delays: list[float] = []
+    outage = [TransportError("connection refused")] * 12
+    fake = FakeTransport([*outage, Response(202)])
+    processor = make_processor(fake, sleep=delays.append, max_retries=3, backoff_max=0.01)
+    processor.put({"event_id": "e0"})
+    assert processor.flush(timeout=5)
+    assert len(fake.requests) == 13
+    assert all(r.body["events"][0]["event_id"] == "e0" for r in fake.requests)
+    stats = processor.stats()
+    assert (stats["sent"], stats["dropped_after_retries"], stats["retries"]) == (1, 0, 12)
