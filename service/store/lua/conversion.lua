@@ -1,0 +1,82 @@
+-- One conversion event attributed within one experiment E (one call per experiment).
+-- KEYS[1] = xp:{E}:u:<bucket>  unit records of the unit's bucket
+-- KEYS[2] = xp:{E}:stats       statistics
+-- KEYS[3] = xp:{E}:names       name ids
+-- KEYS[4] = xp:{E}:diag        diagnostic counters
+-- KEYS[5] = xp:{E}:e:<bucket>  seen event digests of the event's bucket
+-- ARGV[1] = unit id
+-- ARGV[2] = ts, seconds since the epoch
+-- ARGV[3] = value
+-- ARGV[4] = event digest field
+-- ARGV[5] = number of metrics M, then 6 values per metric: name, kind (b = binomial or
+--           retention, c = count, s = sum, r = ratio), adds to the total (1/0), adds to the
+--           denominator (1/0), window start and end in seconds after exposure ('' = none)
+-- Returns 0 attributed, 1 duplicate, 3 not exposed, 4 before exposure, 5 outside every window
+
+local units, stats, names, diag, seen = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+if redis.call('HSETNX', seen, ARGV[4], '') == 0 then return 1 end
+
+local rec = redis.call('HGET', units, ARGV[1])
+if not rec then
+  redis.call('HINCRBY', diag, 'not_exposed', 1)
+  return 3
+end
+local unit = parse_unit(rec)
+local ts, value = tonumber(ARGV[2]), tonumber(ARGV[3])
+local after = ts - unit.ts
+if after < 0 then
+  redis.call('HINCRBY', diag, 'before_exposure', 1)
+  return 4
+end
+
+local scopes = unit_scopes(unit.vid, unit.ts, unit.segs)
+local attributed, changed = false, false
+for i = 0, tonumber(ARGV[5]) - 1 do
+  local at = 6 + 6 * i
+  local kind, adds_total, adds_den = ARGV[at + 1], ARGV[at + 2] == '1', ARGV[at + 3] == '1'
+  local start, stop = tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5])
+  if after < start or (stop and after >= stop) then
+    redis.call('HINCRBY', diag, 'outside_window', 1)
+  else
+    attributed = true
+    local mid = name_id(names, 'm\31' .. ARGV[at])
+    local t = unit.tots[mid]
+    if not t then
+      t = {0, kind == 'r' and 0 or nil}
+      unit.tots[mid] = t
+      unit.order[#unit.order + 1] = mid
+    end
+    local total, den = t[1], t[2] or 0
+    local d, dd = 0, 0
+    if kind == 'b' then
+      if total == 0 then d = 1 end
+    elseif kind == 'c' then
+      d = 1
+    elseif kind == 's' then
+      d = value
+    else
+      if adds_total then d = value end
+      if adds_den then dd = value end
+    end
+    if d ~= 0 or dd ~= 0 then
+      changed = true
+      local x = unit.covs[mid]
+      for _, scope in ipairs(scopes) do
+        local p = scope .. ':' .. mid .. ':'
+        bump(stats, p .. 's', d)
+        bump(stats, p .. 'ss', 2 * total * d + d * d)
+        if kind == 'r' then
+          bump(stats, p .. 'ds', dd)
+          bump(stats, p .. 'dss', 2 * den * dd + dd * dd)
+          bump(stats, p .. 'sp', total * dd + d * den + d * dd)
+        end
+        if x then bump(stats, p .. 'xy', x * d) end
+      end
+      t[1] = total + d
+      if kind == 'r' then t[2] = den + dd end
+    end
+  end
+end
+if changed then redis.call('HSET', units, ARGV[1], format_unit(unit)) end
+if attributed then return 0 end
+return 5

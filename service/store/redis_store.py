@@ -1,0 +1,277 @@
+"""The Redis backend: one Lua call per (event, experiment), pipelined per batch.
+
+Scripts live in ``lua/*.lua`` (each prefixed with ``lua/lib.lua``), are loaded once and called
+by SHA; after a ``NOSCRIPT`` (a restarted or flushed server) they are loaded again and the calls
+that did not run are sent again. Every key a call touches carries the experiment's hash tag,
+so the store is valid on Redis Cluster slot by slot (see :mod:`service.store.keys`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from importlib import resources
+from typing import Any
+
+import redis
+from redis.exceptions import NoScriptError, RedisError
+
+from service.definitions.model import DAY_SECONDS, Definition
+from service.store import keys
+from service.store.base import Store, StoreError
+from service.store.model import ALL, ExperimentData, RawStats, Scope, UnitRow, experiment_data
+from service.store.plan import ConversionOp, ExposureOp, Op, day_label
+
+SCRIPTS = ("exposure", "conversion", "erase")
+KIND_CODES = {"binomial": "b", "retention": "b", "count": "c", "sum": "s", "ratio": "r"}
+STAT_CODES = {
+    "s": "sum",
+    "ss": "sum_squares",
+    "ds": "den_sum",
+    "dss": "den_sum_squares",
+    "sp": "sum_product",
+    "x": "sum_x",
+    "xx": "sum_x2",
+    "xy": "sum_xy",
+    "nx": "n_x",
+}
+BUCKETS_PER_ROUND_TRIP = 256
+
+Call = tuple[str, list[str], list[Any]]  # script name, keys, args
+
+
+def script_source(name: str) -> str:
+    folder = resources.files("service.store") / "lua"
+    return (
+        (folder / "lib.lua").read_text("utf-8") + "\n" + (folder / f"{name}.lua").read_text("utf-8")
+    )
+
+
+class RedisStore(Store):
+    def __init__(self, url: str) -> None:
+        try:
+            self._client: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
+        except ValueError as exc:
+            raise StoreError(f"bad Redis URL: {exc}") from exc
+        self._sources = {name: script_source(name) for name in SCRIPTS}
+        self._shas = {
+            name: hashlib.sha1(source.encode()).hexdigest()
+            for name, source in self._sources.items()
+        }
+        self._loaded = False
+        self._registered: set[str] = set()  # experiments this process added to keys.EXPERIMENTS
+        self._lock = threading.Lock()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _apply(self, ops: Sequence[Op]) -> list[int]:
+        calls = [
+            exposure_call(op) if isinstance(op, ExposureOp) else conversion_call(op) for op in ops
+        ]
+        new = {op.experiment for op in ops} - self._registered
+        results = self._run(calls, register=new)
+        self._registered |= new
+        return [int(r) for r in results]
+
+    def _run(self, calls: Sequence[Call], register: Collection[str] = ()) -> list[Any]:
+        """EVALSHA every call in one pipeline; load the scripts when the server lacks them."""
+        try:
+            if not self._loaded:
+                self._load_scripts()
+            pipe = self._client.pipeline(transaction=False)
+            if register:
+                pipe.sadd(keys.EXPERIMENTS, *sorted(register))
+            for name, call_keys, args in calls:
+                pipe.evalsha(self._shas[name], len(call_keys), *call_keys, *args)
+            results = pipe.execute(raise_on_error=False)[1 if register else 0 :]
+            missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+            if missing:
+                # A NOSCRIPT call did not run, so sending it again cannot count it twice.
+                self._load_scripts()
+                pipe = self._client.pipeline(transaction=False)
+                for i in missing:
+                    name, call_keys, args = calls[i]
+                    pipe.evalsha(self._shas[name], len(call_keys), *call_keys, *args)
+                for i, result in zip(missing, pipe.execute(raise_on_error=False), strict=True):
+                    results[i] = result
+        except RedisError as exc:
+            raise StoreError(f"Redis failed: {exc}") from exc
+        for result in results:
+            if isinstance(result, Exception):
+                raise StoreError(f"Redis script failed: {result}") from result
+        return list(results)
+
+    def _load_scripts(self) -> None:
+        with self._lock:
+            for name, source in self._sources.items():
+                sha = self._client.script_load(source)
+                if sha != self._shas[name]:
+                    raise StoreError(f"Redis returned SHA {sha} for script {name!r}")
+            self._loaded = True
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def experiment_stats(self, definition: Definition) -> ExperimentData:
+        e = definition.key
+        try:
+            pipe = self._client.pipeline(transaction=True)  # one consistent snapshot
+            pipe.hgetall(keys.stats(e))
+            pipe.hgetall(keys.names(e))
+            pipe.hgetall(keys.diagnostics(e))
+            stats, names, diagnostics = pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"Redis failed: {exc}") from exc
+        decoder = NameDecoder(names)
+        raw = RawStats(diagnostics={k: int(v) for k, v in diagnostics.items()})
+        for field, value in stats.items():
+            parts = field.split(":")
+            scope = decoder.scope(parts[0])
+            variant = decoder.name(parts[1])
+            if len(parts) == 3:
+                raw.add_count(scope, variant, int(value))
+            else:
+                raw.add_sum(
+                    scope, variant, decoder.name(parts[2]), STAT_CODES[parts[3]], float(value)
+                )
+        return experiment_data(definition, raw)
+
+    def iter_units(self, definition: Definition) -> Iterator[UnitRow]:
+        e = definition.key
+        decoder = NameDecoder(self._hgetall(keys.names(e)))
+        for start in range(0, keys.UNIT_BUCKETS, BUCKETS_PER_ROUND_TRIP):
+            try:
+                pipe = self._client.pipeline(transaction=False)
+                for bucket in range(start, min(start + BUCKETS_PER_ROUND_TRIP, keys.UNIT_BUCKETS)):
+                    pipe.hgetall(keys.units(e, bucket))
+                buckets = pipe.execute()
+            except RedisError as exc:
+                raise StoreError(f"Redis failed: {exc}") from exc
+            for records in buckets:
+                for unit_id, record in records.items():
+                    try:
+                        yield unit_row(definition, unit_id, record, decoder)
+                    except KeyError:  # a name added since the names were read
+                        decoder = NameDecoder(self._hgetall(keys.names(e)))
+                        yield unit_row(definition, unit_id, record, decoder)
+
+    def _hgetall(self, key: str) -> dict[str, str]:
+        try:
+            return {str(k): str(v) for k, v in self._client.hgetall(key).items()}
+        except RedisError as exc:
+            raise StoreError(f"Redis failed: {exc}") from exc
+
+    # -- erasure and the rest --------------------------------------------------------------
+
+    def erase_unit(self, unit_id: str, definitions: Mapping[str, Definition]) -> int:
+        try:
+            known = {str(e) for e in self._client.smembers(keys.EXPERIMENTS)}
+        except RedisError as exc:
+            raise StoreError(f"Redis failed: {exc}") from exc
+        experiments = sorted(known | set(definitions))
+        calls: list[Call] = [
+            ("erase", [keys.unit(e, unit_id), keys.stats(e)], [unit_id]) for e in experiments
+        ]
+        return sum(int(r) for r in self._run(calls)) if calls else 0
+
+    def ping(self) -> bool:
+        """True when Redis answers; :class:`StoreError` saying why when it does not."""
+        try:
+            return bool(self._client.ping())
+        except RedisError as exc:
+            raise StoreError(f"Redis failed: {exc}") from exc
+
+    def close(self) -> None:
+        self._client.close()
+        self._client.connection_pool.disconnect()
+
+    @property
+    def client(self) -> redis.Redis:
+        """The redis-py client (tests and benchmarks)."""
+        return self._client
+
+
+def exposure_call(op: ExposureOp) -> Call:
+    e = op.experiment
+    digest = keys.event_digest(op.event_key)
+    call_keys = [
+        keys.unit(e, op.unit_id),
+        keys.stats(e),
+        keys.names(e),
+        keys.diagnostics(e),
+        keys.seen(e, digest),
+    ]
+    args: list[Any] = [op.unit_id, op.variant, repr(op.ts), keys.seen_field(digest)]
+    args.append(len(op.segments))
+    for name, value in op.segments:
+        args += (name, value)
+    args.append(len(op.covariates))
+    for metric, x in op.covariates:
+        args += (metric, repr(x))
+    return "exposure", call_keys, args
+
+
+def conversion_call(op: ConversionOp) -> Call:
+    e = op.experiment
+    digest = keys.event_digest(op.event_key)
+    call_keys = [
+        keys.unit(e, op.unit_id),
+        keys.stats(e),
+        keys.names(e),
+        keys.diagnostics(e),
+        keys.seen(e, digest),
+    ]
+    args: list[Any] = [op.unit_id, repr(op.ts), repr(op.value), keys.seen_field(digest)]
+    args.append(len(op.rules))
+    for rule in op.rules:
+        window = rule.metric.window
+        start, stop = (0.0, "") if window is None else (window[0], window[1])
+        args += (
+            rule.name,
+            KIND_CODES[rule.metric.kind],
+            int(rule.numerator),
+            int(rule.denominator),
+            repr(start * DAY_SECONDS),
+            "" if stop == "" else repr(float(stop) * DAY_SECONDS),
+        )
+    return "conversion", call_keys, args
+
+
+class NameDecoder:
+    """Reads the ids of an experiment's names hash back as names and slices."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self._by_id = {v: k.split("\x1f", 1)[1] for k, v in names.items() if k != "#"}
+
+    def name(self, id_: str) -> str:
+        return self._by_id[id_]
+
+    def scope(self, code: str) -> Scope:
+        if code == "a":
+            return ALL
+        if code[0] == "d":
+            return ("day", "", day_label(int(code[1:])))
+        segment, value = self._by_id[code[1:]].split("\x1f", 1)
+        return ("segment", segment, value)
+
+
+def unit_row(definition: Definition, unit_id: str, record: str, decoder: NameDecoder) -> UnitRow:
+    vid, ts, segs, _covs, tots = record.split("|")
+    segments = dict(decoder.name(sid).split("\x1f", 1) for sid in segs.split(",") if sid)
+    totals: dict[str, tuple[float, float]] = {}
+    for item in tots.split(","):
+        if item:
+            mid, *values = item.split(":")
+            totals[decoder.name(mid)] = (float(values[0]), float(values[1]) if values[1:] else 0.0)
+    return UnitRow(
+        unit_id=unit_id,
+        variant=decoder.name(vid),
+        first_exposure=float(ts),
+        segments=segments,
+        metrics={m.name: totals.get(m.name, (0.0, 0.0))[0] for m in definition.metrics},
+        denominators={
+            m.name: totals.get(m.name, (0.0, 0.0))[1]
+            for m in definition.metrics
+            if m.kind == "ratio"
+        },
+    )

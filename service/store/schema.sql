@@ -1,0 +1,73 @@
+-- The SQLite store (service/store/sqlite_store.py): one file in WAL mode, shared by every
+-- worker process on the host. Every statement is idempotent; it runs at each open.
+-- A slice ("scope") is (kind, name, value): ('all', '', ''), ('day', '', '2026-11-01') or
+-- ('segment', 'country', 'US').
+
+-- One row per exposed unit and experiment: the first exposure, which wins.
+CREATE TABLE IF NOT EXISTS units (
+    experiment  TEXT NOT NULL,
+    unit_id     TEXT NOT NULL,
+    variant     TEXT NOT NULL,
+    ts          REAL NOT NULL,  -- first exposure, seconds since the epoch
+    segments    TEXT NOT NULL,  -- JSON [[segment, value], ...] at first exposure
+    covariates  TEXT NOT NULL,  -- JSON [[metric, pre-period value], ...]
+    PRIMARY KEY (experiment, unit_id)
+) WITHOUT ROWID;
+
+-- Which experiments a unit is in, for erasure.
+CREATE INDEX IF NOT EXISTS units_by_unit ON units (unit_id);
+
+-- Each unit's running totals per metric: what keeps sum_squares exact.
+CREATE TABLE IF NOT EXISTS unit_totals (
+    experiment  TEXT NOT NULL,
+    unit_id     TEXT NOT NULL,
+    metric      TEXT NOT NULL,
+    total       REAL NOT NULL,
+    den         REAL,           -- ratio metrics: the denominator total
+    PRIMARY KEY (experiment, unit_id, metric)
+) WITHOUT ROWID;
+
+-- Exposed units per slice and variant.
+CREATE TABLE IF NOT EXISTS unit_counts (
+    experiment   TEXT NOT NULL,
+    scope_kind   TEXT NOT NULL,
+    scope_name   TEXT NOT NULL,
+    scope_value  TEXT NOT NULL,
+    variant      TEXT NOT NULL,
+    n            INTEGER NOT NULL,
+    PRIMARY KEY (experiment, scope_kind, scope_name, scope_value, variant)
+) WITHOUT ROWID;
+
+-- Sufficient statistics per slice, variant and metric (see service/store/model.py).
+CREATE TABLE IF NOT EXISTS metric_stats (
+    experiment       TEXT NOT NULL,
+    scope_kind       TEXT NOT NULL,
+    scope_name       TEXT NOT NULL,
+    scope_value      TEXT NOT NULL,
+    variant          TEXT NOT NULL,
+    metric           TEXT NOT NULL,
+    sum              REAL NOT NULL DEFAULT 0,
+    sum_squares      REAL NOT NULL DEFAULT 0,
+    den_sum          REAL NOT NULL DEFAULT 0,
+    den_sum_squares  REAL NOT NULL DEFAULT 0,
+    sum_product      REAL NOT NULL DEFAULT 0,
+    sum_x            REAL NOT NULL DEFAULT 0,
+    sum_x2           REAL NOT NULL DEFAULT 0,
+    sum_xy           REAL NOT NULL DEFAULT 0,
+    n_x              INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (experiment, scope_kind, scope_name, scope_value, variant, metric)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS diagnostics (
+    experiment  TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    count       INTEGER NOT NULL,
+    PRIMARY KEY (experiment, name)
+) WITHOUT ROWID;
+
+-- Event ids already applied to an experiment ('x:' exposures, 'c:' conversions).
+CREATE TABLE IF NOT EXISTS seen_events (
+    experiment  TEXT NOT NULL,
+    event_key   TEXT NOT NULL,
+    PRIMARY KEY (experiment, event_key)
+) WITHOUT ROWID;
