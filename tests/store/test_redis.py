@@ -1,0 +1,127 @@
+"""What only the Redis backend promises: one cluster slot per call, scripts that come back."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from redis.crc import key_slot
+from store.experiments import make_definition
+
+from service.definitions.model import Definition
+from service.events import Conversion, Exposure
+from service.store import StoreError, open_store
+from service.store import keys as key_names
+from service.store.plan import ConversionOp, EventIndex, ExposureOp, plan_events
+from service.store.redis_store import RedisStore, conversion_call, erase_call, exposure_call
+
+pytestmark = pytest.mark.redis
+
+NOW = time.time()
+
+
+@pytest.fixture
+def redis_store(redis_url: str) -> Iterator[RedisStore]:
+    store = open_store(redis_url, "unused")
+    assert isinstance(store, RedisStore)
+    store.client.flushdb()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def definitions() -> dict[str, Definition]:
+    return {d.key: d for d in (make_definition(), make_definition(key="exp-2"))}
+
+
+def sample_events() -> list[Exposure | Conversion]:
+    events: list[Exposure | Conversion] = []
+    for i in range(200):
+        unit = f"unit-{i}"
+        for key in ("exp", "exp-2"):
+            events.append(
+                Exposure.create(
+                    key,
+                    unit,
+                    "treatment",
+                    NOW - 100,
+                    {"country": f"c{i % 7}", "device": "ios"},
+                    {"revenue": float(i), "clicks_per_search": 1.0},
+                    event_id=f"x-{i}",
+                )
+            )
+        for event in ("purchase", "visit", "click", "search"):
+            events.append(Conversion(event, unit, 2.0, NOW - 50, f"{event}-{i}"))
+    return events
+
+
+def test_every_call_touches_one_slot_the_experiments(definitions: dict[str, Definition]) -> None:
+    planned = plan_events(sample_events(), EventIndex(definitions), NOW)
+    ops = [op for p in planned for op in p.ops]
+    calls = [
+        (op.experiment, exposure_call(op) if isinstance(op, ExposureOp) else conversion_call(op))
+        for op in ops
+    ]
+    calls += [(e, erase_call(e, f"unit-{i}")) for e in definitions for i in range(50)]
+
+    assert {type(op) for op in ops} == {ExposureOp, ConversionOp}
+    assert {name for _, (name, _, _) in calls} == {"exposure", "conversion", "erase"}
+    for experiment, (_name, keys, _args) in calls:
+        slot = key_slot(key_names.tag(experiment).encode())
+        assert {key_slot(k.encode()) for k in keys} == {slot}
+    assert key_slot(b"{exp}") != key_slot(b"{exp-2}")  # so the check above tells them apart
+
+
+def test_every_stored_key_carries_its_experiments_hash_tag(
+    redis_store: RedisStore, definitions: dict[str, Definition]
+) -> None:
+    redis_store.ingest(sample_events(), definitions, NOW)
+
+    stored = [k for k in redis_store.client.scan_iter(count=1000) if k != key_names.EXPERIMENTS]
+
+    assert len(stored) > 100
+    for key in stored:
+        assert re.match(r"^xp:\{(exp|exp-2)\}:", key), key
+
+
+def test_scripts_are_reloaded_after_the_server_forgets_them(
+    redis_store: RedisStore, definitions: dict[str, Definition]
+) -> None:
+    exposure = Exposure.create("exp", "u", "control", NOW - 10)
+    assert [o.status for o in redis_store.ingest([exposure], definitions, NOW)] == ["accepted"]
+
+    redis_store.client.script_flush()
+    conversion = Conversion("purchase", "u", 3.0, NOW - 5, "c1")
+    outcomes = redis_store.ingest([conversion, conversion], definitions, NOW)
+    redis_store.client.script_flush()
+    assert redis_store.erase_unit("nobody", definitions) == 0
+
+    assert [o.status for o in outcomes] == ["accepted", "duplicate"]
+    assert redis_store.experiment_stats(definitions["exp"]).stats("revenue", "control").sum == 3.0
+
+
+def test_unit_buckets_stay_compact(
+    redis_store: RedisStore, definitions: dict[str, Definition]
+) -> None:
+    redis_store.ingest(sample_events(), definitions, NOW)
+
+    buckets = list(redis_store.client.scan_iter(match="xp:{exp}:u:*", count=1000))
+
+    assert buckets
+    assert {redis_store.client.object("encoding", k) for k in buckets} == {"listpack"}
+
+
+def test_driver_errors_become_store_errors(definitions: dict[str, Definition]) -> None:
+    from redis_server import free_port
+
+    store = open_store(f"redis://127.0.0.1:{free_port()}/0", "unused")
+
+    with pytest.raises(StoreError) as caught:
+        store.ingest([Exposure.create("exp", "u", "control", NOW)], definitions, NOW)
+    assert isinstance(caught.value.__cause__, redis.RedisError)
+    with pytest.raises(StoreError):
+        store.ping()
+    store.close()
