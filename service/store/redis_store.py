@@ -8,6 +8,7 @@ so the store is valid on Redis Cluster slot by slot (see :mod:`service.store.key
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -21,7 +22,7 @@ from service.definitions.model import DAY_SECONDS, Definition
 from service.store import keys
 from service.store.base import Store, StoreError
 from service.store.model import ALL, ExperimentData, RawStats, Scope, UnitRow, experiment_data
-from service.store.plan import ConversionOp, ExposureOp, Op, day_label
+from service.store.plan import ConversionOp, ExposureOp, MetricRule, Op, day_label
 
 SCRIPTS = ("exposure", "conversion", "erase")
 KIND_CODES = {"binomial": "b", "retention": "b", "count": "c", "sum": "s", "ratio": "r"}
@@ -169,9 +170,7 @@ class RedisStore(Store):
         except RedisError as exc:
             raise StoreError(f"Redis failed: {exc}") from exc
         experiments = sorted(known | set(definitions))
-        calls: list[Call] = [
-            ("erase", [keys.unit(e, unit_id), keys.stats(e)], [unit_id]) for e in experiments
-        ]
+        calls = [erase_call(e, unit_id) for e in experiments]
         return sum(int(r) for r in self._run(calls)) if calls else 0
 
     def ping(self) -> bool:
@@ -221,20 +220,26 @@ def conversion_call(op: ConversionOp) -> Call:
         keys.diagnostics(e),
         keys.seen(e, digest),
     ]
-    args: list[Any] = [op.unit_id, repr(op.ts), repr(op.value), keys.seen_field(digest)]
-    args.append(len(op.rules))
-    for rule in op.rules:
-        window = rule.metric.window
-        start, stop = (0.0, "") if window is None else (window[0], window[1])
-        args += (
-            rule.name,
-            KIND_CODES[rule.metric.kind],
-            int(rule.numerator),
-            int(rule.denominator),
-            repr(start * DAY_SECONDS),
-            "" if stop == "" else repr(float(stop) * DAY_SECONDS),
-        )
+    args = [op.unit_id, repr(op.ts), repr(op.value), keys.seen_field(digest), metric_spec(op.rules)]
     return "conversion", call_keys, args
+
+
+@functools.lru_cache(maxsize=1024)
+def metric_spec(rules: tuple[MetricRule, ...]) -> str:
+    """The metrics of one (experiment, event) as conversion.lua's ARGV[5]."""
+    specs = []
+    for rule in rules:
+        start, end = rule.metric.window or (0.0, None)
+        specs.append(
+            f"{rule.name},{KIND_CODES[rule.metric.kind]},{int(rule.numerator)},"
+            f"{int(rule.denominator)},{start * DAY_SECONDS!r},"
+            + ("" if end is None else repr(end * DAY_SECONDS))
+        )
+    return ";".join(specs)
+
+
+def erase_call(experiment: str, unit_id: str) -> Call:
+    return "erase", [keys.unit(experiment, unit_id), keys.stats(experiment)], [unit_id]
 
 
 class NameDecoder:

@@ -8,9 +8,10 @@
 -- ARGV[2] = ts, seconds since the epoch
 -- ARGV[3] = value
 -- ARGV[4] = event digest field
--- ARGV[5] = number of metrics M, then 6 values per metric: name, kind (b = binomial or
---           retention, c = count, s = sum, r = ratio), adds to the total (1/0), adds to the
---           denominator (1/0), window start and end in seconds after exposure ('' = none)
+-- ARGV[5] = the metrics on the event, ';' between metrics, each 'name,kind,total,den,start,end':
+--           kind b = binomial or retention, c = count, s = sum, r = ratio; total and den are
+--           1 when the event adds to the unit's total or denominator total, else 0; start and
+--           end bound the window in seconds after exposure (end '' = no end)
 -- Returns 0 attributed, 1 duplicate, 3 not exposed, 4 before exposure, 5 outside every window
 
 local units, stats, names, diag, seen = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -31,15 +32,16 @@ end
 
 local scopes = unit_scopes(unit.vid, unit.ts, unit.segs)
 local attributed, changed = false, false
-for i = 0, tonumber(ARGV[5]) - 1 do
-  local at = 6 + 6 * i
-  local kind, adds_total, adds_den = ARGV[at + 1], ARGV[at + 2] == '1', ARGV[at + 3] == '1'
-  local start, stop = tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5])
+for spec in string.gmatch(ARGV[5], '[^;]+') do
+  local name, kind, adds_total, adds_den, start, stop =
+    string.match(spec, '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$')
+  adds_total, adds_den = adds_total == '1', adds_den == '1'
+  start, stop = tonumber(start), tonumber(stop)
   if after < start or (stop and after >= stop) then
     redis.call('HINCRBY', diag, 'outside_window', 1)
   else
     attributed = true
-    local mid = name_id(names, 'm\31' .. ARGV[at])
+    local mid = name_id(names, 'm\31' .. name)
     local t = unit.tots[mid]
     if not t then
       t = {0, kind == 'r' and 0 or nil}
