@@ -27,7 +27,7 @@ from redis_server import running_redis  # noqa: E402
 
 from service.definitions.loader import load_directory  # noqa: E402
 from service.events import Conversion, Event, Exposure, ingest_batch  # noqa: E402
-from service.store import open_store  # noqa: E402
+from service.store import Store, open_store  # noqa: E402
 from service.store.plan import EventIndex, ExposureOp, plan_events  # noqa: E402
 from service.store.redis_store import RedisStore, conversion_call, exposure_call  # noqa: E402
 
@@ -153,13 +153,12 @@ def main() -> None:
             store_s.append(timed(flush, through_store))
             api_s.append(timed(flush, through_ingest_batch))
             sqlite_store = open_store(f"sqlite:///{tmp}/bench-{r}.sqlite3", tmp)
-            sqlite_s.append(
-                timed(
-                    lambda: None,
-                    lambda s=sqlite_store: [s.ingest(b, definitions, NOW) for b in batches]
-                    and None,
-                )
-            )
+
+            def through_sqlite(target: Store = sqlite_store) -> None:
+                for batch in batches:
+                    target.ingest(batch, definitions, NOW)
+
+            sqlite_s.append(timed(lambda: None, through_sqlite))
             sqlite_store.close()
         memory = client.info("memory")["used_memory_human"]
         store.close()

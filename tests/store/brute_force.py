@@ -153,8 +153,8 @@ class BruteForce:
                         "sum_xy": sum(x * y for x, y in zip(xs, ys, strict=True)),
                         "n_x": sum(1 for u in mine if m.name in u.covariates),
                     }
-                    for stat, value in values.items():
-                        out[f"{path}/metrics/{m.name}/{variant}/{stat}"] = value
+                    for stat, number in values.items():
+                        out[f"{path}/metrics/{m.name}/{variant}/{stat}"] = number
         for name in ("variant_mismatch", "before_exposure", "outside_window", "not_exposed"):
             out[f"diagnostics/{name}"] = self.diagnostics[key][name]
         return out

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from store.experiments import make_definition
 
-from service.events import Conversion, Exposure
+from service.events import Conversion, Event, Exposure
 from service.store import StoreError, open_store
 from service.store.sqlite_store import SqliteStore
 
@@ -71,7 +71,7 @@ def test_a_forked_child_uses_its_own_connections(tmp_path: Path) -> None:
     if pid == 0:  # the child: same store object, as after gunicorn's preload
         code = 1
         try:
-            events = [
+            events: list[Event] = [
                 Exposure.create("exp", "child", "treatment", NOW),
                 Conversion("purchase", "parent", 5.0, NOW, "c1"),
             ]
