@@ -34,6 +34,7 @@ MAX_FUTURE_SECONDS = 300.0
 MIN_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
 MAX_USER_ID = 256
 MAX_NAME = 64
+MAX_EVENT_NAME = 128
 MAX_EVENT_ID = 128
 MAX_ATTRIBUTES = 100
 MAX_COVARIATES = 100
@@ -141,7 +142,7 @@ def parse_event(raw: Any, now: float) -> Event:
         )
     if kind == "conversion":
         return Conversion(
-            event=_name(raw, "event"),
+            event=_name(raw, "event", MAX_EVENT_NAME),
             user_id=_user_id(raw),
             value=_value(raw),
             ts=_ts(raw, now),
@@ -226,12 +227,12 @@ def _rejected(index: int, field: str, reason: str) -> dict[str, Any]:
     return {"index": index, "status": "rejected", "reason": reason, "field": path}
 
 
-def _name(raw: dict[str, Any], key: str) -> str:
+def _name(raw: dict[str, Any], key: str, limit: int = MAX_NAME) -> str:
     value = raw.get(key)
     if not isinstance(value, str) or not value:
         raise EventError(key, f"is required: a non-empty string, got {_short(value)}")
-    if len(value) > MAX_NAME:
-        raise EventError(key, f"is longer than {MAX_NAME} characters")
+    if len(value) > limit:
+        raise EventError(key, f"is longer than {limit} characters")
     return value
 
 
