@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from service.cli.export import export
+from service.cli.plan import plan
 from service.cli.report import report
 from service.cli.serve import serve
+from service.cli.simulate import simulate
 from service.cli.validate import validate
 
 
@@ -20,6 +22,8 @@ cli.add_command(serve)
 cli.add_command(validate)
 cli.add_command(report)
 cli.add_command(export)
+cli.add_command(plan)
+cli.add_command(simulate)
 
 
 def main() -> None:

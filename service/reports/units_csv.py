@@ -2,7 +2,8 @@
 
 Columns: ``unit_id, variant, first_exposure`` (ISO 8601 UTC), one per segment attribute, then
 one per metric named by the metric, holding the unit's total (0/1 for binomial and retention,
-the count, the sum; for a ratio metric the numerator total).
+the count, the sum). A ratio metric's column holds the numerator total and is followed by
+``<metric>_denominator``, so the ratio can be recomputed from the file.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ CHUNK_ROWS = 500
 
 
 def unit_columns(definition: Definition) -> list[str]:
-    return [
-        "unit_id",
-        "variant",
-        "first_exposure",
-        *definition.segments,
-        *(m.name for m in definition.metrics),
-    ]
+    columns = ["unit_id", "variant", "first_exposure", *definition.segments]
+    for metric in definition.metrics:
+        columns.append(metric.name)
+        if metric.kind == "ratio":
+            columns.append(f"{metric.name}_denominator")
+    return columns
 
 
 def units_csv(definition: Definition, units: Iterable[Mapping[str, Any]]) -> Iterator[str]:
@@ -47,15 +47,28 @@ def units_csv(definition: Definition, units: Iterable[Mapping[str, Any]]) -> Ite
 
 
 def unit_row(definition: Definition, unit: Mapping[str, Any]) -> list[str]:
+    """One unit (a :class:`service.store.UnitRow` or a mapping of the same fields) as cells."""
     segments = unit.get("segments") or {}
     metrics = unit.get("metrics") or {}
-    return [
+    denominators = unit.get("denominators") or {}
+    row = [
         cell(str(unit["unit_id"])),
         cell(unit["variant"]),
         iso_utc(unit["first_exposure"]),
         *(cell(segments.get(name)) for name in definition.segments),
-        *(cell(metrics.get(m.name, 0)) for m in definition.metrics),
     ]
+    for metric in definition.metrics:
+        row.append(cell(_total(metrics.get(metric.name, 0))))
+        if metric.kind == "ratio":
+            row.append(cell(_total(denominators.get(metric.name, 0))))
+    return row
+
+
+def _total(value: Any) -> Any:
+    """Whole totals without a trailing ``.0`` (0/1, counts); sums keep their decimals."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def iso_utc(timestamp: float) -> str:

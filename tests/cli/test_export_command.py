@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+from reports.seed import KEY, Unit
+
+
+def test_one_row_per_exposed_unit_with_its_totals(
+    seeded: list[Unit], xp: Callable[..., Result]
+) -> None:
+    result = xp("export", KEY)
+    assert result.exit_code == 0, result.output
+    reader = csv.DictReader(io.StringIO(result.output))
+    assert reader.fieldnames == [
+        "unit_id",
+        "variant",
+        "first_exposure",
+        "country",
+        "purchased",
+        "revenue",
+        "refunds",
+    ]
+    rows = {row["unit_id"]: row for row in reader}
+    assert len(rows) == len(seeded) == 600
+    for unit in seeded:
+        row = rows[unit.unit_id]
+        assert row["variant"] == unit.variant
+        assert row["country"] == unit.country
+        exposed = dt.datetime.fromisoformat(row["first_exposure"].replace("Z", "+00:00"))
+        assert row["first_exposure"].endswith("Z")
+        assert exposed.timestamp() == unit.exposed_at
+        totals = unit.totals
+        assert int(row["purchased"]) == totals["purchased"]
+        assert float(row["revenue"]) == totals["revenue"]
+        assert int(row["refunds"]) == totals["refunds"]
+
+
+def test_export_to_a_file(seeded: list[Unit], xp: Callable[..., Result], tmp_path: Path) -> None:
+    out = tmp_path / "units.csv"
+    result = xp("export", KEY, "--out", out)
+    assert result.exit_code == 0, result.output
+    with out.open(newline="", encoding="utf-8") as file:
+        assert sum(1 for _ in csv.DictReader(file)) == 600
+
+
+def test_an_experiment_without_units_has_only_the_header(
+    data_dir: Path, xp: Callable[..., Result], experiments: Path
+) -> None:
+    from reports.seed import write_experiment
+
+    write_experiment(experiments)
+    result = xp("export", KEY)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "unit_id,variant,first_exposure,country,purchased,revenue,refunds"
+    ]
+
+
+def test_unknown_experiment(seeded: list[Unit], xp: Callable[..., Result]) -> None:
+    result = xp("export", "nope")
+    assert result.exit_code == 1
+    assert "no experiment 'nope'" in result.output and KEY in result.output
