@@ -1,0 +1,149 @@
+"""Reports of a seeded store, checked against the statistics engine run on brute-force sums.
+
+The expected numbers come from ``service.stats`` applied to sums recomputed here from the
+seeded units (tests/reports/seed.py), never from the results document itself; the rendered
+Markdown, CSV and HTML must show them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reports.seed import DAYS, KEY, Unit, definitions, seed
+
+from service.reports.csv_report import render_csv
+from service.reports.html import render_html
+from service.reports.markdown import render_markdown
+from service.stats.frequentist import LiftResult, frequentist_lift
+from service.stats.sequential import sequential_lift
+from service.stats.srm import srm_test
+from service.stats.sufficient import MeanStats, ProportionStats
+from service.store import Store, open_store
+
+results_module = pytest.importorskip(
+    "service.results", reason="service/results.py (experiment_results) has not landed yet"
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(None, tmp_path / "data")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def units(tmp_path: Path, store: Store) -> list[Unit]:
+    return seed(tmp_path / "experiments", store, time.time())
+
+
+@pytest.fixture
+def report(tmp_path: Path, store: Store, units: list[Unit]) -> Callable[..., dict[str, Any]]:
+    definition = definitions(tmp_path / "experiments")[KEY]
+
+    def build(method: str = "frequentist") -> dict[str, Any]:
+        document: dict[str, Any] = results_module.experiment_results(
+            definition, store, method=method, alpha=0.05
+        )
+        return document
+
+    return build
+
+
+def arm(units: list[Unit], variant: str, metric: str) -> ProportionStats | MeanStats:
+    values = [u.totals[metric] for u in units if u.variant == variant]
+    if metric == "purchased":
+        return ProportionStats(len(values), sum(values))
+    return MeanStats(len(values), sum(values), sum(v * v for v in values))
+
+
+def expected(units: list[Unit], metric: str, method: str = "frequentist") -> LiftResult:
+    control, treatment = arm(units, "control", metric), arm(units, "treatment", metric)
+    if method == "sequential":
+        return sequential_lift(control, treatment, 0.05, tuning=5000)
+    return frequentist_lift(control, treatment, 0.05)
+
+
+def pct(value: float | None) -> str:
+    assert value is not None
+    return f"{value * 100:+.1f}%"
+
+
+def csv_rows(document: dict[str, Any]) -> dict[tuple[str, str, str, str], dict[str, str]]:
+    rows = csv.DictReader(io.StringIO(render_csv(document)))
+    return {(r["metric"], r["segment"], r["segment_value"], r["variant"]): r for r in rows}
+
+
+@pytest.mark.parametrize("method", ["frequentist", "sequential"])
+def test_csv_numbers_are_the_engines(
+    report: Callable[..., dict[str, Any]], units: list[Unit], method: str
+) -> None:
+    rows = csv_rows(report(method))
+    for metric in ("purchased", "revenue", "refunds"):
+        truth = expected(units, metric, method)
+        control = rows[(metric, "", "", "control")]
+        treatment = rows[(metric, "", "", "treatment")]
+        assert int(control["units"]) == 300 and int(treatment["units"]) == 300
+        assert float(control["mean"]) == pytest.approx(arm(units, "control", metric).mean)
+        assert float(treatment["mean"]) == pytest.approx(arm(units, "treatment", metric).mean)
+        for prefix, estimate in (("abs", truth.absolute), ("rel", truth.relative)):
+            for field in ("estimate", "ci_low", "ci_high", "p_value"):
+                value = getattr(estimate, field)
+                assert float(treatment[f"{prefix}_{field}"]) == pytest.approx(value, rel=1e-6), (
+                    metric,
+                    prefix,
+                    field,
+                )
+        assert treatment["method"] == method
+
+
+def test_markdown_shows_the_engines_lift_and_decision(
+    report: Callable[..., dict[str, Any]], units: list[Unit]
+) -> None:
+    document = report()
+    text = render_markdown(document)
+    truth = expected(units, "purchased")
+    rel = truth.relative
+    line = next(r for r in text.splitlines() if r.startswith("| treatment |") and "%" in r)
+    assert f"{pct(rel.estimate)} ({pct(rel.ci_low)} to {pct(rel.ci_high)})" in line
+    assert f"| {rel.p_value:.3f} |" in line
+    control = [u for u in units if u.variant == "control"]
+    rate = sum(1 for u in control if u.purchases) / len(control)
+    assert f"| control | 300 | {rate * 100:.2f}% |" in text
+    srm = srm_test([300, 300], [0.5, 0.5])
+    assert f"p = {srm.p_value:.3f}" in text
+    assert "## Decision: " in text
+    for reason in document["decision"]["reasons"]:
+        assert reason in text
+
+
+def test_segments_count_the_seeded_units(
+    report: Callable[..., dict[str, Any]], units: list[Unit]
+) -> None:
+    rows = csv_rows(report())
+    for country in ("US", "CA"):
+        for variant in ("control", "treatment"):
+            n = sum(1 for u in units if u.country == country and u.variant == variant)
+            row = rows[("purchased", "country", country, variant)]
+            assert int(row["units"]) == n and row["exploratory"] == "true"
+
+
+def test_html_chart_ends_at_the_overall_lift(
+    report: Callable[..., dict[str, Any]], units: list[Unit]
+) -> None:
+    document = report()
+    purchased = next(m for m in document["metrics"] if m["name"] == "purchased")
+    series = [p for p in purchased["series"] if p["variant"] == "treatment"]
+    assert len(series) == DAYS
+    assert [p["units"] for p in series] == sorted(p["units"] for p in series)
+    truth = expected(units, "purchased")
+    assert series[-1]["relative"]["estimate"] == pytest.approx(truth.relative.estimate)
+    page = render_html(document)
+    assert '<path class="line"' in page
+    assert pct(truth.relative.estimate) in page
