@@ -26,7 +26,7 @@ def definitions() -> dict[str, Definition]:
     return {d.key: d for d in (make_definition(), other, stopped, draft)}
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
