@@ -14,12 +14,11 @@ from typing import Any, TypeVar
 import click
 
 from service.definitions.model import Definition
-from service.reports.formats import FORMATS, render
+from service.reports.formats import FORMATS, METHODS, render
 from service.runtime import Runtime
 from service.settings import Settings, SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
-METHODS = ("frequentist", "sequential")
 
 
 def source_options(command: F) -> F:

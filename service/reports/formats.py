@@ -12,6 +12,9 @@ from service.reports.markdown import render_markdown
 
 Renderer = Callable[[Mapping[str, Any]], str]
 
+# The analyses a report can show (``experiment_results(..., method=...)``).
+METHODS = ("frequentist", "sequential")
+
 
 def render_json(results: Mapping[str, Any]) -> str:
     return json.dumps(results, indent=2, allow_nan=False) + "\n"

@@ -18,12 +18,12 @@ from service.api.definitions import find
 from service.auth import GRANTS, request_scope, scope_of
 from service.definitions.model import Definition
 from service.errors import ApiError, ValidationFailed
+from service.reports.formats import METHODS
 from service.reports.html import Nav, ReportLinks, render, render_html
 from service.runtime import runtime
 
 bp = Blueprint("pages", __name__)
 
-METHODS = ("frequentist", "sequential")
 OPEN_ENDPOINTS = frozenset({"pages.login", "pages.logout"})
 # Pages embed their CSS and draw charts as inline SVG: nothing else may load or run.
 CONTENT_SECURITY_POLICY = (
@@ -138,21 +138,10 @@ def login() -> ResponseReturnValue:
         )
     target = _local_path(request.values.get("next", ""))
     if request.method == "GET":
-        return render(
-            "login.html", action=url_for("pages.login"), next=target, error=None, nav=None
-        )
+        return _login_form(target)
     key = request.form.get("key", "").strip()
     if scope_of(key, keys) != "admin":
-        return (
-            render(
-                "login.html",
-                action=url_for("pages.login"),
-                next=target,
-                error="That is not an admin key.",
-                nav=None,
-            ),
-            401,
-        )
+        return _login_form(target, "That is not an admin key."), 401
     session.clear()
     session["api_key"] = key
     return redirect(target)
@@ -163,6 +152,10 @@ def logout() -> ResponseReturnValue:
     session.clear()
     target = "pages.login" if current_app.secret_key else "pages.index"
     return redirect(url_for(target))
+
+
+def _login_form(target: str, error: str | None = None) -> str:
+    return render("login.html", action=url_for("pages.login"), next=target, error=error, nav=None)
 
 
 def _results(definition: Definition, method: str) -> dict[str, Any]:
