@@ -9,11 +9,11 @@ from typing import Any
 from service.reports.csv_report import render_csv
 from service.reports.html import render_html
 from service.reports.markdown import render_markdown
+from service.results import METHODS
 
 Renderer = Callable[[Mapping[str, Any]], str]
 
-# The analyses a report can show (``experiment_results(..., method=...)``).
-METHODS = ("frequentist", "sequential")
+__all__ = ["FORMATS", "METHODS", "UnknownFormat", "render"]
 
 
 def render_json(results: Mapping[str, Any]) -> str:

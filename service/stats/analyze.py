@@ -35,6 +35,7 @@ from service.stats.sufficient import (
     CovariateStats,
     MeanStats,
     ProportionStats,
+    json_safe,
 )
 
 
@@ -158,17 +159,6 @@ def _arm(kind: str, variant: Mapping[str, Any]) -> MeanStats | ProportionStats:
     return MeanStats(variant["n"], variant["sum"], variant["sum_squares"])
 
 
-def _clean(value: Any) -> Any:
-    """Replace every non-finite float with ``None`` so the document is strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
 def analyze(request: Any) -> dict[str, Any]:
     """Validate ``request`` and return the analysis document (see the module docstring)."""
     try:
@@ -238,4 +228,4 @@ def analyze(request: Any) -> dict[str, Any]:
     if "weights" in data:
         srm = srm_test([v["n"] for v in variants], data["weights"])
         document["srm"] = srm.to_dict([v["key"] for v in variants])
-    return _clean(document)
+    return json_safe(document)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 NAN = float("nan")
 
@@ -167,3 +168,14 @@ ArmSummary = MeanStats | ProportionStats | RatioStats | ArmMoments
 def finite_or_none(value: float) -> float | None:
     """``value`` as a float, or ``None`` when it is ``nan`` or infinite (JSON has neither)."""
     return float(value) if math.isfinite(value) else None
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (nested in dicts, lists, tuples) as ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

@@ -1,0 +1,355 @@
+"""One experiment's results document (docs/results.md) from its stored statistics.
+
+Every report (the JSON API, CSV, Markdown, the HTML page, ``xp report``) renders this
+document; the numbers all come from ``service.stats``. Corrections follow the issue's plan:
+Holm over variants x primary metrics, Benjamini-Hochberg over secondary metrics and, per
+metric, over the segment breakdowns (both labelled exploratory), none for guardrails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import Any
+
+from service.definitions.model import Definition, Metric
+from service.stats.cuped import cuped_adjust
+from service.stats.decision import MetricComparison, decide
+from service.stats.frequentist import LiftResult, frequentist_lift
+from service.stats.multiple import benjamini_hochberg, holm
+from service.stats.sequential import DEFAULT_TUNING, sequential_lift, sequential_series
+from service.stats.srm import srm_test
+from service.stats.sufficient import (
+    ArmSummary,
+    CovariateStats,
+    MeanStats,
+    ProportionStats,
+    RatioStats,
+    finite_or_none,
+    json_safe,
+)
+from service.store import Store
+from service.store.model import ExperimentData, Slice, SufficientStats
+
+# The analyses a report can show.
+METHODS = ("frequentist", "sequential")
+# Below this many units in some variant the decision is ``insufficient_data``.
+MIN_SAMPLE_PER_VARIANT = 100
+CORRECTIONS = {"primary": "holm", "secondary": "bh", "guardrail": "none"}
+
+
+def experiment_results(
+    definition: Definition,
+    store: Store,
+    method: str = "frequentist",
+    alpha: float = 0.05,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Read ``definition``'s statistics from ``store`` and build its results document."""
+    return results_document(definition, store.experiment_stats(definition), method, alpha, now)
+
+
+def results_document(
+    definition: Definition,
+    data: ExperimentData,
+    method: str = "frequentist",
+    alpha: float = 0.05,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The results document of ``definition`` over already-read statistics ``data``."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
+    analysis = _Analysis(definition, method, alpha)
+    variants = definition.variant_keys
+    units = {v: int(data.units.get(v, 0)) for v in variants}
+    srm = srm_test([units[v] for v in variants], definition.weights)
+
+    metrics = [analysis.metric(metric, data) for metric in definition.metrics]
+    _correct(metrics, alpha)
+    for document in metrics:
+        _correct_segments(document, alpha)
+
+    judged = [
+        MetricComparison(
+            metric=m["name"],
+            variant=c["variant"],
+            role=m["role"],
+            direction=m["direction"],
+            result=c.pop("_result"),
+            p_value=c["p_value_corrected"],
+        )
+        for m in metrics
+        for c in m["comparisons"]
+        if m["role"] in ("primary", "guardrail")
+    ]
+    for m in metrics:
+        for c in m["comparisons"]:
+            c.pop("_result", None)
+    planned = definition.planned_sample
+    decision = decide(
+        judged,
+        units,
+        srm,
+        alpha,
+        min_sample=MIN_SAMPLE_PER_VARIANT,
+        planned_sample=planned / len(variants) if planned else None,
+    )
+    generated = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return json_safe(
+        {
+            "experiment": _experiment(definition),
+            "method": method,
+            "alpha": alpha,
+            "sequential_tuning": analysis.tuning,
+            "generated_at": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "units": units,
+            "srm": srm.to_dict(variants),
+            "decision": decision.to_dict(),
+            "diagnostics": dict(data.diagnostics),
+            "metrics": metrics,
+        }
+    )
+
+
+class _Analysis:
+    """The per-metric computations of one document: one method, one alpha, one tuning."""
+
+    def __init__(self, definition: Definition, method: str, alpha: float) -> None:
+        self.definition = definition
+        self.method = method
+        self.alpha = alpha
+        self.tuning = float(definition.planned_sample or DEFAULT_TUNING)
+        self.control = definition.variant_keys[0]
+        self.treatments = definition.variant_keys[1:]
+
+    def arms(self, metric: Metric, stats: Mapping[str, SufficientStats]) -> dict[str, ArmSummary]:
+        return {
+            v: arm(metric, stats.get(v, SufficientStats())) for v in self.definition.variant_keys
+        }
+
+    def lift(self, control: ArmSummary, treatment: ArmSummary) -> LiftResult:
+        if self.method == "sequential":
+            return sequential_lift(control, treatment, self.alpha, self.tuning)
+        return frequentist_lift(control, treatment, self.alpha)
+
+    def metric(self, metric: Metric, data: ExperimentData) -> dict[str, Any]:
+        stats = data.metrics.get(metric.name, {})
+        arms = self.arms(metric, stats)
+        comparisons = self.comparisons(arms)
+        cuped = self.cuped(metric, stats)
+        for comparison, adjusted in zip(comparisons, cuped, strict=True):
+            comparison["cuped"] = adjusted
+        return {
+            "name": metric.name,
+            "kind": metric.kind,
+            "role": metric.role,
+            "direction": metric.direction,
+            "exploratory": metric.role == "secondary",
+            "correction": CORRECTIONS[metric.role],
+            "variants": _variant_rows(stats, arms),
+            "comparisons": comparisons,
+            "series": self.series(metric, data.days) if metric.role == "primary" else [],
+            "segments": self.segments(metric, data.segments),
+        }
+
+    def comparisons(self, arms: Mapping[str, ArmSummary]) -> list[dict[str, Any]]:
+        out = []
+        for variant in self.treatments:
+            result = self.lift(arms[self.control], arms[variant])
+            out.append(
+                {
+                    "variant": variant,
+                    **result.to_dict(),
+                    "p_value_corrected": result.p_value,
+                    "significant": False,
+                    "cuped": None,
+                    "_result": result,
+                }
+            )
+        return out
+
+    def cuped(
+        self, metric: Metric, stats: Mapping[str, SufficientStats]
+    ) -> list[dict[str, Any] | None]:
+        """CUPED per treatment when every variant has units with a covariate; else ``None``."""
+        per_variant = [stats.get(v, SufficientStats()) for v in self.definition.variant_keys]
+        if metric.kind == "ratio" or not all(s.n_x > 0 for s in per_variant):
+            return [None] * len(self.treatments)
+        raw = [_mean_arm(metric, s) for s in per_variant]
+        covariates = [CovariateStats(s.sum_x, s.sum_x2, s.sum_xy) for s in per_variant]
+        adjusted = cuped_adjust(raw, covariates)
+        if adjusted.reason is not None:
+            return [None] * len(self.treatments)
+        out: list[dict[str, Any] | None] = []
+        for i in range(1, len(per_variant)):
+            result = self.lift(adjusted.arms[0], adjusted.arms[i])
+            out.append(
+                {
+                    "theta": adjusted.theta,
+                    "variance_reduction": adjusted.variance_reduction(i),
+                    "units_with_covariate": {v: stats[v].n_x for v in self.definition.variant_keys},
+                    **result.to_dict(),
+                }
+            )
+        return out
+
+    def series(self, metric: Metric, days: Mapping[str, Slice]) -> list[dict[str, Any]]:
+        """Cumulative lift by UTC day of first exposure, one point per (day, treatment)."""
+        dates = list(days)
+        cumulative: list[dict[str, ArmSummary]] = []
+        units: list[dict[str, int]] = []
+        running: dict[str, SufficientStats] = {}
+        for date in dates:
+            day = days[date].metrics.get(metric.name, {})
+            for variant in self.definition.variant_keys:
+                running[variant] = _add(running.get(variant, SufficientStats()), day.get(variant))
+            cumulative.append({v: arm(metric, s) for v, s in running.items()})
+            units.append({v: s.n for v, s in running.items()})
+        points = []
+        for variant in self.treatments:
+            looks = [(arms[self.control], arms[variant]) for arms in cumulative]
+            if self.method == "sequential":
+                results = sequential_series(looks, self.alpha, self.tuning)
+            else:
+                results = [frequentist_lift(c, t, self.alpha) for c, t in looks]
+            for date, n, result in zip(dates, units, results, strict=True):
+                points.append(
+                    {
+                        "date": date,
+                        "variant": variant,
+                        "units": n[variant],
+                        "control_units": n[self.control],
+                        "relative": _band(result, "relative"),
+                        "absolute": _band(result, "absolute"),
+                        "p_value": result.p_value,
+                    }
+                )
+        return points
+
+    def segments(
+        self, metric: Metric, segments: Mapping[str, Mapping[str, Slice]]
+    ) -> list[dict[str, Any]]:
+        out = []
+        for name, values in segments.items():
+            for value, piece in values.items():
+                stats = piece.metrics.get(metric.name, {})
+                arms = self.arms(metric, stats)
+                comparisons = self.comparisons(arms)
+                for c in comparisons:
+                    del c["_result"]
+                out.append(
+                    {
+                        "segment": name,
+                        "value": value,
+                        "units": {v: int(piece.units.get(v, 0)) for v in arms},
+                        "variants": _variant_rows(stats, arms),
+                        "comparisons": comparisons,
+                    }
+                )
+        return out
+
+
+def arm(metric: Metric, stats: SufficientStats) -> ArmSummary:
+    """The statistics engine's view of one variant's sums for ``metric``'s kind."""
+    if metric.kind == "ratio":
+        return RatioStats(
+            stats.n,
+            stats.sum,
+            stats.sum_squares,
+            stats.den_sum,
+            stats.den_sum_squares,
+            stats.sum_product,
+        )
+    return _mean_arm(metric, stats)
+
+
+def _mean_arm(metric: Metric, stats: SufficientStats) -> MeanStats | ProportionStats:
+    if metric.kind in ("binomial", "retention"):
+        return ProportionStats(stats.n, stats.sum)
+    return MeanStats(stats.n, stats.sum, stats.sum_squares)
+
+
+def _add(total: SufficientStats, more: SufficientStats | None) -> SufficientStats:
+    if more is None:
+        return total
+    return SufficientStats(
+        **{f.name: getattr(total, f.name) + getattr(more, f.name) for f in fields(SufficientStats)}
+    )
+
+
+def _variant_rows(
+    stats: Mapping[str, SufficientStats], arms: Mapping[str, ArmSummary]
+) -> list[dict[str, Any]]:
+    return [_variant_row(v, stats.get(v, SufficientStats()), a) for v, a in arms.items()]
+
+
+def _variant_row(variant: str, stats: SufficientStats, summary: ArmSummary) -> dict[str, Any]:
+    moments = summary.moments()
+    row: dict[str, Any] = {
+        "variant": variant,
+        "units": stats.n,
+        "sum": stats.sum,
+        "mean": finite_or_none(moments.mean),
+        "sd": finite_or_none(math.sqrt(moments.variance)) if moments.variance >= 0 else None,
+    }
+    if isinstance(summary, RatioStats):
+        row["denominator_sum"] = stats.den_sum
+    return row
+
+
+def _band(result: LiftResult, scale: str) -> dict[str, float | None]:
+    estimate = getattr(result, scale)
+    return {"estimate": estimate.estimate, "ci_low": estimate.ci_low, "ci_high": estimate.ci_high}
+
+
+def _correct(metrics: Sequence[dict[str, Any]], alpha: float) -> None:
+    """Holm over every primary comparison, BH over every secondary one, none for guardrails."""
+    for role, correct in (("primary", holm), ("secondary", benjamini_hochberg)):
+        family = [c for m in metrics if m["role"] == role for c in m["comparisons"]]
+        _apply(family, correct)
+    for m in metrics:
+        for c in m["comparisons"]:
+            _mark(c, alpha)
+
+
+def _correct_segments(metric: dict[str, Any], alpha: float) -> None:
+    family = [c for segment in metric["segments"] for c in segment["comparisons"]]
+    _apply(family, benjamini_hochberg)
+    for c in family:
+        _mark(c, alpha)
+
+
+def _apply(family: Sequence[dict[str, Any]], correct: Any) -> None:
+    tested = [c for c in family if c["p_value_corrected"] is not None]
+    if not tested:
+        return
+    adjusted = correct([c["p_value_corrected"] for c in tested])
+    for c, p in zip(tested, adjusted, strict=True):
+        c["p_value_corrected"] = float(p)
+
+
+def _mark(comparison: dict[str, Any], alpha: float) -> None:
+    p = comparison["p_value_corrected"]
+    comparison["significant"] = p is not None and p < alpha
+
+
+def _experiment(definition: Definition) -> dict[str, Any]:
+    experiment = definition.experiment
+    return {
+        "key": definition.key,
+        "name": definition.name,
+        "status": definition.status,
+        "winner": experiment.winner,
+        "hypothesis": definition.hypothesis,
+        "owner": definition.owner,
+        "start": definition.start.isoformat() if definition.start else None,
+        "end": definition.end.isoformat() if definition.end else None,
+        "planned_sample": definition.planned_sample,
+        "variants": [{"key": v.key, "weight": v.weight} for v in experiment.variants],
+        "segments": list(definition.segments),
+        "metrics": [m.name for m in definition.metrics],
+    }
