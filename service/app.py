@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from service.api import assign, definitions, health
+from service.api import analyze, assign, definitions, events, health, results, units
 from service.errors import register_error_handlers
 from service.runtime import Runtime
 from service.settings import Settings
@@ -33,7 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.secret_key = settings.secret_key
     app.extensions["xp"] = Runtime(settings)
     register_error_handlers(app)
-    for module in (assign, definitions, health):
+    for module in (assign, events, definitions, results, units, analyze, health):
         app.register_blueprint(module.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(exports.bp)

@@ -13,6 +13,8 @@ from flask import Flask, Response, jsonify
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
+from service.store.base import StoreError
+
 log = logging.getLogger("xp.service")
 
 
@@ -93,6 +95,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(StoreError)
+    def _store_error(exc: StoreError) -> Response:
+        # A retry is safe: replayed event ids and repeated exposures change nothing.
+        log.error("store unavailable: %s", exc)
+        return error_response(
+            503, ServiceUnavailable.code, f"the event store is unavailable: {exc}"
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

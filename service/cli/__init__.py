@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from service.cli.analyze import analyze_command
 from service.cli.export import export
 from service.cli.plan import plan
 from service.cli.report import report
@@ -24,6 +25,7 @@ cli.add_command(report)
 cli.add_command(export)
 cli.add_command(plan)
 cli.add_command(simulate)
+cli.add_command(analyze_command)
 
 
 def main() -> None:

@@ -1,0 +1,30 @@
+"""``POST /v1/events``: a batch of exposures and conversions, with a result per event."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from service.api.body import json_body
+from service.auth import require
+from service.errors import BadRequest, PayloadTooLarge
+from service.events import BatchError, BatchTooLarge, ingest_batch
+from service.runtime import runtime
+
+bp = Blueprint("events", __name__, url_prefix="/v1")
+
+
+@bp.post("/events")
+@require("sdk")
+def post_events() -> ResponseReturnValue:
+    body = json_body()
+    rt = runtime()
+    definitions = rt.registry.current().definitions
+    try:
+        return jsonify(ingest_batch(rt.store, definitions, body, time.time()))
+    except BatchTooLarge as exc:
+        raise PayloadTooLarge(str(exc), {exc.field: [exc.message]}) from None
+    except BatchError as exc:
+        raise BadRequest(str(exc), {exc.field or "(body)": [exc.message]}) from None
