@@ -59,7 +59,7 @@ SAMPLE: dict[str, Any] = {
     "generated_at": "2026-11-11T09:30:00Z",
     "units": {"control": 5012, "green": 4988},
     "srm": {
-        "p_value": 0.810584,
+        "p_value": 0.810330,
         "alarm": False,
         "threshold": 0.001,
         "observed": {"control": 5012, "green": 4988},
