@@ -19,12 +19,7 @@ bp = Blueprint("results", __name__, url_prefix="/v1")
 @require("admin")
 def results(key: str) -> ResponseReturnValue:
     definition = find(key)
-    method = request.args.get("method", "frequentist")
-    if method not in METHODS:
-        raise ValidationFailed(
-            f"method must be one of {', '.join(METHODS)}, got {method!r}",
-            {"method": [f"Must be one of: {', '.join(METHODS)}."]},
-        )
+    method = method_arg()
     format_ = request.args.get("format", "json")
     if format_ not in FORMATS:
         raise ValidationFailed(
@@ -38,6 +33,17 @@ def results(key: str) -> ResponseReturnValue:
     if format_ == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{key}-results.csv"'
     return Response(content, mimetype=mimetype, headers=headers)
+
+
+def method_arg() -> str:
+    """The ``method`` query parameter (default frequentist), or a 422 naming it."""
+    method = request.args.get("method", "frequentist")
+    if method not in METHODS:
+        raise ValidationFailed(
+            f"method must be one of {', '.join(METHODS)}, got {method!r}",
+            {"method": [f"Must be one of: {', '.join(METHODS)}."]},
+        )
+    return method
 
 
 def _alpha(raw: str) -> float:

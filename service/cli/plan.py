@@ -17,8 +17,8 @@ import click
 from service.cli.report import find_definition, open_runtime, source_options
 from service.definitions.model import Definition, Metric
 from service.reports import formatting as fmt
+from service.results import arm
 from service.stats import power
-from service.stats.sufficient import MeanStats, ProportionStats, RatioStats
 from service.store.model import ExperimentData, SufficientStats
 
 PROPORTION_KINDS = ("binomial", "retention")
@@ -112,25 +112,15 @@ def make_plan(
 def observed_baseline(definition: Definition, metric: Metric, data: ExperimentData) -> Baseline:
     control = definition.variant_keys[0]
     stats = data.metrics.get(metric.name, {}).get(control, SufficientStats())
+    moments = arm(metric, stats).moments()
     if metric.kind in PROPORTION_KINDS:
-        rate = ProportionStats(stats.n, stats.sum).mean
+        rate = moments.mean
         if not 0 < rate < 1:
             raise click.ClickException(
                 f"the control's {metric.name} rate is {fmt.percent(rate, 2, False)} over "
                 f"{stats.n} units; planning needs a rate between 0 and 1 (give --baseline-rate)"
             )
         return Baseline("proportion", rate)
-    if metric.kind == "ratio":
-        moments = RatioStats(
-            stats.n,
-            stats.sum,
-            stats.sum_squares,
-            stats.den_sum,
-            stats.den_sum_squares,
-            stats.sum_product,
-        ).moments()
-    else:
-        moments = MeanStats(stats.n, stats.sum, stats.sum_squares).moments()
     sd = math.sqrt(moments.variance) if math.isfinite(moments.variance) else math.nan
     if not (math.isfinite(moments.mean) and moments.mean != 0 and sd > 0):
         raise click.ClickException(

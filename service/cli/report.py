@@ -15,6 +15,7 @@ import click
 
 from service.definitions.model import Definition
 from service.reports.formats import FORMATS, METHODS, render
+from service.results import experiment_results
 from service.runtime import Runtime
 from service.settings import Settings, SettingsError
 
@@ -107,14 +108,6 @@ def report(
     """Print the results of experiment KEY from the configured store."""
     with open_runtime(experiments_dir, store_url) as runtime:
         definition = find_definition(runtime, key)
-        results = experiment_results(definition, runtime, method, alpha)
+        results = experiment_results(definition, runtime.store, method=method, alpha=alpha)
     content, _ = render(results, format_)
     write_output(content, out)
-
-
-def experiment_results(
-    definition: Definition, runtime: Runtime, method: str, alpha: float
-) -> dict[str, Any]:
-    from service.results import experiment_results as build
-
-    return build(definition, runtime.store, method=method, alpha=alpha)

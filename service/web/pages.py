@@ -15,11 +15,13 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
 from service.api.definitions import find
+from service.api.results import method_arg
 from service.auth import GRANTS, request_scope, scope_of
 from service.definitions.model import Definition
-from service.errors import ApiError, ValidationFailed
+from service.errors import ApiError
 from service.reports.formats import METHODS
 from service.reports.html import Nav, ReportLinks, render, render_html
+from service.results import experiment_results
 from service.runtime import runtime
 
 bp = Blueprint("pages", __name__)
@@ -103,12 +105,7 @@ def index() -> ResponseReturnValue:
 @bp.get("/experiments/<key>")
 def experiment(key: str) -> ResponseReturnValue:
     definition = find(key)
-    method = request.args.get("method", "frequentist")
-    if method not in METHODS:
-        raise ValidationFailed(
-            f"unknown method {method!r}: expected one of {', '.join(METHODS)}",
-            {"method": [f"must be one of {', '.join(METHODS)}"]},
-        )
+    method = method_arg()
     results = _results(definition, method)
     api = f"{request.script_root}/v1/experiments/{key}/results"
     links = ReportLinks(
@@ -159,8 +156,6 @@ def _login_form(target: str, error: str | None = None) -> str:
 
 
 def _results(definition: Definition, method: str) -> dict[str, Any]:
-    from service.results import experiment_results
-
     return experiment_results(definition, runtime().store, method=method)
 
 

@@ -103,7 +103,7 @@ def test_srm_banner_on_the_page(open_client: FlaskClient) -> None:
     ("path", "status", "text"),
     [
         ("/experiments/nope", 404, "no experiment &#39;nope&#39;"),
-        ("/experiments/checkout-button?method=bayes", 422, "unknown method &#39;bayes&#39;"),
+        ("/experiments/checkout-button?method=bayes", 422, "got &#39;bayes&#39;"),
     ],
 )
 def test_errors_are_pages(open_client: FlaskClient, path: str, status: int, text: str) -> None:
