@@ -1,0 +1,300 @@
+"""service.results on a real SQLite store: corrections, CUPED, series, SRM and the decision.
+
+Expected numbers come from ``service.stats`` over sums recomputed here from the generated
+units, never from the document under test.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from service.definitions.loader import load_directory
+from service.definitions.model import Definition
+from service.events import Conversion, Exposure
+from service.results import experiment_results
+from service.stats.cuped import cuped_adjust
+from service.stats.frequentist import frequentist_lift
+from service.stats.multiple import benjamini_hochberg, holm
+from service.stats.sufficient import CovariateStats, MeanStats, ProportionStats
+from service.store import Store, open_store
+
+DAY = 86_400.0
+EXPERIMENT: dict[str, Any] = {
+    "key": "three-arms",
+    "name": "Three arms",
+    "status": "running",
+    "variants": [
+        {"key": "control", "weight": 0.34},
+        {"key": "b", "weight": 0.33},
+        {"key": "c", "weight": 0.33},
+    ],
+    "metrics": [
+        {"name": "bought", "event": "buy", "kind": "binomial", "role": "primary"},
+        {"name": "spend", "event": "buy", "kind": "sum", "role": "primary"},
+        {"name": "clicks", "event": "click", "kind": "count", "role": "secondary"},
+        {"name": "visits", "event": "visit", "kind": "count", "role": "secondary"},
+        {
+            "name": "errors",
+            "event": "error",
+            "kind": "count",
+            "role": "guardrail",
+            "direction": "decrease",
+        },
+    ],
+    "segments": ["country"],
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(None, tmp_path / "data")
+    yield opened
+    opened.close()
+
+
+def load(tmp_path: Path, experiment: dict[str, Any]) -> Definition:
+    folder = tmp_path / "experiments"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{experiment['key']}.yaml").write_text(yaml.safe_dump(experiment))
+    result = load_directory(folder)
+    assert not result.problems, result.problems
+    return result.definitions[experiment["key"]]
+
+
+def seed(
+    store: Store, definition: Definition, units: dict[str, list[dict[str, float]]], now: float
+) -> None:
+    """``units[variant]`` is a list of per-unit totals by event name, plus ``x`` and ``day``."""
+    events: list[Exposure | Conversion] = []
+    for variant, rows in units.items():
+        for i, row in enumerate(rows):
+            user = f"{variant}-{i}"
+            exposed = now - (4 - row["day"]) * DAY - 3600
+            country = "US" if i % 3 else "CA"
+            covariates = {"spend": row["x"]} if "x" in row else {}
+            events.append(
+                Exposure.create(
+                    definition.key, user, variant, exposed, {"country": country}, covariates
+                )
+            )
+            for event in ("buy", "click", "visit", "error"):
+                value = row.get(event, 0.0)
+                if value:
+                    count = 1 if event == "buy" else int(value)
+                    amount = value if event == "buy" else 1.0
+                    for j in range(count):
+                        events.append(
+                            Conversion(event, user, amount, exposed + 60 + j, f"{user}-{event}{j}")
+                        )
+    outcomes = store.ingest(events, {definition.key: definition}, now)
+    assert {o.status for o in outcomes} == {"accepted"}
+
+
+def generate(rng: np.random.Generator, n: int, buy: float, spend: float) -> list[dict[str, float]]:
+    x = rng.gamma(2.0, 10.0, n)
+    bought = rng.random(n) < np.clip(buy * x / 20.0, 0.0, 1.0)  # mean of x is 20
+    amount = np.where(bought, np.round(spend + 0.8 * x + rng.normal(0, 3, n), 2), 0.0)
+    amount = np.maximum(amount, 0.0)
+    return [
+        {
+            "day": float(i % 4),
+            "x": float(x[i]),
+            "buy": float(amount[i]) if bought[i] and amount[i] > 0 else 0.0,
+            "click": float(rng.poisson(2)),
+            "visit": float(rng.poisson(3)),
+            "error": float(rng.poisson(0.2)),
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, store: Store) -> tuple[Definition, dict[str, list[dict[str, float]]]]:
+    definition = load(tmp_path, EXPERIMENT)
+    rng = np.random.default_rng(7)
+    units = {
+        "control": generate(rng, 400, 0.2, 20.0),
+        "b": generate(rng, 400, 0.3, 20.0),
+        "c": generate(rng, 400, 0.2, 20.0),
+    }
+    seed(store, definition, units, time.time())
+    return definition, units
+
+
+def totals(rows: list[dict[str, float]], metric: str) -> list[float]:
+    if metric == "bought":
+        return [1.0 if r["buy"] else 0.0 for r in rows]
+    event = {"spend": "buy", "clicks": "click", "visits": "visit", "errors": "error"}[metric]
+    return [r[event] for r in rows]
+
+
+def stats(rows: list[dict[str, float]], metric: str) -> MeanStats | ProportionStats:
+    values = totals(rows, metric)
+    if metric == "bought":
+        return ProportionStats(len(values), sum(values))
+    return MeanStats(len(values), sum(values), sum(v * v for v in values))
+
+
+def comparisons(document: dict[str, Any], metric: str) -> dict[str, dict[str, Any]]:
+    found = next(m for m in document["metrics"] if m["name"] == metric)
+    return {c["variant"]: c for c in found["comparisons"]}
+
+
+def test_holm_over_primaries_and_bh_over_secondaries(
+    store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
+) -> None:
+    definition, units = seeded
+    document = experiment_results(definition, store)
+    for role, metrics, correct in (
+        ("primary", ("bought", "spend"), holm),
+        ("secondary", ("clicks", "visits"), benjamini_hochberg),
+    ):
+        raw = [
+            frequentist_lift(stats(units["control"], m), stats(units[v], m)).p_value
+            for m in metrics
+            for v in ("b", "c")
+        ]
+        expected = correct(raw)
+        got = [
+            comparisons(document, m)[v]["p_value_corrected"] for m in metrics for v in ("b", "c")
+        ]
+        assert got == pytest.approx(list(expected), rel=1e-9), role
+        for m in metrics:
+            for v, c in comparisons(document, m).items():
+                assert c["significant"] == (c["p_value_corrected"] < 0.05)
+                assert c["relative"]["p_value"] == pytest.approx(
+                    frequentist_lift(stats(units["control"], m), stats(units[v], m)).p_value
+                )
+    errors = comparisons(document, "errors")["b"]
+    assert errors["p_value_corrected"] == errors["relative"]["p_value"]  # guardrail: none
+    json.dumps(document, allow_nan=False)
+
+
+def test_b_ships_on_its_purchase_rate(
+    store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
+) -> None:
+    definition, _ = seeded
+    document = experiment_results(definition, store)
+    assert comparisons(document, "bought")["b"]["significant"] is True
+    assert document["decision"]["decision"] == "ship"
+    assert document["decision"]["winner"] == "b"
+
+
+def test_cuped_uses_the_exposures_covariates(
+    store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
+) -> None:
+    definition, units = seeded
+    document = experiment_results(definition, store)
+    spend = comparisons(document, "spend")["b"]["cuped"]
+    assert spend is not None
+    arms = [stats(units[v], "spend") for v in ("control", "b", "c")]
+    covariates = []
+    for v in ("control", "b", "c"):
+        x = [r["x"] for r in units[v]]
+        y = totals(units[v], "spend")
+        covariates.append(
+            CovariateStats(
+                sum(x), sum(a * a for a in x), sum(a * b for a, b in zip(x, y, strict=True))
+            )
+        )
+    truth = cuped_adjust(arms, covariates)
+    assert spend["theta"] == pytest.approx(truth.theta, rel=1e-9)
+    assert spend["variance_reduction"] == pytest.approx(truth.variance_reduction(1), rel=1e-9)
+    assert spend["variance_reduction"] > 0.2  # spend follows x closely
+    adjusted = frequentist_lift(truth.arms[0], truth.arms[1])
+    assert spend["absolute"]["ci_low"] == pytest.approx(adjusted.absolute.ci_low, rel=1e-9)
+    assert spend["units_with_covariate"] == {"control": 400, "b": 400, "c": 400}
+    # no covariate was sent for the other metrics
+    assert comparisons(document, "clicks")["b"]["cuped"] is None
+
+
+def test_series_is_cumulative_and_sequential_p_only_falls(
+    store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
+) -> None:
+    definition, units = seeded
+    document = experiment_results(definition, store, method="sequential")
+    bought = next(m for m in document["metrics"] if m["name"] == "bought")
+    for variant in ("b", "c"):
+        points = [p for p in bought["series"] if p["variant"] == variant]
+        assert [p["units"] for p in points] == [100, 200, 300, 400]
+        p_values = [p["p_value"] for p in points]
+        assert p_values == sorted(p_values, reverse=True)
+        last = points[-1]["relative"]
+        overall = comparisons(document, "bought")[variant]["relative"]
+        assert last["ci_low"] == pytest.approx(overall["ci_low"])
+    assert not next(m for m in document["metrics"] if m["name"] == "clicks")["series"]
+    assert document["sequential_tuning"] == 5000
+
+
+def test_segments_are_bh_corrected_per_metric(
+    store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
+) -> None:
+    definition, _ = seeded
+    document = experiment_results(definition, store)
+    bought = next(m for m in document["metrics"] if m["name"] == "bought")
+    family = [c for s in bought["segments"] for c in s["comparisons"]]
+    assert len(family) == 4  # US and CA x b and c
+    raw = [c["relative"]["p_value"] for c in family]
+    assert [c["p_value_corrected"] for c in family] == pytest.approx(
+        list(benjamini_hochberg(raw)), rel=1e-9
+    )
+    units = {s["value"]: s["units"] for s in bought["segments"]}
+    assert sum(u["control"] for u in units.values()) == 400
+
+
+def test_an_empty_experiment_is_insufficient_data_not_an_error(
+    tmp_path: Path, store: Store
+) -> None:
+    definition = load(tmp_path, EXPERIMENT)
+    document = experiment_results(definition, store, method="sequential")
+    assert document["units"] == {"control": 0, "b": 0, "c": 0}
+    assert document["decision"]["decision"] == "insufficient_data"
+    assert document["srm"]["alarm"] is False
+    reason = comparisons(document, "bought")["b"]["reason"]
+    assert reason == "insufficient_data"
+    json.dumps(document, allow_nan=False)
+
+
+def test_a_lopsided_split_raises_the_srm_alarm(tmp_path: Path, store: Store) -> None:
+    experiment = {**EXPERIMENT, "key": "lopsided"}
+    definition = load(tmp_path, experiment)
+    rng = np.random.default_rng(1)
+    units = {
+        "control": generate(rng, 600, 0.2, 20.0),
+        "b": generate(rng, 300, 0.2, 20.0),
+        "c": generate(rng, 300, 0.2, 20.0),
+    }
+    seed(store, definition, units, time.time())
+    document = experiment_results(definition, store)
+    assert document["srm"]["alarm"] is True
+    assert document["decision"]["decision"] == "srm_alarm"
+
+
+def test_a_harmful_guardrail_stops_the_experiment(tmp_path: Path, store: Store) -> None:
+    definition = load(tmp_path, {**EXPERIMENT, "key": "harm"})
+    rng = np.random.default_rng(3)
+    units = {v: generate(rng, 300, 0.2, 20.0) for v in ("control", "b", "c")}
+    for row in units["c"]:
+        row["error"] += 2.0
+    seed(store, definition, units, time.time())
+    document = experiment_results(definition, store)
+    assert document["decision"]["decision"] == "guardrail_breached"
+    assert any(r.startswith("errors: c is") for r in document["decision"]["reasons"])
+
+
+def test_unknown_method_or_alpha_is_refused(
+    store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
+) -> None:
+    definition, _ = seeded
+    with pytest.raises(ValueError, match="method"):
+        experiment_results(definition, store, method="bayesian")
+    with pytest.raises(ValueError, match="alpha"):
+        experiment_results(definition, store, alpha=1.0)
