@@ -128,7 +128,8 @@ def decide(
     untestable = [c for c in primaries if c.p is None]
     if small or untestable or not primaries:
         lines = [
-            f"{k} has {n:,.0f} units, fewer than the minimum of {min_sample:,.0f}."
+            f"{k} has {n:,.0f} {'unit' if n == 1 else 'units'}, "
+            f"fewer than the minimum of {min_sample:,.0f}."
             for k, n in small
         ]
         lines += [
