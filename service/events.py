@@ -38,6 +38,9 @@ MAX_EVENT_NAME = 128
 MAX_EVENT_ID = 128
 MAX_ATTRIBUTES = 100
 MAX_COVARIATES = 100
+# Per-event values beyond this are data errors (a timestamp or an id in the wrong field); their
+# squares would overflow the float sums that every statistic and every erasure depend on.
+MAX_ABS_VALUE = 1e12
 
 
 class EventError(ValueError):
@@ -233,18 +236,29 @@ def _name(raw: dict[str, Any], key: str, limit: int = MAX_NAME) -> str:
         raise EventError(key, f"is required: a non-empty string, got {_short(value)}")
     if len(value) > limit:
         raise EventError(key, f"is longer than {limit} characters")
+    return _text(key, value)
+
+
+def _text(field: str, value: str) -> str:
+    """``value`` when it can be stored as UTF-8; JSON's ``\\ud800`` escapes can make strings
+    that cannot."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise EventError(field, "is not valid Unicode text (a lone surrogate)") from None
     return value
 
 
 def _user_id(raw: dict[str, Any]) -> str:
     value = raw.get("user_id")
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        value = str(value)
     if not isinstance(value, str) or not value:
         raise EventError("user_id", f"is required: a non-empty string, got {_short(value)}")
     if len(value) > MAX_USER_ID:
         raise EventError("user_id", f"is longer than {MAX_USER_ID} characters")
-    return value
+    return _text("user_id", value)
 
 
 def _event_id(raw: dict[str, Any], required: bool) -> str:
@@ -255,7 +269,7 @@ def _event_id(raw: dict[str, Any], required: bool) -> str:
         raise EventError("event_id", f"is required: a non-empty string, got {_short(value)}")
     if len(value) > MAX_EVENT_ID:
         raise EventError("event_id", f"is longer than {MAX_EVENT_ID} characters")
-    return value
+    return _text("event_id", value)
 
 
 def _number(value: Any) -> float | None:
@@ -272,9 +286,15 @@ def _number(value: Any) -> float | None:
 def _value(raw: dict[str, Any]) -> float:
     if "value" not in raw or raw["value"] is None:
         return 1.0
-    number = _number(raw["value"])
+    return _bounded("value", raw["value"])
+
+
+def _bounded(field: str, value: Any) -> float:
+    number = _number(value)
     if number is None:
-        raise EventError("value", f"must be a finite number, got {_short(raw['value'])}")
+        raise EventError(field, f"must be a finite number, got {_short(value)}")
+    if abs(number) > MAX_ABS_VALUE:
+        raise EventError(field, f"must be between -{MAX_ABS_VALUE:g} and {MAX_ABS_VALUE:g}")
     return number
 
 
@@ -315,6 +335,10 @@ def _attributes(raw: dict[str, Any]) -> dict[str, Any]:
         raise EventError("attributes", f"must be an object, not {_type_name(value)}")
     if len(value) > MAX_ATTRIBUTES:
         raise EventError("attributes", f"has more than {MAX_ATTRIBUTES} entries")
+    for name, item in value.items():
+        _text("attributes", name)
+        if isinstance(item, str):
+            _text(f"attributes.{name}", item)
     return value
 
 
@@ -330,10 +354,7 @@ def _covariates(raw: dict[str, Any]) -> dict[str, float]:
         raise EventError("covariates", f"has more than {MAX_COVARIATES} entries")
     covariates = {}
     for name, x in value.items():
-        number = _number(x)
-        if number is None:
-            raise EventError(f"covariates.{name}", f"must be a finite number, got {_short(x)}")
-        covariates[name] = number
+        covariates[_text("covariates", name)] = _bounded(f"covariates.{name}", x)
     return covariates
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import current_app, request
@@ -12,10 +13,16 @@ from service.definitions.loader import flatten_messages
 from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 MAX_DEPTH = 32
+# A UTF-16 surrogate escape; only these can make a JSON string that is not valid Unicode.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-def json_body() -> Any:
-    """The request's JSON document, or a 4xx saying what is wrong with it."""
+def json_body(check_text: bool = True) -> Any:
+    """The request's JSON document, or a 4xx saying what is wrong with it.
+
+    ``check_text=False`` leaves strings holding lone surrogates to the caller (the events
+    endpoint rejects such events one by one).
+    """
     limit = current_app.config["XP_SETTINGS"].max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"request body is larger than {limit} bytes")
@@ -37,6 +44,11 @@ def json_body() -> Any:
     if path is not None:
         message = f"JSON is nested deeper than {MAX_DEPTH} levels"
         raise BadRequest(message, {path: [message]})
+    if check_text and SURROGATE_ESCAPE.search(raw):
+        path = bad_text(document)
+        if path is not None:
+            message = "a string is not valid Unicode text (a lone surrogate)"
+            raise BadRequest(f"{path or 'body'}: {message}", {path: [message]})
     return document
 
 
@@ -73,6 +85,33 @@ def too_deep(document: Any, limit: int = MAX_DEPTH) -> str | None:
                 (v, f"{path}.{i}" if path else str(i), depth + 1) for i, v in enumerate(value)
             )
     return None
+
+
+def bad_text(document: Any) -> str | None:
+    """Path of the first key or string that cannot be encoded as UTF-8, or None."""
+    stack: list[tuple[Any, str]] = [(document, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if not _encodable(value):
+                return path
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                child = f"{path}.{k}" if path else str(k)
+                if not _encodable(k):
+                    return path or "(key)"
+                stack.append((v, child))
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reject_constant(name: str) -> Any:

@@ -198,12 +198,15 @@ def analyze(request: Any) -> dict[str, Any]:
         row = {"variant": variant["key"], **result.to_dict()}
         row["p_value_corrected"] = float(corrected[i - 1])
         row["cuped"] = None
-        if cuped is not None:
+        if cuped is not None and cuped.reason is not None:
+            # Covariates were given but cannot adjust (e.g. no variance): say so, not silently.
+            row["cuped"] = {"applied": False, "reason": cuped.reason}
+        elif cuped is not None:
             adjusted = lift(cuped.arms[0], cuped.arms[i])
             row["cuped"] = {
+                "applied": True,
                 "theta": cuped.theta,
                 "variance_reduction": cuped.variance_reduction(i),
-                "reason": cuped.reason,
                 **adjusted.to_dict(),
             }
         rows.append(row)

@@ -42,7 +42,7 @@ def pooled_theta(
     sx = np.sum(np.asarray(sum_x, dtype=np.float64), axis=-1)
     sxx = np.sum(np.asarray(sum_x2, dtype=np.float64), axis=-1)
     sxy = np.sum(np.asarray(sum_xy, dtype=np.float64), axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # theta minimising Var(y - theta x): cov(x, y) / var(x) (Deng et al. 2013, sec. 3);
         # pooled over variants as in gbstats shared/models.compute_theta
         cov = sxy - sx * sy / nn

@@ -48,7 +48,7 @@ def welch_df(
     """Welch–Satterthwaite degrees of freedom of the difference of two means."""
     vc, nc = _array(var_control), _array(n_control)
     vt, nt = _array(var_treatment), _array(n_treatment)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         a = vt / nt
         c = vc / nc
         # Welch 1947, Satterthwaite 1946: (a + c)^2 / (a^2/(n_t-1) + c^2/(n_c-1))
@@ -66,7 +66,7 @@ def relative_variance(
     """Delta-method variance of ``(mT - mC) / mC`` (means are the relative-lift references)."""
     mc, vc, nc = _array(mean_control), _array(var_control), _array(n_control)
     mt, vt, nt = _array(mean_treatment), _array(var_treatment), _array(n_treatment)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # delta method for a ratio of independent means: sT^2/(nT mC^2) + sC^2 mT^2/(nC mC^4)
         # (gbstats utils.variance_of_ratios with zero covariance; Deng, Knoblich & Lu 2018)
         return _array(vt / (nt * mc**2) + vc * mt**2 / (nc * mc**4))
@@ -104,7 +104,7 @@ def difference_moments(
     mt, vt, nt = _array(mean_treatment), _array(var_treatment), _array(n_treatment)
     rc = mc if reference_control is None else _array(reference_control)
     rt = mt if reference_treatment is None else _array(reference_treatment)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         diff = mt - mc
         # variance of a difference of independent means: sC^2/nC + sT^2/nT
         abs_var = vc / nc + vt / nt
@@ -126,7 +126,7 @@ def t_interval(
     Returns ``(ci_low, ci_high, p_value)``; ``df = inf`` gives the normal interval.
     """
     est, var, dof = _array(estimate), _array(variance), _array(df)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         se = np.sqrt(var)
         width = sps.t.ppf(1.0 - alpha / 2.0, dof) * se
         # two-sided p = 2 P(T_df > |t|), t = estimate / se

@@ -60,7 +60,7 @@ def cs_halfwidth(
     rho = sequential_rho(alpha, tuning)
     n = np.asarray(n_total, dtype=np.float64)
     s2 = np.asarray(variance, dtype=np.float64) * n  # per-observation variance
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         nr2 = n * rho**2
         # eq 9 in Waudby-Smith et al. 2023:
         # sqrt(s2) * sqrt(2 (N rho^2 + 1) / (N^2 rho^2) * log(sqrt(N rho^2 + 1) / alpha))

@@ -132,8 +132,11 @@ class RatioStats:
         var_m = _sample_variance(self.n, self.num_sum, self.num_sum_squares)
         var_d = _sample_variance(self.n, self.den_sum, self.den_sum_squares)
         cov = _sample_covariance(self.n, self.num_sum, self.den_sum, self.sum_product)
-        variance = var_m / mu_d**2 - 2 * cov * mu_m / mu_d**3 + mu_m**2 * var_d / mu_d**4
-        return max(variance, 0.0)
+        try:
+            variance = var_m / mu_d**2 - 2 * cov * mu_m / mu_d**3 + mu_m**2 * var_d / mu_d**4
+        except (OverflowError, ZeroDivisionError):  # float powers raise instead of giving inf
+            return NAN
+        return max(variance, 0.0) if math.isfinite(variance) else NAN
 
     def moments(self) -> ArmMoments:
         return ArmMoments(self.n, self.mean, self.variance)

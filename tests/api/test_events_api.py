@@ -23,7 +23,7 @@ def api(request: pytest.FixtureRequest, make_app: Callable[..., Flask]) -> Flask
     return make_app().test_client()
 
 
-def exposure(user: str, variant: str = "control", **extra: Any) -> dict[str, Any]:
+def exposure(user: str | int, variant: str = "control", **extra: Any) -> dict[str, Any]:
     return {"type": "exposure", "experiment": KEY, "user_id": user, "variant": variant, **extra}
 
 
@@ -164,3 +164,53 @@ def test_a_store_that_is_down_answers_503(make_app: Callable[..., Flask]) -> Non
     response = api.post("/v1/events", json={"events": [exposure("u1")]})
     assert response.status_code == 503
     assert response.json["error"]["code"] == "unavailable"
+
+
+def test_a_bad_string_or_a_huge_value_rejects_its_event_not_the_batch(api: FlaskClient) -> None:
+    now = time.time()
+    events = [
+        exposure("\ud800"),
+        exposure("ok-1", attributes={"country": "\udc00"}),
+        exposure("ok-2", ts=now - 5),
+        purchase("ok-2", "huge", 1e100, ts=now),
+        exposure("ok-3", covariates={"purchase_rate": -1e13}),
+        purchase("ok-2", "fine", 1e12, ts=now),
+    ]
+    result = api.post("/v1/events", json={"events": events}).json
+    assert [r["status"] for r in result["results"]] == [
+        "rejected",
+        "rejected",
+        "accepted",
+        "rejected",
+        "rejected",
+        "accepted",
+    ]
+    fields = [r.get("field") for r in result["results"]]
+    assert fields[:2] == ["events.0.user_id", "events.1.attributes.country"]
+    assert fields[3:5] == ["events.3.value", "events.4.covariates.purchase_rate"]
+    document = stats(api)  # the statistics stay finite and readable
+    assert arm(document, "revenue_per_user", "control")["sum"] == 1e12
+
+
+def test_any_unit_id_can_be_erased_and_no_other(api: FlaskClient) -> None:
+    now = time.time()
+    users = ["lead", "/lead", "a//b"]
+    body = {"events": [exposure(u, ts=now - 5) for u in users]}
+    assert api.post("/v1/events", json=body).json["accepted"] == 3
+    # a path cannot carry "/lead": no redirect to the unit "lead"
+    assert api.delete("/v1/units/%2Flead").status_code == 404
+    assert api.delete("/v1/units//lead").status_code == 404
+    assert stats(api)["units"]["control"] == 3
+    assert api.delete("/v1/units", query_string={"unit_id": "/lead"}).json["experiments"] == 1
+    assert api.delete("/v1/units/a//b").json == {"unit_id": "a//b", "experiments": 1}
+    assert stats(api)["units"]["control"] == 1
+    assert api.delete("/v1/units").status_code == 400
+    assert api.delete("/v1/units/" + "x" * 300).status_code == 400
+
+
+def test_an_integer_user_id_obeys_the_length_limit(api: FlaskClient) -> None:
+    result = api.post("/v1/events", json={"events": [exposure(10**300)]}).json
+    assert result["results"][0]["field"] == "events.0.user_id"
+    ok = api.post("/v1/events", json={"events": [exposure(42)]}).json
+    assert ok["accepted"] == 1
+    assert api.delete("/v1/units/42").json["experiments"] == 1

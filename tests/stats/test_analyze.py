@@ -90,7 +90,7 @@ def test_covariates_add_cuped() -> None:
         "sum_product": 45000.0,
     }
     cuped = analyze(request)["results"][0]["cuped"]
-    assert cuped["reason"] is None
+    assert cuped["applied"] is True and cuped["reason"] is None
     assert 0.0 < cuped["variance_reduction"] < 1.0
     assert cuped["absolute"]["se"] < analyze(_request())["results"][0]["absolute"]["se"]
 
@@ -174,3 +174,11 @@ def test_covariate_on_some_variants_only_is_rejected() -> None:
     request = _request()
     request["variants"][0]["covariate"] = {"sum": 1.0, "sum_squares": 1.0, "sum_product": 1.0}
     assert "variants.1.covariate" in _errors(request)
+
+
+def test_covariates_that_cannot_adjust_say_why() -> None:
+    request = _request()
+    for v in request["variants"]:  # x = 1 for every unit: nothing to regress on
+        v["covariate"] = {"sum": v["n"], "sum_squares": v["n"], "sum_product": v["sum"]}
+    cuped = analyze(request)["results"][0]["cuped"]
+    assert cuped == {"applied": False, "reason": "zero_covariate_variance"}
