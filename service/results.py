@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from service.definitions.model import Definition, Metric
@@ -96,7 +96,8 @@ def results_document(
         srm,
         alpha,
         min_sample=MIN_SAMPLE_PER_VARIANT,
-        planned_sample=planned / len(variants) if planned else None,
+        # every variant reached its share of the plan when the smallest share did
+        planned_sample=planned * min(w for w in definition.weights if w > 0) if planned else None,
     )
     generated = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     return json_safe(
@@ -139,7 +140,12 @@ class _Analysis:
     def metric(self, metric: Metric, data: ExperimentData) -> dict[str, Any]:
         stats = data.metrics.get(metric.name, {})
         arms = self.arms(metric, stats)
-        comparisons = self.comparisons(arms)
+        sequential = self.method == "sequential"
+        looks = self.looks(metric, data.days) if sequential or metric.role == "primary" else None
+        # Sequentially, the overall result is the last look's: its p-value the running minimum
+        # and its interval the running intersection, so peeking daily is accounted for.
+        final = {v: r[-1] for v, r in looks.results.items() if r} if looks and sequential else {}
+        comparisons = self.comparisons(arms, final)
         cuped = self.cuped(metric, stats)
         for comparison, adjusted in zip(comparisons, cuped, strict=True):
             comparison["cuped"] = adjusted
@@ -152,14 +158,16 @@ class _Analysis:
             "correction": CORRECTIONS[metric.role],
             "variants": _variant_rows(stats, arms),
             "comparisons": comparisons,
-            "series": self.series(metric, data.days) if metric.role == "primary" else [],
+            "series": looks.points() if looks and metric.role == "primary" else [],
             "segments": self.segments(metric, data.segments),
         }
 
-    def comparisons(self, arms: Mapping[str, ArmSummary]) -> list[dict[str, Any]]:
+    def comparisons(
+        self, arms: Mapping[str, ArmSummary], final: Mapping[str, LiftResult] | None = None
+    ) -> list[dict[str, Any]]:
         out = []
         for variant in self.treatments:
-            result = self.lift(arms[self.control], arms[variant])
+            result = (final or {}).get(variant) or self.lift(arms[self.control], arms[variant])
             out.append(
                 {
                     "variant": variant,
@@ -197,8 +205,8 @@ class _Analysis:
             )
         return out
 
-    def series(self, metric: Metric, days: Mapping[str, Slice]) -> list[dict[str, Any]]:
-        """Cumulative lift by UTC day of first exposure, one point per (day, treatment)."""
+    def looks(self, metric: Metric, days: Mapping[str, Slice]) -> _Looks:
+        """Each treatment's result on the statistics cumulated up to each UTC day of exposure."""
         dates = list(days)
         cumulative: list[dict[str, ArmSummary]] = []
         units: list[dict[str, int]] = []
@@ -209,26 +217,14 @@ class _Analysis:
                 running[variant] = _add(running.get(variant, SufficientStats()), day.get(variant))
             cumulative.append({v: arm(metric, s) for v, s in running.items()})
             units.append({v: s.n for v, s in running.items()})
-        points = []
+        results = {}
         for variant in self.treatments:
-            looks = [(arms[self.control], arms[variant]) for arms in cumulative]
+            pairs = [(arms[self.control], arms[variant]) for arms in cumulative]
             if self.method == "sequential":
-                results = sequential_series(looks, self.alpha, self.tuning)
+                results[variant] = sequential_series(pairs, self.alpha, self.tuning)
             else:
-                results = [frequentist_lift(c, t, self.alpha) for c, t in looks]
-            for date, n, result in zip(dates, units, results, strict=True):
-                points.append(
-                    {
-                        "date": date,
-                        "variant": variant,
-                        "units": n[variant],
-                        "control_units": n[self.control],
-                        "relative": _band(result, "relative"),
-                        "absolute": _band(result, "absolute"),
-                        "p_value": result.p_value,
-                    }
-                )
-        return points
+                results[variant] = [frequentist_lift(c, t, self.alpha) for c, t in pairs]
+        return _Looks(self.control, dates, units, results)
 
     def segments(
         self, metric: Metric, segments: Mapping[str, Mapping[str, Slice]]
@@ -251,6 +247,32 @@ class _Analysis:
                     }
                 )
         return out
+
+
+@dataclass(frozen=True)
+class _Looks:
+    """The daily looks at one metric: dates, cumulative units, each treatment's results."""
+
+    control: str
+    dates: list[str]
+    units: list[dict[str, int]]
+    results: dict[str, list[LiftResult]]
+
+    def points(self) -> list[dict[str, Any]]:
+        """The series: one point per (treatment, day)."""
+        return [
+            {
+                "date": date,
+                "variant": variant,
+                "units": n[variant],
+                "control_units": n[self.control],
+                "relative": _band(result, "relative"),
+                "absolute": _band(result, "absolute"),
+                "p_value": result.p_value,
+            }
+            for variant, results in self.results.items()
+            for date, n, result in zip(self.dates, self.units, results, strict=True)
+        ]
 
 
 def arm(metric: Metric, stats: SufficientStats) -> ArmSummary:

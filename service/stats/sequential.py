@@ -137,24 +137,37 @@ def sequential_series(
 ) -> list[LiftResult]:
     """Sequential results at each look (cumulative stats per day, in order).
 
-    Each look's ``p_value`` on both scales is the running minimum over the looks so far,
-    which stays valid because the sequence holds at all times at once.
+    Each look's ``p_value`` on both scales is the running minimum over the looks so far, and
+    its interval the running intersection of the intervals so far. Both stay valid because
+    the sequence holds at all times at once, and they stay consistent: the p-value is below
+    ``alpha`` exactly when some look's interval, hence the intersection, excluded 0. An empty
+    intersection (the estimates moved further than any interval allowed, a sign the model is
+    wrong) keeps the current look's interval.
     """
-    results = [sequential_lift(c, t, alpha, tuning) for c, t in looks]
-    best_abs: float | None = None
-    best_rel: float | None = None
     out = []
-    for result in results:
-        best_abs = _min(best_abs, result.absolute.p_value)
-        best_rel = _min(best_rel, result.relative.p_value)
-        out.append(
-            replace(
-                result,
-                absolute=replace(result.absolute, p_value=best_abs),
-                relative=replace(result.relative, p_value=best_rel),
-            )
-        )
+    absolute: Estimate | None = None
+    relative: Estimate | None = None
+    for control, treatment in looks:
+        result = sequential_lift(control, treatment, alpha, tuning)
+        absolute = _narrowed(absolute, result.absolute)
+        relative = _narrowed(relative, result.relative)
+        out.append(replace(result, absolute=absolute, relative=relative))
     return out
+
+
+def _narrowed(before: Estimate | None, now: Estimate) -> Estimate:
+    """``now`` with the running minimum p-value and the running intersection interval."""
+    if before is None:
+        return now
+    p = _min(before.p_value, now.p_value)
+    if now.ci_low is None or now.ci_high is None:
+        return replace(now, ci_low=before.ci_low, ci_high=before.ci_high, p_value=p)
+    low, high = now.ci_low, now.ci_high
+    if before.ci_low is not None and before.ci_high is not None:
+        low, high = max(low, before.ci_low), min(high, before.ci_high)
+        if low > high:
+            low, high = now.ci_low, now.ci_high
+    return replace(now, ci_low=low, ci_high=high, p_value=p)
 
 
 def _min(best: float | None, p: float | None) -> float | None:

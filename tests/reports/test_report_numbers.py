@@ -8,6 +8,7 @@ Markdown, CSV and HTML must show them.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from service.reports.csv_report import render_csv
 from service.reports.html import render_html
 from service.reports.markdown import render_markdown
 from service.stats.frequentist import LiftResult, frequentist_lift
-from service.stats.sequential import sequential_lift
+from service.stats.sequential import sequential_series
 from service.stats.srm import srm_test
 from service.stats.sufficient import MeanStats, ProportionStats
 from service.store import Store, open_store
@@ -64,10 +65,21 @@ def arm(units: list[Unit], variant: str, metric: str) -> ProportionStats | MeanS
 
 
 def expected(units: list[Unit], metric: str, method: str = "frequentist") -> LiftResult:
-    control, treatment = arm(units, "control", metric), arm(units, "treatment", metric)
+    """Frequentist: the test on all units. Sequential: the last of the daily cumulative looks
+    (running-minimum p-value, running-intersection interval)."""
     if method == "sequential":
-        return sequential_lift(control, treatment, 0.05, tuning=5000)
+        days = sorted({day(u) for u in units})
+        looks = []
+        for last in days:
+            seen = [u for u in units if day(u) <= last]
+            looks.append((arm(seen, "control", metric), arm(seen, "treatment", metric)))
+        return sequential_series(looks, 0.05, tuning=5000)[-1]
+    control, treatment = arm(units, "control", metric), arm(units, "treatment", metric)
     return frequentist_lift(control, treatment, 0.05)
+
+
+def day(unit: Unit) -> str:
+    return dt.datetime.fromtimestamp(unit.exposed_at, dt.UTC).date().isoformat()
 
 
 def pct(value: float | None) -> str:

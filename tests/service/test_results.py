@@ -23,6 +23,7 @@ from service.results import experiment_results
 from service.stats.cuped import cuped_adjust
 from service.stats.frequentist import frequentist_lift
 from service.stats.multiple import benjamini_hochberg, holm
+from service.stats.sequential import sequential_series
 from service.stats.sufficient import CovariateStats, MeanStats, ProportionStats
 from service.store import Store, open_store
 
@@ -216,7 +217,7 @@ def test_cuped_uses_the_exposures_covariates(
     assert comparisons(document, "clicks")["b"]["cuped"] is None
 
 
-def test_series_is_cumulative_and_sequential_p_only_falls(
+def test_series_is_cumulative_and_the_sequential_result_is_its_last_look(
     store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
 ) -> None:
     definition, units = seeded
@@ -225,24 +226,51 @@ def test_series_is_cumulative_and_sequential_p_only_falls(
     for variant in ("b", "c"):
         points = [p for p in bought["series"] if p["variant"] == variant]
         assert [p["units"] for p in points] == [100, 200, 300, 400]
-        p_values = [p["p_value"] for p in points]
-        assert p_values == sorted(p_values, reverse=True)
-        last = points[-1]["relative"]
-        overall = comparisons(document, "bought")[variant]["relative"]
-        assert last["ci_low"] == pytest.approx(overall["ci_low"])
+        # brute force: the units exposed up to each day, through the engine's series
+        looks = [
+            tuple(
+                stats([r for r in units[v] if r["day"] <= day], "bought")
+                for v in ("control", variant)
+            )
+            for day in range(4)
+        ]
+        truth = sequential_series(looks, 0.05, 5000)  # type: ignore[arg-type]
+        for point, look in zip(points, truth, strict=True):
+            assert point["p_value"] == pytest.approx(look.p_value)
+            assert point["relative"]["ci_low"] == pytest.approx(look.relative.ci_low)
+        overall = comparisons(document, "bought")[variant]
+        assert overall["relative"]["p_value"] == pytest.approx(truth[-1].relative.p_value)
+        assert overall["relative"]["ci_high"] == pytest.approx(truth[-1].relative.ci_high)
+        assert overall["absolute"]["ci_low"] == pytest.approx(truth[-1].absolute.ci_low)
     assert not next(m for m in document["metrics"] if m["name"] == "clicks")["series"]
     assert document["sequential_tuning"] == 5000
+    fixed = experiment_results(definition, store)
+    b_fixed = comparisons(fixed, "bought")["b"]["relative"]
+    b_seq = comparisons(document, "bought")["b"]["relative"]
+    assert b_seq["ci_high"] - b_seq["ci_low"] > b_fixed["ci_high"] - b_fixed["ci_low"]
 
 
 def test_segments_are_bh_corrected_per_metric(
     store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
 ) -> None:
-    definition, _ = seeded
+    definition, units = seeded
     document = experiment_results(definition, store)
     bought = next(m for m in document["metrics"] if m["name"] == "bought")
     family = [c for s in bought["segments"] for c in s["comparisons"]]
     assert len(family) == 4  # US and CA x b and c
-    raw = [c["relative"]["p_value"] for c in family]
+    raw = []
+    for segment in bought["segments"]:
+        for c in segment["comparisons"]:
+            wanted = "CA" if segment["value"] == "CA" else "US"
+            pick = {  # the seed puts every third unit in CA
+                v: [r for i, r in enumerate(units[v]) if (i % 3 == 0) == (wanted == "CA")]
+                for v in ("control", c["variant"])
+            }
+            truth = frequentist_lift(
+                stats(pick["control"], "bought"), stats(pick[c["variant"]], "bought")
+            )
+            assert c["relative"]["p_value"] == pytest.approx(truth.relative.p_value)
+            raw.append(truth.relative.p_value)
     assert [c["p_value_corrected"] for c in family] == pytest.approx(
         list(benjamini_hochberg(raw)), rel=1e-9
     )
@@ -298,3 +326,14 @@ def test_unknown_method_or_alpha_is_refused(
         experiment_results(definition, store, method="bayesian")
     with pytest.raises(ValueError, match="alpha"):
         experiment_results(definition, store, alpha=1.0)
+
+
+def test_no_winner_at_the_planned_sample_is_no_ship(tmp_path: Path, store: Store) -> None:
+    definition = load(tmp_path, {**EXPERIMENT, "key": "planned", "planned_sample": 900})
+    rng = np.random.default_rng(5)
+    units = {v: generate(rng, 300, 0.2, 20.0) for v in ("control", "b", "c")}
+    seed(store, definition, units, time.time())
+    document = experiment_results(definition, store)
+    assert document["decision"]["decision"] == "no_ship", document["decision"]
+    assert document["sequential_tuning"] == 900
+    assert document["experiment"]["planned_sample"] == 900

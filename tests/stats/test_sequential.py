@@ -124,3 +124,26 @@ def test_degenerate_input_gives_reason() -> None:
     result = sequential_lift(MeanStats(1, 1.0, 1.0), TREATMENT)
     assert result.reason == INSUFFICIENT_DATA
     assert result.absolute.p_value is None and result.absolute.ci_low is None
+
+
+def test_series_intervals_narrow_and_agree_with_their_p_values() -> None:
+    rng = np.random.default_rng(11)
+    looks = []
+    total_c = total_t = np.zeros(3)
+    for _ in range(30):  # a true lift of 0.1 on a mean of 1, sd 2
+        c, t = rng.normal(1.0, 2.0, 200), rng.normal(1.1, 2.0, 200)
+        total_c = total_c + [200, c.sum(), (c**2).sum()]
+        total_t = total_t + [200, t.sum(), (t**2).sum()]
+        looks.append((MeanStats(*total_c), MeanStats(*total_t)))
+    series = sequential_series(looks, tuning=6000)
+    raw = [sequential_lift(c, t, tuning=6000) for c, t in looks]
+    for scale in ("absolute", "relative"):
+        estimates = [getattr(s, scale) for s in series]
+        for before, after in zip(estimates, estimates[1:], strict=False):
+            assert before.ci_low <= after.ci_low <= after.ci_high <= before.ci_high
+            assert after.p_value <= before.p_value
+        for estimate, look in zip(estimates, raw, strict=True):
+            current = getattr(look, scale)
+            assert current.ci_low <= estimate.ci_low and estimate.ci_high <= current.ci_high
+            assert (estimate.p_value < 0.05) == (estimate.ci_low > 0 or estimate.ci_high < 0)
+    assert series[-1].absolute.p_value < 0.05  # the lift is found, and stays found
