@@ -35,6 +35,7 @@ COUNTERS = (
     "dropped_4xx",
     "dropped_after_retries",
     "dropped_invalid",
+    "rejected_by_service",
 )
 
 _log = logging.getLogger("xp.client")
@@ -129,7 +130,8 @@ class EventProcessor:
         """``queued`` (waiting now) and totals of sent, retried and dropped events.
 
         ``sent`` and ``dropped_*`` count events; ``batches_sent`` and ``retries`` count
-        requests. ``dropped_invalid`` counts events that could not be encoded as JSON.
+        requests. ``dropped_invalid`` counts events that could not be encoded as JSON,
+        ``rejected_by_service`` events the service answered ``rejected`` (see the log).
         """
         try:
             return self._pipeline.stats()
@@ -327,6 +329,14 @@ class _Pipeline:
                     self._thread = None
                 self._progress.notify_all()
 
+    def _note_rejections(self, response: Response) -> None:
+        rejected, first = _rejections(response)
+        if rejected:
+            self._count("rejected_by_service", rejected)
+            self.log.warning(
+                "xp: the service rejected %d events of a batch (first: %s)", rejected, first
+            )
+
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
         """Send one batch, retrying it whole; count the outcome."""
         for event in batch:
@@ -359,6 +369,7 @@ class _Pipeline:
                 if 200 <= status < 300:
                     self._count("sent", len(batch))
                     self._count("batches_sent", 1)
+                    self._note_rejections(response)
                     return
                 if status < 500 and status not in RETRYABLE_4XX:
                     self.log.error(
@@ -423,6 +434,19 @@ class _Pipeline:
     def _count(self, name: str, n: int) -> None:
         with self._lock:
             self._counts[name] += n
+
+
+def _rejections(response: Response) -> tuple[int, str]:
+    """How many events the service's answer rejected, and the first one's field and reason."""
+    try:
+        answer = response.json()
+        rejected = int(answer.get("rejected", 0)) if isinstance(answer, dict) else 0
+        if rejected <= 0:
+            return 0, ""
+        first = next(r for r in answer["results"] if r.get("status") == "rejected")
+        return rejected, f"{first.get('field', '')}: {first.get('reason', '')}"
+    except Exception:  # an answer we do not understand is not worth failing a delivery over
+        return 0, ""
 
 
 def _retry_after(response: Response) -> float:

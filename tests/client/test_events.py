@@ -75,6 +75,7 @@ def test_sends_a_batch_as_soon_as_batch_size_events_wait(make_processor: MakePro
         "dropped_4xx": 0,
         "dropped_after_retries": 0,
         "dropped_invalid": 0,
+        "rejected_by_service": 0,
     }
 
 
@@ -188,6 +189,28 @@ def test_a_refused_batch_is_dropped_and_not_retried(
     processor.put({"event_id": "next"})  # the next batch goes out as usual
     assert processor.flush(timeout=5)
     assert processor.stats()["sent"] == 1
+
+
+def test_events_the_service_rejects_are_counted_and_logged(
+    make_processor: MakeProcessor, xp_warnings: pytest.LogCaptureFixture
+) -> None:
+    answer = {
+        "results": [
+            {"index": 0, "status": "accepted"},
+            {"index": 1, "status": "rejected", "reason": "too big", "field": "events.1.value"},
+        ],
+        "accepted": 1,
+        "duplicates": 0,
+        "rejected": 1,
+    }
+    fake = FakeTransport([Response(200, {}, json.dumps(answer).encode())])
+    processor = make_processor(fake)
+    for event in events(2):
+        processor.put(event)
+    assert processor.flush(timeout=5)
+    stats = processor.stats()
+    assert (stats["sent"], stats["rejected_by_service"], stats["retries"]) == (2, 1, 0)
+    assert "rejected 1 events of a batch (first: events.1.value: too big)" in xp_warnings.text
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 429, 408])
