@@ -31,6 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["JSON_SORT_KEYS"] = False
     if settings.secret_key:
         app.secret_key = settings.secret_key
+    app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies
     app.extensions["xp"] = Runtime(settings)
     register_error_handlers(app)
     for module in (assign, events, definitions, results, units, analyze, health):

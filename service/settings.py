@@ -23,6 +23,7 @@ class Settings:
     reload_interval: float = 2.0
     max_body_bytes: int = 1_000_000
     secret_key: str | None = None
+    secure_cookies: bool = False
     log_level: str = "INFO"
 
     @classmethod
@@ -36,6 +37,7 @@ class Settings:
             reload_interval=_number(env, "XP_RELOAD_INTERVAL", 2.0),
             max_body_bytes=int(_number(env, "XP_MAX_BODY_BYTES", 1_000_000)),
             secret_key=env.get("XP_SECRET_KEY") or None,
+            secure_cookies=_flag(env, "XP_SECURE_COOKIES"),
             log_level=env.get("XP_LOG_LEVEL", "INFO").upper(),
         )
 
@@ -60,6 +62,15 @@ def parse_api_keys(text: str) -> dict[str, str]:
             )
         keys[key] = scope
     return keys
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = env.get(name, "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}: expected 1/true/yes/on or 0/false/no/off, got {text!r}")
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

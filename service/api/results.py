@@ -32,7 +32,7 @@ def results(key: str) -> ResponseReturnValue:
     headers = {"Cache-Control": "no-store"}
     if format_ == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{key}-results.csv"'
-    return Response(content, mimetype=mimetype, headers=headers)
+    return Response(content, content_type=mimetype, headers=headers)
 
 
 def method_arg() -> str:

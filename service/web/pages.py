@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from service.api.definitions import find
 from service.api.results import method_arg
-from service.auth import GRANTS, request_scope, scope_of
+from service.auth import GRANTS, request_scope, scope_of, start_session
 from service.definitions.model import Definition
 from service.errors import ApiError
 from service.reports.formats import METHODS
@@ -139,8 +139,7 @@ def login() -> ResponseReturnValue:
     key = request.form.get("key", "").strip()
     if scope_of(key, keys) != "admin":
         return _login_form(target, "That is not an admin key."), 401
-    session.clear()
-    session["api_key"] = key
+    start_session(key)
     return redirect(target)
 
 
@@ -160,7 +159,7 @@ def _results(definition: Definition, method: str) -> dict[str, Any]:
 
 
 def _nav() -> Nav:
-    logged_in = bool(current_app.secret_key) and "api_key" in session
+    logged_in = bool(current_app.secret_key) and "key_digest" in session
     return Nav(home=url_for("pages.index"), logout=url_for("pages.logout") if logged_in else None)
 
 

@@ -115,6 +115,7 @@ def test_every_format(api: FlaskClient, fmt: str, mimetype: str, needle: str) ->
     response = api.get(f"/v1/experiments/{KEY}/results?format={fmt}", headers=ADMIN)
     assert response.status_code == 200
     assert response.mimetype == mimetype
+    assert response.headers["Content-Type"].count("charset") <= 1
     assert needle in response.get_data(as_text=True)
     if fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))

@@ -6,6 +6,8 @@ document is the hand-written sample, so access, login and rendering are tested o
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from reports.sample_results import sample_results, srm_results
 
+from service.auth import SESSION_MAX_AGE
 from service.definitions.model import Definition
 from service.web import pages
 
@@ -154,6 +157,12 @@ def test_login_sets_a_session_cookie_and_logout_clears_it(login_client: FlaskCli
     assert "admin-key-123" not in ok.headers["Location"]
     cookie = ok.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # Flask signs the session cookie but does not encrypt it: the key must not be inside.
+    value = cookie.split(";")[0].split("=", 1)[1]
+    app = login_client.application
+    stored = app.session_interface.get_signing_serializer(app).loads(value)  # type: ignore[attr-defined]
+    assert set(stored) == {"key_digest", "issued"}
+    assert "admin-key-123" not in json.dumps(stored)
 
     page = login_client.get(target)
     assert page.status_code == 200
@@ -164,6 +173,21 @@ def test_login_sets_a_session_cookie_and_logout_clears_it(login_client: FlaskCli
     out = login_client.post("/logout")
     assert out.status_code == 302 and out.headers["Location"] == "/login"
     assert login_client.get(target).status_code == 302
+
+
+def test_a_login_expires(login_client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    login_client.post("/login", data={"key": "admin-key-123"})
+    assert login_client.get("/experiments/checkout-button").status_code == 200
+    later = time.time() + SESSION_MAX_AGE + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert login_client.get("/experiments/checkout-button").status_code == 302
+    assert login_client.get("/v1/experiments/checkout-button").status_code == 401
+
+
+def test_secure_cookies_when_asked(make_app: Callable[..., Flask]) -> None:
+    client = make_app(api_keys=KEYS, secret_key="s", secure_cookies=True).test_client()
+    response = client.post("/login", data={"key": "admin-key-123"})
+    assert "Secure" in response.headers["Set-Cookie"]
 
 
 @pytest.mark.parametrize(
