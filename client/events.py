@@ -104,6 +104,13 @@ class EventProcessor:
             self._pipeline.log.exception("xp: could not queue an event")
             return False
 
+    def drop_invalid(self, what: str) -> None:
+        """Count an event dropped before queueing because the service would reject it."""
+        try:
+            self._pipeline.drop_invalid(what)
+        except Exception:
+            self._pipeline.log.exception("xp: counting a dropped event failed")
+
     def flush(self, timeout: float | None = None) -> bool:
         """Send every event queued now and wait until each is sent or dropped.
 
@@ -198,6 +205,15 @@ class _Pipeline:
         self._counts = dict.fromkeys(COUNTERS, 0)
 
     # -- application side ---------------------------------------------------------------
+
+    def drop_invalid(self, what: str) -> None:
+        with self._lock:
+            self._counts["dropped_invalid"] += 1
+            n = self._counts["dropped_invalid"]
+        # The first few in full, then one line per thousand: a loop of bad calls must not
+        # flood the host's log.
+        if n <= 10 or n % 1000 == 0:
+            self.log.warning("xp: dropped an invalid event (%d so far): %s", n, what)
 
     def put(self, event: Mapping[str, Any]) -> bool:
         record = dict(event)  # the caller may reuse its dict; the thread may add an event_id
@@ -370,6 +386,13 @@ class _Pipeline:
                     self._count("sent", len(batch))
                     self._count("batches_sent", 1)
                     self._note_rejections(response)
+                    return
+                if status == 413 and len(batch) > 1:
+                    # Too large as a whole: halves go separately, so one oversized event
+                    # costs only itself.
+                    half = len(batch) // 2
+                    self._deliver(batch[:half])
+                    self._deliver(batch[half:])
                     return
                 if status < 500 and status not in RETRYABLE_4XX:
                     self.log.error(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, KeysView
+from collections.abc import Callable, Hashable, KeysView
 
 
 class LRUSet:
@@ -48,9 +48,11 @@ class LRUSet:
         with self._lock:
             return key in self._keys
 
-    def keys_view(self) -> KeysView[Hashable]:
-        """A live, read-only view for lock-free membership tests (no recency update)."""
-        return self._keys.keys()
+    def hot_path(self) -> tuple[KeysView[Hashable], Callable[[Hashable], None]]:
+        """A live keys view and the bound ``move_to_end`` for an inlined, lock-free hit path:
+        ``if key in view: touch(key)`` (catching ``KeyError``) is what :meth:`seen` does on a
+        hit, without the call."""
+        return self._keys.keys(), self._keys.move_to_end
 
     def __len__(self) -> int:
         return len(self._keys)

@@ -17,6 +17,7 @@ from typing import Any
 from client.config_source import ConfigPoller, Experiments, compile_config
 from client.engine import Assignment
 from client.events import EventProcessor
+from client.limits import conversion_problem, unit_id_problem
 from client.lru import LRUSet
 from client.transport import HttpTransport, Transport, TransportError
 
@@ -34,7 +35,14 @@ OVERRIDE = "override"
 Variant = Assignment
 
 # Per experiment: its assigner, unit attribute, exposed-units view and the LRU's ``seen``.
-_Entry = tuple[Callable[[Mapping[str, Any]], Assignment], str, KeysView[Any], Callable[[Any], bool]]
+# (assigner, unit attribute, exposed units view, refresh a unit's recency, expose-or-refresh)
+_Entry = tuple[
+    Callable[[Mapping[str, Any]], Assignment],
+    str,
+    KeysView[Any],
+    Callable[[Any], None],
+    Callable[[Any], bool],
+]
 
 
 class Client:
@@ -133,13 +141,18 @@ class Client:
             if entry is None:
                 reason = UNKNOWN_EXPERIMENT if self._ready.is_set() else NOT_READY
                 return Variant(experiment, default or "control", None, False, reason)
-            assigner, unit_attribute, exposed, seen = entry
+            assigner, unit_attribute, exposed, touch, seen = entry
             result: Assignment = assigner(attrs)
             if result[3]:  # in_experiment
                 unit_id = attrs[unit_attribute]
-                # A plain membership test first: already-exposed units skip the LRU's lock and
-                # bookkeeping, so its order is that of first exposure, which is all dedupe needs.
-                if unit_id not in exposed and not seen(unit_id):
+                # A hit refreshes the unit's recency inline, with no lock (single C calls,
+                # atomic under the GIL): a unit that keeps coming back is never evicted.
+                if unit_id in exposed:
+                    try:
+                        touch(unit_id)
+                    except KeyError:  # evicted by another thread in between
+                        pass
+                elif not seen(unit_id):
                     self._queue_exposure(result, str(unit_id), attrs)
             return result
         except Exception:
@@ -209,8 +222,13 @@ class Client:
         ts: float | None = None,
         event_id: str | None = None,
     ) -> None:
-        """Queue a conversion; never raises."""
+        """Queue a conversion; never raises. One the service would reject is dropped here
+        (logged, counted as ``dropped_invalid``) so it cannot cost the rest of its batch."""
         try:
+            problem = conversion_problem(event, user_id, value, event_id)
+            if problem:
+                self._drop_invalid(f"track({event!r}): {problem}")
+                return
             record: dict[str, Any] = {
                 "type": "conversion",
                 "event": event,
@@ -225,6 +243,10 @@ class Client:
             log.exception("track(%r) failed", event)
 
     def _queue_exposure(self, result: Assignment, unit_id: str, attrs: Mapping[str, Any]) -> None:
+        problem = unit_id_problem(unit_id)
+        if problem:
+            self._drop_invalid(f"exposure to {result.experiment!r}: {problem}")
+            return
         segments = self._extras.get(result.experiment, {}).get("segments", ())
         record: dict[str, Any] = {
             "type": "exposure",
@@ -237,6 +259,10 @@ class Client:
         if segments:
             record["attributes"] = {k: attrs[k] for k in segments if k in attrs}
         self._put(record)
+
+    def _drop_invalid(self, what: str) -> None:
+        if self._events is not None:
+            self._events.drop_invalid(what)
 
     def _put(self, record: dict[str, Any]) -> None:
         if self._events is not None and not self._closed:
@@ -301,7 +327,7 @@ class Client:
             if exposed is None:
                 exposed = self._exposed[key] = LRUSet(self._exposure_cache_size)
             assert exp.assigner is not None
-            entries[key] = (exp.assigner, exp.unit, exposed.keys_view(), exposed.seen)
+            entries[key] = (exp.assigner, exp.unit, *exposed.hot_path(), exposed.seen)
         # Readers see either the old or the new dicts, each whole: reference swaps are atomic.
         self._experiments, self._extras, self._entries = experiments, extras, entries
         self._ready.set()

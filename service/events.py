@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from client.limits import MAX_ABS_VALUE, MAX_EVENT_ID, MAX_EVENT_NAME, MAX_USER_ID
 from service.definitions.model import Definition
 
 if TYPE_CHECKING:
@@ -32,15 +33,9 @@ if TYPE_CHECKING:
 MAX_EVENTS = 1000
 MAX_FUTURE_SECONDS = 300.0
 MIN_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
-MAX_USER_ID = 256
 MAX_NAME = 64
-MAX_EVENT_NAME = 128
-MAX_EVENT_ID = 128
 MAX_ATTRIBUTES = 100
 MAX_COVARIATES = 100
-# Per-event values beyond this are data errors (a timestamp or an id in the wrong field); their
-# squares would overflow the float sums that every statistic and every erasure depend on.
-MAX_ABS_VALUE = 1e12
 
 
 class EventError(ValueError):

@@ -173,7 +173,7 @@ def test_ids_added_by_the_processor_survive_retries(make_processor: MakeProcesso
     assert ids(fake.requests[0]) == ids(fake.requests[1])
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
 def test_a_refused_batch_is_dropped_and_not_retried(
     make_processor: MakeProcessor, caplog: pytest.LogCaptureFixture, status: int
 ) -> None:
@@ -189,6 +189,28 @@ def test_a_refused_batch_is_dropped_and_not_retried(
     processor.put({"event_id": "next"})  # the next batch goes out as usual
     assert processor.flush(timeout=5)
     assert processor.stats()["sent"] == 1
+
+
+def test_a_batch_too_large_is_halved_until_only_the_oversized_event_is_dropped(
+    make_processor: MakeProcessor,
+) -> None:
+    def answer(request: RecordedRequest) -> Response:
+        too_big = any(e["user_id"] == "huge" for e in request.body["events"])
+        return Response(413 if too_big else 202)
+
+    fake = FakeTransport(default=answer)
+    processor = make_processor(fake)
+    batch = events(7)
+    batch[5]["user_id"] = "huge"
+    for event in batch:
+        processor.put(event)
+    assert processor.flush(timeout=5)
+    stats = processor.stats()
+    assert (stats["sent"], stats["dropped_4xx"]) == (6, 1)
+    delivered = [e for r in fake.requests if r.path == "/v1/events" for e in ids(r)]
+    accepted = {e for r in fake.requests for e in ids(r) if "e5" not in ids(r)}
+    assert accepted == {"e0", "e1", "e2", "e3", "e4", "e6"}
+    assert delivered.count("e5") == 4  # 7 -> 4 -> 2 -> 1 events per request
 
 
 def test_events_the_service_rejects_are_counted_and_logged(

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import threading
+import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -242,3 +246,101 @@ def test_context_manager_flushes_on_exit(config: dict[str, Any]) -> None:
     with Client("http://xp.invalid", transport=fake, flush_interval=60) as xp:
         xp.track("purchase", user_id="u9", value=5)
     assert [e["user_id"] for e in fake.events] == ["u9"]
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda xp: xp.track("purchase", user_id=None), "user_id must be a string"),
+        (lambda xp: xp.track("purchase", user_id="x" * 2_000_000), "longer than 256"),
+        (lambda xp: xp.track("purchase", user_id="u", value=float("nan")), "value must be"),
+        (lambda xp: xp.track("purchase", user_id="u", value=1e13), "value must be"),
+        (lambda xp: xp.track("purchase", user_id="u", value="3"), "value must be a number"),
+        (lambda xp: xp.track("", user_id="u"), "event must be"),
+        (lambda xp: xp.track("purchase", user_id="u", event_id="e" * 200), "event_id must"),
+        (
+            lambda xp: xp.get_variant("checkout-button", user_id="x" * 300, attributes=ATTRS),
+            "longer than 256",
+        ),
+    ],
+)
+def test_events_the_service_would_refuse_are_dropped_alone(
+    config: dict[str, Any],
+    make_client: Callable[..., Client],
+    caplog: pytest.LogCaptureFixture,
+    call: Callable[[Client], Any],
+    words: str,
+) -> None:
+    fake = FakeTransport(default=router(config))
+    xp = make_client(transport=fake)
+    xp.track("purchase", user_id="good-1", value=2.0)
+    call(xp)
+    xp.track("purchase", user_id="good-2")
+    assert xp.flush(timeout=5)
+    assert [e["user_id"] for e in fake.events] == ["good-1", "good-2"]
+    assert xp.stats()["dropped_invalid"] == 1
+    assert words in caplog.text
+
+
+def test_the_exposure_cache_is_least_recently_used(
+    config: dict[str, Any], make_client: Callable[..., Client]
+) -> None:
+    fake = FakeTransport(default=router(config))
+    xp = make_client(transport=fake, exposure_cache_size=3)
+    for unit in ("hot", "a", "b", "hot", "c", "hot", "d", "hot", "e"):
+        xp.get_variant("checkout-button", user_id=unit, attributes=ATTRS)
+    assert xp.flush(timeout=5)
+    # "hot" keeps coming back, so it is never the least recent and never exposed twice
+    assert [e["user_id"] for e in fake.events] == ["hot", "a", "b", "c", "d", "e"]
+    xp.get_variant("checkout-button", user_id="a", attributes=ATTRS)  # evicted long ago
+    assert xp.flush(timeout=5)
+    assert [e["user_id"] for e in fake.events][-1] == "a"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_client_restarts_its_threads(
+    config: dict[str, Any], make_client: Callable[..., Client]
+) -> None:
+    fake = FakeTransport(default=router(config))
+    xp = make_client(transport=fake, poll_interval=0.05)
+    xp.track("purchase", user_id="parent")
+    assert xp.flush(timeout=5)
+    read_fd, write_fd = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+        pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, never return into pytest
+        code = 1
+        try:
+            os.close(read_fd)
+            before = len([r for r in fake.requests if r.path == "/v1/config"])
+            time.sleep(0.5)  # several poll intervals
+            after = len([r for r in fake.requests if r.path == "/v1/config"])
+            xp.track("purchase", user_id="child")
+            report = {
+                "threads": sorted(t.name for t in threading.enumerate()),
+                "polled": after > before,
+                "variant": xp.get_variant("checkout-button", user_id="u1", attributes=ATTRS).reason,
+                "flushed": xp.flush(timeout=5),
+                "sent": [e["user_id"] for e in fake.events],
+            }
+            os.write(write_fd, json.dumps(report).encode())
+            code = 0
+        except BaseException as exc:  # pragma: no cover - only a failing child gets here
+            os.write(write_fd, json.dumps({"error": repr(exc)}).encode())
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    deadline = time.monotonic() + 15
+    while not os.waitpid(pid, os.WNOHANG)[0]:
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung")
+        time.sleep(0.01)
+    with os.fdopen(read_fd, "rb") as pipe:
+        report = json.loads(pipe.read() or b"{}")
+    assert report.get("polled") is True, report
+    assert "xp-config" in report["threads"] and "xp-events" in report["threads"]
+    assert report["variant"] == "assigned" and report["flushed"] is True
+    assert report["sent"].count("child") == 1 and report["sent"].count("parent") == 1
