@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from service.definitions.model import DAY_SECONDS, Definition, Metric
-from service.events import Conversion, Event, Exposure, ts_problem
+from service.events import Conversion, Event, Exposure, exposure_event_id, ts_problem
 from service.store.model import ALL, NO_SEGMENT_VALUE, Scope
 
 MAX_SEGMENT_VALUE = 128
@@ -155,7 +155,7 @@ def _plan_exposure(event: Exposure, definitions: Mapping[str, Definition]) -> Pl
         ts=event.ts,
         segments=segments,
         covariates=tuple(event.covariates.items()),
-        event_key="x:" + event.event_id,
+        event_key=exposure_key(event.event_id),
     )
     return Planned(ops=(op,))
 
@@ -254,3 +254,14 @@ def increments(
     if x is not None:
         out["sum_xy"] = x * d
     return out
+
+
+def exposure_key(event_id: str) -> str:
+    """The idempotency key of an exposure with ``event_id``."""
+    return "x:" + event_id
+
+
+def default_exposure_key(experiment: str, unit_id: str) -> str:
+    """The key of an exposure sent without an ``event_id``: it names the unit, so erasing
+    the unit removes it too."""
+    return exposure_key(exposure_event_id(experiment, unit_id))

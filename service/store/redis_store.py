@@ -22,7 +22,14 @@ from service.definitions.model import DAY_SECONDS, Definition
 from service.store import keys
 from service.store.base import Store, StoreError
 from service.store.model import ALL, ExperimentData, RawStats, Scope, UnitRow, experiment_data
-from service.store.plan import ConversionOp, ExposureOp, MetricRule, Op, day_label
+from service.store.plan import (
+    ConversionOp,
+    ExposureOp,
+    MetricRule,
+    Op,
+    day_label,
+    default_exposure_key,
+)
 
 SCRIPTS = ("exposure", "conversion", "erase")
 KIND_CODES = {"binomial": "b", "retention": "b", "count": "c", "sum": "s", "ratio": "r"}
@@ -239,7 +246,13 @@ def metric_spec(rules: tuple[MetricRule, ...]) -> str:
 
 
 def erase_call(experiment: str, unit_id: str) -> Call:
-    return "erase", [keys.unit(experiment, unit_id), keys.stats(experiment)], [unit_id]
+    digest = keys.event_digest(default_exposure_key(experiment, unit_id))
+    call_keys = [
+        keys.unit(experiment, unit_id),
+        keys.stats(experiment),
+        keys.seen(experiment, digest),
+    ]
+    return "erase", call_keys, [unit_id, keys.seen_field(digest)]
 
 
 class NameDecoder:

@@ -32,6 +32,7 @@ from service.store.plan import (
     ConversionOp,
     ExposureOp,
     Op,
+    default_exposure_key,
     deltas,
     increments,
     unit_scopes,
@@ -328,6 +329,10 @@ def _erase(
     )
     conn.execute("DELETE FROM unit_totals WHERE experiment = ? AND unit_id = ?", (e, unit_id))
     conn.execute("DELETE FROM units WHERE experiment = ? AND unit_id = ?", (e, unit_id))
+    conn.execute(
+        "DELETE FROM seen_events WHERE experiment = ? AND event_key = ?",
+        (e, default_exposure_key(e, unit_id)),
+    )
 
 
 def _first_time(conn: sqlite3.Connection, experiment: str, event_key: str) -> bool:

@@ -1,7 +1,9 @@
 -- Erase one unit from one experiment E: its record goes, its contribution leaves every sum.
 -- KEYS[1] = xp:{E}:u:<bucket>  unit records of the unit's bucket
 -- KEYS[2] = xp:{E}:stats       statistics
+-- KEYS[3] = xp:{E}:e:<bucket>  seen event ids holding the unit's default exposure id
 -- ARGV[1] = unit id
+-- ARGV[2] = field of the default exposure id (it is derived from the unit id, so it goes too)
 -- Returns 1 when the unit was there, 0 when it was not
 
 local units, stats = KEYS[1], KEYS[2]
@@ -32,4 +34,5 @@ for _, scope in ipairs(scopes) do
   end
 end
 redis.call('HDEL', units, ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[2])
 return 1
