@@ -35,13 +35,42 @@ def compile_condition(condition: Any, path: str = "") -> Predicate:
     return _compile_document(condition, path, 0)
 
 
-def validate_condition(condition: Any) -> list[ConditionError]:
-    """Every problem of ``condition`` (empty when it compiles)."""
+def validate_condition(condition: Any, path: str = "", depth: int = 0) -> list[ConditionError]:
+    """Every problem of ``condition`` (empty when it compiles), not just the first: the
+    compiler stops at one, so each clause that fails is checked again on its own."""
     try:
-        compile_condition(condition)
+        _compile_document(condition, path, depth)
     except ConditionError as exc:
-        return [exc]
-    return []
+        first = exc
+    else:
+        return []
+    if not isinstance(condition, Mapping) or not condition:
+        return [first]
+    problems: list[ConditionError] = []
+    if len(condition) > 1:
+        for name, value in condition.items():
+            problems += validate_condition({name: value}, path, depth)
+        return problems or [first]
+    name, value = next(iter(condition.items()))
+    where = _join(path, name) if isinstance(name, str) else path
+    if name in ("$and", "$or", "$nor") and isinstance(value, list) and value:
+        for i, item in enumerate(value):
+            problems += validate_condition(item, f"{where}[{i}]", depth + 1)
+    elif name == "$not":
+        problems += validate_condition(value, where, depth + 1)
+    elif (
+        isinstance(name, str)
+        and not name.startswith("$")
+        and isinstance(value, Mapping)
+        and len(value) > 1
+        and all(isinstance(op, str) and op.startswith("$") for op in value)
+    ):
+        for op, arg in value.items():
+            try:
+                _compile_value({op: arg}, where, depth + 1)
+            except ConditionError as exc:
+                problems.append(exc)
+    return problems or [first]
 
 
 def _join(path: str, part: str) -> str:

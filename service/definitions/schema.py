@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from client.conditions import ConditionError, compile_condition
+from client.conditions import validate_condition
 from service.definitions.model import DIRECTIONS, METRIC_KINDS, METRIC_ROLES
 
 KEY_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
@@ -165,10 +165,9 @@ class ExperimentSchema(Schema):
                 ]
         targeting = data.get("targeting")
         if targeting:
-            try:
-                compile_condition(targeting)
-            except ConditionError as exc:
-                errors[f"targeting.{exc.path}" if exc.path else "targeting"] = [exc.message]
+            for problem in validate_condition(targeting):
+                where = f"targeting.{problem.path}" if problem.path else "targeting"
+                errors.setdefault(where, []).append(problem.message)
         names = [m["name"] for m in data.get("metrics") or []]
         for i, name in enumerate(names):
             if name in names[:i]:

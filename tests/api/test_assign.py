@@ -50,6 +50,8 @@ def test_endpoint_passes_the_vectors(
             expected["in_experiment"],
             expected["reason"],
         )
+        payloads = {v["key"]: v.get("payload") for v in config["variants"]}
+        assert got["payload"] == payloads.get(got["variant"])
         checked += 1
     assert checked
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import pytest
@@ -58,8 +59,21 @@ def test_other_schemes_and_key_in_query_are_refused(secured: FlaskClient) -> Non
     assert secured.get("/v1/config?api_key=sdk-key-123").status_code == 401
 
 
-def test_open_when_no_keys(client: FlaskClient) -> None:
+def test_open_when_no_keys_and_says_so_at_start(
+    make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="xp.service")
+    client = make_app().test_client()
     assert client.get("/v1/experiments").status_code == 200
+    assert "XP_API_KEYS is not set: the API is open" in caplog.text
+
+
+def test_no_warning_when_keys_are_set(
+    make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="xp.service")
+    make_app(api_keys=KEYS)
+    assert "API is open" not in caplog.text
 
 
 def test_scope_of_compares_every_key() -> None:

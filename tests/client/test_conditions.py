@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from client.conditions import ConditionError, compile_condition
+from client.conditions import ConditionError, compile_condition, validate_condition
 from client.semver import VersionError, version_key
 
 
@@ -104,3 +104,23 @@ def test_semver_precedence(low: str, high: str) -> None:
 def test_not_a_version() -> None:
     with pytest.raises(VersionError):
         version_key("1.2.3.4")
+
+
+def test_validation_reports_every_bad_clause_not_just_the_first() -> None:
+    condition = {
+        "email": {"$regex": "("},
+        "app_version": {"$vgte": "x.y", "$lt": [1]},
+        "$or": 5,
+        "$and": [{"a": {"$in": 3}}, {"b": 1}, {"c": {"$bogus": 1}}],
+        "country": "US",
+    }
+    paths = [p.path for p in validate_condition(condition)]
+    assert paths == [
+        "email.$regex",
+        "app_version.$vgte",
+        "app_version.$lt",
+        "$or",
+        "$and[0].a.$in",
+        "$and[2].c.$bogus",
+    ]
+    assert validate_condition({"country": {"$in": ["US"]}}) == []
