@@ -76,6 +76,27 @@ def local() -> None:
     print(f"get_variant  : {s:.3f} us/call (local, exposure deduplicated)")
     print(f"ratio        : {s / e:.2f}x the engine (target <= 1.5x, and < 2 us)")
     xp.close(timeout=1)
+    first_exposure(inputs)
+
+
+def first_exposure(inputs: list[dict[str, str]]) -> None:
+    """A unit's first call also queues its exposure (an event dict, a uuid, the queue lock)."""
+    transport = FakeTransport(default=lambda r: Response(304 if r.path == "/v1/config" else 202))
+    firsts = []
+    for _ in range(REPEATS):
+        xp = Client(
+            config=CONFIG,
+            transport=transport,
+            init_timeout=0,
+            flush_interval=3600,
+            capacity=1_000_000,
+        )
+        start = time.perf_counter()
+        for attrs in inputs:
+            xp.get_variant("bench", attributes=attrs)
+        firsts.append((time.perf_counter() - start) / len(inputs) * 1e6)
+        xp.close(timeout=1)
+    print(f"first call   : {statistics.median(firsts):.3f} us/call (queues the unit's exposure)")
 
 
 def remote(calls: int) -> None:

@@ -15,12 +15,12 @@ import os
 import random
 import threading
 import time
-import uuid
 import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from client.ids import new_event_id
 from client.transport import Response, Transport, TransportError, encode_json
 
 EVENTS_PATH = "/v1/events"
@@ -357,8 +357,8 @@ class _Pipeline:
         """Send one batch, retrying it whole; count the outcome."""
         for event in batch:
             if "event_id" not in event:
-                event["event_id"] = uuid.uuid4().hex
-        headers = {PAYLOAD_ID_HEADER: uuid.uuid4().hex}  # the same on every retry
+                event["event_id"] = new_event_id()
+        headers = {PAYLOAD_ID_HEADER: new_event_id()}  # the same on every retry
         attempt = 0
         while True:
             wait_at_least = 0.0

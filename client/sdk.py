@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, KeysView, Mapping
 from types import TracebackType
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from client.config_source import ConfigPoller, Experiments, compile_config
 from client.engine import Assignment
 from client.events import EventProcessor
+from client.ids import new_event_id
 from client.limits import conversion_problem, unit_id_problem
 from client.lru import LRUSet
 from client.transport import HttpTransport, Transport, TransportError
@@ -234,7 +234,7 @@ class Client:
                 "event": event,
                 "user_id": str(user_id),
                 "ts": time.time() if ts is None else ts,
-                "event_id": event_id or uuid.uuid4().hex,
+                "event_id": event_id or new_event_id(),
             }
             if value is not None:
                 record["value"] = value
@@ -254,7 +254,7 @@ class Client:
             "user_id": unit_id,
             "variant": result.variant,
             "ts": time.time(),
-            "event_id": uuid.uuid4().hex,
+            "event_id": new_event_id(),
         }
         if segments:
             record["attributes"] = {k: attrs[k] for k in segments if k in attrs}
