@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, g, request
 
-from service.api import analyze, assign, definitions, events, health, results, units
+from service.api import analyze, assign, definitions, events, health, metrics, results, units
 from service.errors import register_error_handlers
 from service.runtime import Runtime
 from service.settings import Settings
@@ -34,10 +35,36 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies
     app.extensions["xp"] = Runtime(settings)
     register_error_handlers(app)
-    for module in (assign, events, definitions, results, units, analyze, health):
+    _count_requests(app)
+    for module in (assign, events, definitions, results, units, analyze, health, metrics):
         app.register_blueprint(module.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(exports.bp)
     if not settings.api_keys:
         log.warning("XP_API_KEYS is not set: the API is open to anyone who can reach it")
     return app
+
+
+def _count_requests(app: Flask) -> None:
+    """Count and time every request by its route (the rule, not the path: bounded labels)."""
+
+    @app.before_request
+    def _start() -> None:
+        g.xp_started = time.perf_counter()
+
+    @app.after_request
+    def _record(response: Response) -> Response:
+        started = g.get("xp_started")
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+            metrics = app.extensions["xp"].metrics
+            metrics.inc(
+                "xp_http_requests_total",
+                route=route,
+                method=request.method,
+                status=str(response.status_code),
+            )
+            metrics.observe(
+                "xp_http_request_duration_seconds", time.perf_counter() - started, route=route
+            )
+        return response

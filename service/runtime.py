@@ -1,4 +1,4 @@
-"""What one service process holds: settings, the live definitions and the store."""
+"""What one service process holds: settings, the live definitions, the store and metrics."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
@@ -14,6 +15,7 @@ from flask import current_app
 from client.engine import Assignment
 from service.definitions.model import Definition
 from service.definitions.registry import Registry
+from service.metrics import Metrics
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ class Runtime:
         self._store: Store | None = None
         self._store_pid = 0
         self._lock = threading.Lock()
+        self.metrics = Metrics(Path(settings.data_dir) / "metrics")
 
     @property
     def store(self) -> Store:
@@ -69,9 +72,13 @@ class Runtime:
                 Exposure.create(a.experiment, unit_id, a.variant, now, dict(attributes))
             )
         if exposures:
-            self.store.ingest(exposures, definitions, now)
+            outcomes = self.store.ingest(exposures, definitions, now)
+            logged = sum(1 for o in outcomes if o.status == "accepted")
+            if logged:
+                self.metrics.inc("xp_exposures_logged_total", logged)
 
     def close(self) -> None:
+        self.metrics.close()
         if self._store is not None and self._store_pid == os.getpid():
             self._store.close()
         self._store = None

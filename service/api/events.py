@@ -14,6 +14,8 @@ from service.events import BatchError, BatchTooLarge, ingest_batch
 from service.runtime import runtime
 
 bp = Blueprint("events", __name__, url_prefix="/v1")
+# (outcome, its count in the answer)
+OUTCOME_FIELDS = (("accepted", "accepted"), ("duplicate", "duplicates"), ("rejected", "rejected"))
 
 
 @bp.post("/events")
@@ -23,8 +25,12 @@ def post_events() -> ResponseReturnValue:
     rt = runtime()
     definitions = rt.registry.current().definitions
     try:
-        return jsonify(ingest_batch(rt.store, definitions, body, time.time()))
+        answer = ingest_batch(rt.store, definitions, body, time.time())
     except BatchTooLarge as exc:
         raise PayloadTooLarge(str(exc), {exc.field: [exc.message]}) from None
     except BatchError as exc:
         raise BadRequest(str(exc), {exc.field or "(body)": [exc.message]}) from None
+    for status, field in OUTCOME_FIELDS:
+        if answer[field]:
+            rt.metrics.inc("xp_events_total", answer[field], status=status)
+    return jsonify(answer)

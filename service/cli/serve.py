@@ -49,6 +49,7 @@ def serve(
     if store_url:
         config["store_url"] = store_url
     app = create_app(config)
+    app.extensions["xp"].metrics.clear_folder()  # a new server starts its totals at zero
     if dev:
         app.run(host=host, port=port, threaded=True)
         return
