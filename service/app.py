@@ -9,7 +9,17 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from service.api import analyze, assign, definitions, events, health, metrics, results, units
+from service.api import (
+    analyze,
+    assign,
+    definitions,
+    events,
+    health,
+    metrics,
+    openapi,
+    results,
+    units,
+)
 from service.errors import register_error_handlers
 from service.runtime import Runtime
 from service.settings import Settings
@@ -36,7 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["xp"] = Runtime(settings)
     register_error_handlers(app)
     _count_requests(app)
-    for module in (assign, events, definitions, results, units, analyze, health, metrics):
+    for module in (assign, events, definitions, results, units, analyze, health, metrics, openapi):
         app.register_blueprint(module.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(exports.bp)
