@@ -73,6 +73,10 @@ def results_document(
     for document in metrics:
         _correct_segments(document, alpha)
 
+    # A variant at weight 0 takes no new units: it is reported, but the decision is about the
+    # arms still open, and its sample cannot hold the decision at insufficient_data.
+    weights = dict(zip(variants, definition.weights, strict=True))
+    open_arms = {v for v in variants if weights[v] > 0}
     judged = [
         MetricComparison(
             metric=m["name"],
@@ -84,7 +88,7 @@ def results_document(
         )
         for m in metrics
         for c in m["comparisons"]
-        if m["role"] in ("primary", "guardrail")
+        if m["role"] in ("primary", "guardrail") and c["variant"] in open_arms
     ]
     for m in metrics:
         for c in m["comparisons"]:
@@ -92,7 +96,7 @@ def results_document(
     planned = definition.planned_sample
     decision = decide(
         judged,
-        units,
+        {v: n for v, n in units.items() if v in open_arms},
         srm,
         alpha,
         min_sample=MIN_SAMPLE_PER_VARIANT,

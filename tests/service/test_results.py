@@ -337,3 +337,24 @@ def test_no_winner_at_the_planned_sample_is_no_ship(tmp_path: Path, store: Store
     assert document["decision"]["decision"] == "no_ship", document["decision"]
     assert document["sequential_tuning"] == 900
     assert document["experiment"]["planned_sample"] == 900
+
+
+def test_a_closed_arm_does_not_hold_the_decision(tmp_path: Path, store: Store) -> None:
+    experiment = {
+        **EXPERIMENT,
+        "key": "closed-arm",
+        "variants": [
+            {"key": "control", "weight": 0.5},
+            {"key": "b", "weight": 0.5},
+            {"key": "c", "weight": 0.0},  # ramped down: no new units
+        ],
+    }
+    definition = load(tmp_path, experiment)
+    rng = np.random.default_rng(7)
+    units = {"control": generate(rng, 400, 0.2, 20.0), "b": generate(rng, 400, 0.3, 20.0)}
+    seed(store, definition, units, time.time())
+    document = experiment_results(definition, store)
+    assert document["units"]["c"] == 0
+    assert comparisons(document, "bought")["c"]["reason"] == "insufficient_data"
+    assert document["decision"]["decision"] == "ship"
+    assert document["decision"]["winner"] == "b"
