@@ -3,6 +3,8 @@
 ``open_store(url, data_dir)`` picks the backend from the URL:
 
 - ``redis://host:port/db`` (also ``rediss://``, ``unix://``): :class:`RedisStore`;
+- ``redis+cluster://host:port`` (any node; also ``rediss+cluster://``): the same on a Redis
+  Cluster;
 - ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``: :class:`SqliteStore`;
 - ``None``: SQLite in ``<data_dir>/xp.sqlite3`` (the directory is created).
 """
@@ -16,7 +18,7 @@ from service.store.model import ExperimentData, Slice, SufficientStats, UnitRow
 from service.store.plan import Outcome
 
 SQLITE_PREFIX = "sqlite:///"
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
 DEFAULT_SQLITE_FILE = "xp.sqlite3"
 
 __all__ = [

@@ -16,7 +16,8 @@ from importlib import resources
 from typing import Any
 
 import redis
-from redis.exceptions import NoScriptError, RedisError
+from redis.cluster import RedisCluster
+from redis.exceptions import AskError, MovedError, NoScriptError, RedisClusterException, RedisError
 
 from service.definitions.model import DAY_SECONDS, Definition
 from service.store import keys
@@ -45,6 +46,8 @@ STAT_CODES = {
     "nx": "n_x",
 }
 BUCKETS_PER_ROUND_TRIP = 256
+CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
+MOVED_RETRIES = 3
 
 Call = tuple[str, list[str], list[Any]]  # script name, keys, args
 
@@ -57,17 +60,22 @@ def script_source(name: str) -> str:
 
 
 class RedisStore(Store):
+    """Redis or Redis Cluster (``redis+cluster://host:port``, any node of the cluster).
+
+    Every key of an experiment carries the hash tag ``{<experiment>}``, so one experiment lives
+    on one cluster node and every script call touches one slot. Calls are grouped by the node
+    that owns their slot and each node gets one pipeline: redis-py's cluster pipeline refuses
+    EVALSHA, and a node's own client needs nothing cluster-specific.
+    """
+
     def __init__(self, url: str) -> None:
-        try:
-            self._client: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
-        except ValueError as exc:
-            raise StoreError(f"bad Redis URL: {exc}") from exc
+        self._nodes = Nodes(url)
         self._sources = {name: script_source(name) for name in SCRIPTS}
         self._shas = {
             name: hashlib.sha1(source.encode()).hexdigest()
             for name, source in self._sources.items()
         }
-        self._loaded = False
+        self._loaded: set[str] = set()  # nodes holding the scripts
         self._registered: set[str] = set()  # experiments this process added to keys.EXPERIMENTS
         self._lock = threading.Lock()
 
@@ -83,47 +91,76 @@ class RedisStore(Store):
         return [int(r) for r in results]
 
     def _run(self, calls: Sequence[Call], register: Collection[str] = ()) -> list[Any]:
-        """EVALSHA every call in one pipeline; load the scripts when the server lacks them."""
+        """EVALSHA every call, one pipeline per node; load scripts where a node lacks them."""
         try:
-            if not self._loaded:
-                self._load_scripts()
-            pipe = self._client.pipeline(transaction=False)
             if register:
-                pipe.sadd(keys.EXPERIMENTS, *sorted(register))
-            for name, call_keys, args in calls:
-                pipe.evalsha(self._shas[name], len(call_keys), *call_keys, *args)
-            results = pipe.execute(raise_on_error=False)[1 if register else 0 :]
-            missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
-            if missing:
-                # A NOSCRIPT call did not run, so sending it again cannot count it twice.
-                self._load_scripts()
-                pipe = self._client.pipeline(transaction=False)
-                for i in missing:
-                    name, call_keys, args = calls[i]
-                    pipe.evalsha(self._shas[name], len(call_keys), *call_keys, *args)
-                for i, result in zip(missing, pipe.execute(raise_on_error=False), strict=True):
-                    results[i] = result
+                self._nodes.for_key(keys.EXPERIMENTS).sadd(keys.EXPERIMENTS, *sorted(register))
+            results: list[Any] = [None] * len(calls)
+            pending = list(range(len(calls)))
+            for attempt in range(MOVED_RETRIES + 1):
+                moved = self._run_on_nodes(calls, pending, results)
+                if not moved:
+                    break
+                # The cluster moved a slot: a MOVED/ASK call did not run, so it is safe to send
+                # again once the slot map is fresh.
+                if attempt == MOVED_RETRIES:
+                    raise StoreError(f"Redis cluster kept moving slots: {results[moved[0]]}")
+                self._nodes.refresh()
+                pending = moved
         except RedisError as exc:
             raise StoreError(f"Redis failed: {exc}") from exc
         for result in results:
             if isinstance(result, Exception):
                 raise StoreError(f"Redis script failed: {result}") from result
-        return list(results)
+        return results
 
-    def _load_scripts(self) -> None:
+    def _run_on_nodes(
+        self, calls: Sequence[Call], pending: list[int], results: list[Any]
+    ) -> list[int]:
+        """Run ``pending`` calls into ``results``; return the ones a node said moved away."""
+        by_node: dict[str, tuple[redis.Redis, list[int]]] = {}
+        for i in pending:
+            name, client = self._nodes.node_for(calls[i][1][0])
+            by_node.setdefault(name, (client, []))[1].append(i)
+        moved: list[int] = []
+        for node, (client, indices) in by_node.items():
+            if node not in self._loaded:
+                self._load_scripts(node, client)
+            got = self._pipeline(client, calls, indices)
+            missing = [i for i, r in zip(indices, got, strict=True) if isinstance(r, NoScriptError)]
+            if missing:
+                # A NOSCRIPT call did not run, so sending it again cannot count it twice.
+                self._load_scripts(node, client)
+                got = _spread(got, self._pipeline(client, calls, missing))
+            for i, result in zip(indices, got, strict=True):
+                results[i] = result
+                if isinstance(result, MovedError | AskError):
+                    moved.append(i)
+        return moved
+
+    def _pipeline(
+        self, client: redis.Redis, calls: Sequence[Call], indices: list[int]
+    ) -> list[Any]:
+        pipe = client.pipeline(transaction=False)
+        for i in indices:
+            name, call_keys, args = calls[i]
+            pipe.evalsha(self._shas[name], len(call_keys), *call_keys, *args)
+        return list(pipe.execute(raise_on_error=False))
+
+    def _load_scripts(self, node: str, client: redis.Redis) -> None:
         with self._lock:
             for name, source in self._sources.items():
-                sha = self._client.script_load(source)
+                sha = client.script_load(source)
                 if sha != self._shas[name]:
                     raise StoreError(f"Redis returned SHA {sha} for script {name!r}")
-            self._loaded = True
+            self._loaded.add(node)
 
     # -- reading ---------------------------------------------------------------------------
 
     def experiment_stats(self, definition: Definition) -> ExperimentData:
         e = definition.key
         try:
-            pipe = self._client.pipeline(transaction=True)  # one consistent snapshot
+            pipe = self._nodes.for_key(keys.stats(e)).pipeline(transaction=True)  # one snapshot
             pipe.hgetall(keys.stats(e))
             pipe.hgetall(keys.names(e))
             pipe.hgetall(keys.diagnostics(e))
@@ -149,7 +186,7 @@ class RedisStore(Store):
         decoder = NameDecoder(self._hgetall(keys.names(e)))
         for start in range(0, keys.UNIT_BUCKETS, BUCKETS_PER_ROUND_TRIP):
             try:
-                pipe = self._client.pipeline(transaction=False)
+                pipe = self._nodes.for_key(keys.units(e, start)).pipeline(transaction=False)
                 for bucket in range(start, min(start + BUCKETS_PER_ROUND_TRIP, keys.UNIT_BUCKETS)):
                     pipe.hgetall(keys.units(e, bucket))
                 buckets = pipe.execute()
@@ -165,7 +202,7 @@ class RedisStore(Store):
 
     def _hgetall(self, key: str) -> dict[str, str]:
         try:
-            return {str(k): str(v) for k, v in self._client.hgetall(key).items()}
+            return {str(k): str(v) for k, v in self._nodes.for_key(key).hgetall(key).items()}
         except RedisError as exc:
             raise StoreError(f"Redis failed: {exc}") from exc
 
@@ -173,7 +210,8 @@ class RedisStore(Store):
 
     def erase_unit(self, unit_id: str, definitions: Mapping[str, Definition]) -> int:
         try:
-            known = {str(e) for e in self._client.smembers(keys.EXPERIMENTS)}
+            client = self._nodes.for_key(keys.EXPERIMENTS)
+            known = {str(e) for e in client.smembers(keys.EXPERIMENTS)}
         except RedisError as exc:
             raise StoreError(f"Redis failed: {exc}") from exc
         experiments = sorted(known | set(definitions))
@@ -183,18 +221,67 @@ class RedisStore(Store):
     def ping(self) -> bool:
         """True when Redis answers; :class:`StoreError` saying why when it does not."""
         try:
-            return bool(self._client.ping())
+            return self._nodes.ping()
         except RedisError as exc:
             raise StoreError(f"Redis failed: {exc}") from exc
 
     def close(self) -> None:
-        self._client.close()
-        self._client.connection_pool.disconnect()
+        self._nodes.close()
 
     @property
     def client(self) -> redis.Redis:
-        """The redis-py client (tests and benchmarks)."""
-        return self._client
+        """The redis-py client of a single server (tests and benchmarks)."""
+        return self._nodes.single()
+
+
+class Nodes:
+    """The redis-py client that serves a key: the one client of a single server, or the
+    client of the cluster node owning the key's slot."""
+
+    def __init__(self, url: str) -> None:
+        self.cluster: RedisCluster | None = None
+        self._single: redis.Redis | None = None
+        try:
+            if url.startswith(CLUSTER_SCHEMES):
+                plain = url.replace("+cluster", "", 1)
+                self.cluster = RedisCluster.from_url(plain, decode_responses=True)
+            else:
+                self._single = redis.Redis.from_url(url, decode_responses=True)
+        except (ValueError, RedisError, RedisClusterException) as exc:
+            raise StoreError(f"cannot open Redis at {url!r}: {exc}") from exc
+
+    def node_for(self, key: str) -> tuple[str, redis.Redis]:
+        if self.cluster is None:
+            assert self._single is not None
+            return "single", self._single
+        node = self.cluster.get_node_from_key(key)
+        return node.name, self.cluster.get_redis_connection(node)
+
+    def for_key(self, key: str) -> redis.Redis:
+        return self.node_for(key)[1]
+
+    def refresh(self) -> None:
+        if self.cluster is not None:
+            self.cluster.nodes_manager.initialize()
+
+    def ping(self) -> bool:
+        if self.cluster is None:
+            return bool(self.single().ping())
+        nodes = self.cluster.get_primaries()
+        return all(bool(self.cluster.get_redis_connection(n).ping()) for n in nodes)
+
+    def single(self) -> redis.Redis:
+        if self._single is None:
+            raise StoreError("this store runs on a Redis cluster, not a single server")
+        return self._single
+
+    def close(self) -> None:
+        if self.cluster is not None:
+            self.cluster.close()
+        else:
+            client = self.single()
+            client.close()
+            client.connection_pool.disconnect()
 
 
 def exposure_call(op: ExposureOp) -> Call:
@@ -293,3 +380,9 @@ def unit_row(definition: Definition, unit_id: str, record: str, decoder: NameDec
             if m.kind == "ratio"
         },
     )
+
+
+def _spread(got: Sequence[Any], again: Sequence[Any]) -> list[Any]:
+    """``again`` (answers to the NOSCRIPT calls of ``got``, in order) laid over ``got``."""
+    answers = iter(again)
+    return [next(answers) if isinstance(first, NoScriptError) else first for first in got]

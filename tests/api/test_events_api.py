@@ -18,7 +18,7 @@ def api(request: pytest.FixtureRequest, make_app: Callable[..., Flask]) -> Flask
     if request.param == "redis":
         url: str = request.getfixturevalue("redis_url")
         app = make_app(store_url=url)
-        app.extensions["xp"].store._client.flushdb()  # the session's Redis is shared
+        app.extensions["xp"].store.client.flushdb()  # the session's Redis is shared
         return app.test_client()
     return make_app().test_client()
 

@@ -1,4 +1,5 @@
-"""The contract suite's fixtures: every test taking ``store`` runs on SQLite and on Redis."""
+"""The contract suite's fixtures: every test taking ``store`` runs on SQLite, on Redis and on a
+3-master Redis Cluster."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis_server import Cluster, running_redis_cluster
 from store.experiments import MakeStore, make_definition
 
 from service.definitions.model import Definition
@@ -26,9 +28,22 @@ def definitions() -> dict[str, Definition]:
     return {d.key: d for d in (make_definition(), other, stopped, draft)}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("cluster", marks=pytest.mark.redis),
+    ]
+)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def redis_clusters(redis_url: str) -> Iterator[list[Cluster]]:
+    """Two 3-master Redis Clusters (tests compare two stores); needs what redis_url needs."""
+    with running_redis_cluster() as first, running_redis_cluster() as second:
+        yield [first, second]
 
 
 @pytest.fixture
@@ -36,10 +51,15 @@ def make_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
     """Fresh, empty stores of the backend under test (Redis: one database number each)."""
     stores: list[Store] = []
     redis_url = request.getfixturevalue("redis_url") if backend == "redis" else ""
+    clusters = request.getfixturevalue("redis_clusters") if backend == "cluster" else []
 
     def make() -> Store:
         if backend == "sqlite":
             store = open_store(f"sqlite:///{tmp_path}/store-{len(stores)}.sqlite3", tmp_path)
+        elif backend == "cluster":
+            cluster = clusters[len(stores)]
+            cluster.flush()
+            store = open_store(cluster.url, tmp_path)
         else:
             url = redis_url.rsplit("/", 1)[0] + f"/{len(stores)}"
             with redis.Redis.from_url(url) as client:
