@@ -119,9 +119,12 @@ class RedisStore(Store):
     ) -> list[int]:
         """Run ``pending`` calls into ``results``; return the ones a node said moved away."""
         by_node: dict[str, tuple[redis.Redis, list[int]]] = {}
-        for i in pending:
-            name, client = self._nodes.node_for(calls[i][1][0])
-            by_node.setdefault(name, (client, []))[1].append(i)
+        if self._nodes.cluster is None:  # one server: no routing to do
+            by_node["single"] = (self._nodes.single(), pending)
+        else:
+            for i in pending:
+                name, client = self._nodes.node_for(calls[i][1][0])
+                by_node.setdefault(name, (client, []))[1].append(i)
         moved: list[int] = []
         for node, (client, indices) in by_node.items():
             if node not in self._loaded:
