@@ -36,7 +36,11 @@ def conversion_problem(event: Any, user_id: Any, value: Any, event_id: Any) -> s
     if value is not None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"value must be a number, got {type(value).__name__}"
-        if not (math.isfinite(value) and abs(value) <= MAX_ABS_VALUE):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            number = math.inf
+        if not (math.isfinite(number) and abs(number) <= MAX_ABS_VALUE):
             return f"value must be finite and within +/-{MAX_ABS_VALUE:g}"
     if event_id is not None and (
         not isinstance(event_id, str) or not event_id or len(event_id) > MAX_EVENT_ID

@@ -55,6 +55,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+# Label values must come from a fixed set: a client inventing methods must not invent series.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _count_requests(app: Flask) -> None:
     """Count and time every request by its route (the rule, not the path: bounded labels)."""
 
@@ -71,7 +75,7 @@ def _count_requests(app: Flask) -> None:
             metrics.inc(
                 "xp_http_requests_total",
                 route=route,
-                method=request.method,
+                method=request.method if request.method in HTTP_METHODS else "OTHER",
                 status=str(response.status_code),
             )
             metrics.observe(

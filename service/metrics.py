@@ -49,6 +49,9 @@ class Metrics:
         self._dirty = False
         self._writer_pid = 0
         self._stop = threading.Event()
+        self._write_lock = threading.Lock()
+        self._name_pid = 0
+        self._name = ""
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
         key = (name, _labels(labels))
@@ -69,6 +72,12 @@ class Metrics:
 
     def write(self) -> None:
         """Write this process's file now (atomically: readers never see half of it)."""
+        # One writer at a time, snapshot to rename: an older snapshot must never replace a
+        # newer one, or a scrape would see a counter go down (a reset, to Prometheus).
+        with self._write_lock:
+            self._write()
+
+    def _write(self) -> None:
         with self._lock:
             document = {
                 "counters": [[n, list(map(list, ls)), v] for (n, ls), v in self._counters.items()],
@@ -78,10 +87,18 @@ class Metrics:
             }
             self._dirty = False
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{os.getpid()}.json"
+        path = self.folder / f"{self._file_name()}.json"
         temporary = path.with_suffix(f".{threading.get_ident()}.tmp")
         temporary.write_text(json.dumps(document))
         os.replace(temporary, path)
+
+    def _file_name(self) -> str:
+        """``<pid>-<random>``: a later process that reuses a pid must not overwrite the totals
+        a dead worker left."""
+        pid = os.getpid()
+        if self._name_pid != pid:
+            self._name_pid, self._name = pid, f"{pid}-{os.urandom(4).hex()}"
+        return self._name
 
     def render(self, gauges: Mapping[str, float]) -> str:
         """Every process's metrics added up, plus ``gauges``, in Prometheus' text format."""

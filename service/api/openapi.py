@@ -136,6 +136,10 @@ KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string
 EVENT = {
     "type": "object",
     "required": ["type", "user_id"],
+    "oneOf": [
+        {"properties": {"type": {"const": "exposure"}}, "required": ["experiment", "variant"]},
+        {"properties": {"type": {"const": "conversion"}}, "required": ["event", "event_id"]},
+    ],
     "properties": {
         "type": {"enum": ["exposure", "conversion"]},
         "experiment": {"type": "string", "description": "exposure: the experiment key"},
@@ -202,7 +206,17 @@ PATHS: dict[str, Any] = {
             "Results: lift, intervals, corrected p-values, CUPED, SRM, decision, series, "
             "segments (docs/results.md)",
             ADMIN,
-            {"200": _json(OBJECT)},
+            {
+                "200": {
+                    "description": "The results document (json) or its rendering",
+                    "content": {
+                        "application/json": {"schema": OBJECT},
+                        "text/markdown": {},
+                        "text/csv": {},
+                        "text/html": {},
+                    },
+                }
+            },
             parameters=[
                 KEY,
                 {

@@ -11,13 +11,23 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from redis.cluster import RedisCluster
-from redis.exceptions import AskError, MovedError, NoScriptError, RedisClusterException, RedisError
+from redis.exceptions import (
+    AskError,
+    MovedError,
+    NoScriptError,
+    RedisClusterException,
+    RedisError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service.definitions.model import DAY_SECONDS, Definition
 from service.store import keys
@@ -47,7 +57,9 @@ STAT_CODES = {
 }
 BUCKETS_PER_ROUND_TRIP = 256
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
-MOVED_RETRIES = 3
+CLUSTER_RETRIES = 8  # with RETRY_PAUSE: waits up to 1.8 s for a slot to finish moving
+RETRY_PAUSE = 0.05  # seconds, times the attempt number, while a slot migrates
+T = TypeVar("T")
 
 Call = tuple[str, list[str], list[Any]]  # script name, keys, args
 
@@ -91,22 +103,49 @@ class RedisStore(Store):
         return [int(r) for r in results]
 
     def _run(self, calls: Sequence[Call], register: Collection[str] = ()) -> list[Any]:
-        """EVALSHA every call, one pipeline per node; load scripts where a node lacks them."""
+        """EVALSHA every call, one pipeline per node; load scripts where a node lacks them.
+
+        On a cluster, calls a node turned away (MOVED: the slot moved; ASK: it is moving;
+        TRYAGAIN: its keys are split mid-move) did not run and are sent again, after a slot-map
+        refresh, with ASKING to the importing node, or after a short wait. A node that cannot
+        be reached (a failover) refreshes the map and its calls are sent again; event ids and
+        first-exposure-wins make that safe.
+        """
         try:
             if register:
-                self._nodes.for_key(keys.EXPERIMENTS).sadd(keys.EXPERIMENTS, *sorted(register))
+                self._read(
+                    lambda: self._nodes.for_key(keys.EXPERIMENTS).sadd(
+                        keys.EXPERIMENTS, *sorted(register)
+                    )
+                )
             results: list[Any] = [None] * len(calls)
             pending = list(range(len(calls)))
-            for attempt in range(MOVED_RETRIES + 1):
-                moved = self._run_on_nodes(calls, pending, results)
-                if not moved:
+            for attempt in range(CLUSTER_RETRIES + 1):
+                try:
+                    self._run_on_nodes(calls, pending, results)
+                except (RedisConnectionError, RedisTimeoutError):
+                    if self._nodes.cluster is None or attempt == CLUSTER_RETRIES:
+                        raise
+                    self._nodes.refresh()
+                    pending = [i for i in pending if results[i] is None or _redirected(results[i])]
+                    continue
+                asks = [i for i in pending if _asked(results[i])]
+                if asks:
+                    self._run_asking(calls, asks, results)
+                pending = [i for i in pending if _redirected(results[i])]
+                if not pending:
                     break
-                # The cluster moved a slot: a MOVED/ASK call did not run, so it is safe to send
-                # again once the slot map is fresh.
-                if attempt == MOVED_RETRIES:
-                    raise StoreError(f"Redis cluster kept moving slots: {results[moved[0]]}")
-                self._nodes.refresh()
-                pending = moved
+                if attempt == CLUSTER_RETRIES:
+                    first = results[pending[0]]
+                    raise StoreError(
+                        f"the Redis cluster kept redirecting: {type(first).__name__}: {first}"
+                    )
+                if any(isinstance(results[i], MovedError) for i in pending):
+                    self._nodes.refresh()
+                else:  # a slot mid-migration: give the move time to finish
+                    time.sleep(RETRY_PAUSE * (attempt + 1))
+                for i in pending:
+                    results[i] = None
         except RedisError as exc:
             raise StoreError(f"Redis failed: {exc}") from exc
         for result in results:
@@ -114,10 +153,8 @@ class RedisStore(Store):
                 raise StoreError(f"Redis script failed: {result}") from result
         return results
 
-    def _run_on_nodes(
-        self, calls: Sequence[Call], pending: list[int], results: list[Any]
-    ) -> list[int]:
-        """Run ``pending`` calls into ``results``; return the ones a node said moved away."""
+    def _run_on_nodes(self, calls: Sequence[Call], pending: list[int], results: list[Any]) -> None:
+        """Run ``pending`` calls, one pipeline per node, into ``results``."""
         by_node: dict[str, tuple[redis.Redis, list[int]]] = {}
         if self._nodes.cluster is None:  # one server: no routing to do
             by_node["single"] = (self._nodes.single(), pending)
@@ -125,30 +162,52 @@ class RedisStore(Store):
             for i in pending:
                 name, client = self._nodes.node_for(calls[i][1][0])
                 by_node.setdefault(name, (client, []))[1].append(i)
-        moved: list[int] = []
         for node, (client, indices) in by_node.items():
-            if node not in self._loaded:
-                self._load_scripts(node, client)
-            got = self._pipeline(client, calls, indices)
-            missing = [i for i, r in zip(indices, got, strict=True) if isinstance(r, NoScriptError)]
-            if missing:
-                # A NOSCRIPT call did not run, so sending it again cannot count it twice.
-                self._load_scripts(node, client)
-                got = _spread(got, self._pipeline(client, calls, missing))
+            got = self._on_node(node, client, calls, indices, asking=False)
             for i, result in zip(indices, got, strict=True):
                 results[i] = result
-                if isinstance(result, MovedError | AskError):
-                    moved.append(i)
-        return moved
+
+    def _run_asking(self, calls: Sequence[Call], asks: list[int], results: list[Any]) -> None:
+        """Send calls answered ASK to the node importing their slot, each after ``ASKING``."""
+        by_node: dict[str, list[int]] = {}
+        for i in asks:
+            by_node.setdefault(f"{results[i].host}:{results[i].port}", []).append(i)
+        for node, indices in by_node.items():
+            host, port = node.rsplit(":", 1)
+            client = self._nodes.client_at(host, int(port))
+            got = self._on_node(node, client, calls, indices, asking=True)
+            for i, result in zip(indices, got, strict=True):
+                results[i] = result
+
+    def _on_node(
+        self,
+        node: str,
+        client: redis.Redis,
+        calls: Sequence[Call],
+        indices: list[int],
+        asking: bool,
+    ) -> list[Any]:
+        if node not in self._loaded:
+            self._load_scripts(node, client)
+        got = self._pipeline(client, calls, indices, asking)
+        missing = [i for i, r in zip(indices, got, strict=True) if isinstance(r, NoScriptError)]
+        if missing:
+            # A NOSCRIPT call did not run, so sending it again cannot count it twice.
+            self._load_scripts(node, client)
+            got = _spread(got, self._pipeline(client, calls, missing, asking))
+        return got
 
     def _pipeline(
-        self, client: redis.Redis, calls: Sequence[Call], indices: list[int]
+        self, client: redis.Redis, calls: Sequence[Call], indices: list[int], asking: bool
     ) -> list[Any]:
         pipe = client.pipeline(transaction=False)
         for i in indices:
             name, call_keys, args = calls[i]
+            if asking:  # ASKING admits the next command only
+                pipe.execute_command("ASKING")
             pipe.evalsha(self._shas[name], len(call_keys), *call_keys, *args)
-        return list(pipe.execute(raise_on_error=False))
+        answers = list(pipe.execute(raise_on_error=False))
+        return answers[1::2] if asking else answers
 
     def _load_scripts(self, node: str, client: redis.Redis) -> None:
         with self._lock:
@@ -162,14 +221,15 @@ class RedisStore(Store):
 
     def experiment_stats(self, definition: Definition) -> ExperimentData:
         e = definition.key
-        try:
-            pipe = self._nodes.for_key(keys.stats(e)).pipeline(transaction=True)  # one snapshot
+
+        def snapshot() -> list[Any]:
+            pipe = self._nodes.for_key(keys.stats(e)).pipeline(transaction=True)  # consistent
             pipe.hgetall(keys.stats(e))
             pipe.hgetall(keys.names(e))
             pipe.hgetall(keys.diagnostics(e))
-            stats, names, diagnostics = pipe.execute()
-        except RedisError as exc:
-            raise StoreError(f"Redis failed: {exc}") from exc
+            return list(pipe.execute())
+
+        stats, names, diagnostics = self._read(snapshot)
         decoder = NameDecoder(names)
         raw = RawStats(diagnostics={k: int(v) for k, v in diagnostics.items()})
         for field, value in stats.items():
@@ -188,14 +248,14 @@ class RedisStore(Store):
         e = definition.key
         decoder = NameDecoder(self._hgetall(keys.names(e)))
         for start in range(0, keys.UNIT_BUCKETS, BUCKETS_PER_ROUND_TRIP):
-            try:
+
+            def read(start: int = start) -> list[Any]:
                 pipe = self._nodes.for_key(keys.units(e, start)).pipeline(transaction=False)
                 for bucket in range(start, min(start + BUCKETS_PER_ROUND_TRIP, keys.UNIT_BUCKETS)):
                     pipe.hgetall(keys.units(e, bucket))
-                buckets = pipe.execute()
-            except RedisError as exc:
-                raise StoreError(f"Redis failed: {exc}") from exc
-            for records in buckets:
+                return list(pipe.execute())
+
+            for records in self._read(read):
                 for unit_id, record in records.items():
                     try:
                         yield unit_row(definition, unit_id, record, decoder)
@@ -204,29 +264,41 @@ class RedisStore(Store):
                         yield unit_row(definition, unit_id, record, decoder)
 
     def _hgetall(self, key: str) -> dict[str, str]:
-        try:
-            return {str(k): str(v) for k, v in self._nodes.for_key(key).hgetall(key).items()}
-        except RedisError as exc:
-            raise StoreError(f"Redis failed: {exc}") from exc
+        found = self._read(lambda: self._nodes.for_key(key).hgetall(key))
+        return {str(k): str(v) for k, v in found.items()}
+
+    def _read(self, action: Callable[[], T]) -> T:
+        """``action()``, again after a refreshed slot map (MOVED, an unreachable node) or a
+        short wait (a slot mid-migration); :class:`StoreError` when Redis fails."""
+        for attempt in range(CLUSTER_RETRIES + 1):
+            try:
+                return action()
+            except (MovedError, RedisConnectionError, RedisTimeoutError) as exc:
+                if self._nodes.cluster is None or attempt == CLUSTER_RETRIES:
+                    raise StoreError(f"Redis failed: {exc}") from exc
+                self._nodes.refresh()
+            except (AskError, TryAgainError) as exc:
+                if attempt == CLUSTER_RETRIES:
+                    raise StoreError(f"Redis failed: {exc}") from exc
+                time.sleep(RETRY_PAUSE * (attempt + 1))
+            except RedisError as exc:
+                raise StoreError(f"Redis failed: {exc}") from exc
+        raise AssertionError("unreachable")
 
     # -- erasure and the rest --------------------------------------------------------------
 
     def erase_unit(self, unit_id: str, definitions: Mapping[str, Definition]) -> int:
-        try:
-            client = self._nodes.for_key(keys.EXPERIMENTS)
-            known = {str(e) for e in client.smembers(keys.EXPERIMENTS)}
-        except RedisError as exc:
-            raise StoreError(f"Redis failed: {exc}") from exc
+        members = self._read(
+            lambda: self._nodes.for_key(keys.EXPERIMENTS).smembers(keys.EXPERIMENTS)
+        )
+        known = {str(e) for e in members}
         experiments = sorted(known | set(definitions))
         calls = [erase_call(e, unit_id) for e in experiments]
         return sum(int(r) for r in self._run(calls)) if calls else 0
 
     def ping(self) -> bool:
         """True when Redis answers; :class:`StoreError` saying why when it does not."""
-        try:
-            return self._nodes.ping()
-        except RedisError as exc:
-            raise StoreError(f"Redis failed: {exc}") from exc
+        return self._read(self._nodes.ping)
 
     def close(self) -> None:
         self._nodes.close()
@@ -262,6 +334,16 @@ class Nodes:
 
     def for_key(self, key: str) -> redis.Redis:
         return self.node_for(key)[1]
+
+    def client_at(self, host: str, port: int) -> redis.Redis:
+        assert self.cluster is not None
+        node = self.cluster.get_node(host=host, port=port)
+        if node is None:
+            self.refresh()
+            node = self.cluster.get_node(host=host, port=port)
+        if node is None:
+            raise StoreError(f"the Redis cluster has no node {host}:{port}")
+        return self.cluster.get_redis_connection(node)
 
     def refresh(self) -> None:
         if self.cluster is not None:
@@ -383,6 +465,15 @@ def unit_row(definition: Definition, unit_id: str, record: str, decoder: NameDec
             if m.kind == "ratio"
         },
     )
+
+
+def _asked(result: Any) -> bool:
+    # redis-py's MovedError is an AskError: MOVED is told apart to refresh the map instead.
+    return isinstance(result, AskError) and not isinstance(result, MovedError)
+
+
+def _redirected(result: Any) -> bool:
+    return isinstance(result, MovedError | AskError | TryAgainError)
 
 
 def _spread(got: Sequence[Any], again: Sequence[Any]) -> list[Any]:

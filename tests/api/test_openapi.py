@@ -81,3 +81,7 @@ def test_event_batch_schema() -> None:
     assert not batch.is_valid({"events": []})
     assert not batch.is_valid({"events": [exposure] * 1001})
     assert not batch.is_valid({"events": [{**exposure, "value": 1e13}]})
+    assert not batch.is_valid({"events": [{"type": "exposure", "user_id": "u"}]})
+    conversion = {"type": "conversion", "event": "buy", "user_id": "u", "event_id": "e1"}
+    assert batch.is_valid({"events": [exposure, conversion]})
+    assert not batch.is_valid({"events": [{**conversion, "event_id": None}]})

@@ -255,6 +255,7 @@ def test_context_manager_flushes_on_exit(config: dict[str, Any]) -> None:
         (lambda xp: xp.track("purchase", user_id="x" * 2_000_000), "longer than 256"),
         (lambda xp: xp.track("purchase", user_id="u", value=float("nan")), "value must be"),
         (lambda xp: xp.track("purchase", user_id="u", value=1e13), "value must be"),
+        (lambda xp: xp.track("purchase", user_id="u", value=10**400), "value must be"),
         (lambda xp: xp.track("purchase", user_id="u", value="3"), "value must be a number"),
         (lambda xp: xp.track("", user_id="u"), "event must be"),
         (lambda xp: xp.track("purchase", user_id="u", event_id="e" * 200), "event_id must"),

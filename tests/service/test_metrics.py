@@ -100,3 +100,13 @@ def test_every_worker_is_added_up(tmp_path: Path) -> None:
     assert len(files) == 2, "both workers served requests"
     assert samples[readyz] == 200  # neither worker's share is missing, none counted twice
     assert samples['xp_http_request_duration_seconds_count{route="/readyz"}'] == 200
+
+
+def test_invented_methods_share_one_series(make_app: Callable[..., Flask]) -> None:
+    client = make_app().test_client()
+    for i in range(5):
+        client.open("/v1/config", method=f"X{i}Y")
+    samples = parse(client.get("/metrics").get_data(as_text=True))
+    invented = [k for k in samples if 'method="X' in k]
+    assert invented == []
+    assert samples['xp_http_requests_total{method="OTHER",route="(unmatched)",status="405"}'] == 5

@@ -3,6 +3,7 @@ to another master while events arrive costs nothing (MOVED calls are sent again,
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -70,21 +71,100 @@ def test_experiments_spread_over_every_master(cluster: Cluster, store: RedisStor
         assert data.stats("revenue", "control").sum == 15.0
 
 
+class Migration:
+    """One slot moving from ``source`` to ``target`` by hand, as redis-cli --cluster reshard
+    does it: mark both ends, move the keys, then tell every node the new owner."""
+
+    def __init__(self, cluster: Cluster, slot: int, source: str, target: str) -> None:
+        self.cluster, self.slot = cluster, slot
+        self.src, self.dst = redis.Redis.from_url(source), redis.Redis.from_url(target)
+        self.dst_id = self.dst.execute_command("CLUSTER", "MYID").decode()
+        src_id = self.src.execute_command("CLUSTER", "MYID").decode()
+        host, port = target.split("//")[1].split("/")[0].split(":")
+        self.target = (host, int(port))
+        self.dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+        self.src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", self.dst_id)
+
+    def move_keys(self, limit: int | None = None) -> None:
+        moved = 0
+        while names := self.src.execute_command("CLUSTER", "GETKEYSINSLOT", self.slot, 10):
+            if limit is not None and moved >= limit:
+                return
+            names = names[: (limit - moved) if limit is not None else None]
+            self.src.execute_command("MIGRATE", *self.target, "", 0, 5000, "KEYS", *names)
+            moved += len(names)
+
+    def finish(self) -> None:
+        self.move_keys()
+        for node in self.cluster.nodes:
+            with redis.Redis.from_url(node) as client:
+                client.execute_command("CLUSTER", "SETSLOT", self.slot, "NODE", self.dst_id)
+        self.src.close()
+        self.dst.close()
+
+
 def move_slot(cluster: Cluster, slot: int, source: str, target: str) -> None:
-    """Reshard one slot by hand, as redis-cli --cluster reshard does."""
-    src, dst = redis.Redis.from_url(source), redis.Redis.from_url(target)
-    src_id = src.execute_command("CLUSTER", "MYID").decode()
-    dst_id = dst.execute_command("CLUSTER", "MYID").decode()
-    dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
-    src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
-    host, port = target.split("//")[1].split("/")[0].split(":")
-    while names := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
-        src.execute_command("MIGRATE", host, int(port), "", 0, 5000, "KEYS", *names)
-    for node in cluster.nodes:
-        with redis.Redis.from_url(node) as client:
-            client.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
-    src.close()
-    dst.close()
+    Migration(cluster, slot, source, target).finish()
+
+
+def start_moving(cluster: Cluster, experiment: str) -> Migration:
+    key = key_names.stats(experiment)
+    source = node_of(cluster, key)
+    target = next(n for n in cluster.nodes if n != source)
+    return Migration(cluster, key_slot(key.encode()), source, target)
+
+
+def test_events_during_a_migration_wait_for_it_and_count_once(
+    cluster: Cluster, store: RedisStore
+) -> None:
+    definition = make_definition(key="migrating")
+    definitions = {"migrating": definition}
+    store.ingest(events("migrating", range(0, 40)), definitions, NOW)
+    migration = start_moving(cluster, "migrating")
+    # Every key is on the target but the slot is still the source's: the source answers ASK,
+    # and the target answers TRYAGAIN for scripts whose keys do not all exist yet, until the
+    # migration ends; then MOVED. The store follows each answer.
+    migration.move_keys()
+    finisher = threading.Timer(0.3, migration.finish)
+    finisher.start()
+    try:
+        outcomes = store.ingest(events("migrating", range(30, 60)), definitions, NOW)
+    finally:
+        finisher.join()
+    statuses = [o.status for o in outcomes]
+    assert statuses.count("accepted") == 40 and statuses.count("duplicate") == 20
+    data = store.experiment_stats(definition)
+    assert data.units == {"control": 30, "treatment": 30}
+    assert data.stats("revenue", "control").sum == 45.0
+
+
+def test_a_slot_half_moved_is_waited_for(cluster: Cluster, store: RedisStore) -> None:
+    definition = make_definition(key="half")
+    definitions = {"half": definition}
+    store.ingest(events("half", range(0, 40)), definitions, NOW)
+    migration = start_moving(cluster, "half")
+    migration.move_keys(limit=3)  # an experiment's keys on two nodes: TRYAGAIN
+    finisher = threading.Timer(0.2, migration.finish)
+    finisher.start()
+    try:
+        outcomes = store.ingest(events("half", range(40, 60)), definitions, NOW)
+    finally:
+        finisher.join()
+    assert {o.status for o in outcomes} == {"accepted"}
+    data = store.experiment_stats(definition)
+    assert data.units == {"control": 30, "treatment": 30}
+
+
+def test_a_reader_follows_a_moved_slot(cluster: Cluster, store: RedisStore) -> None:
+    definition = make_definition(key="read-moved")
+    definitions = {"read-moved": definition}
+    store.ingest(events("read-moved", range(0, 20)), definitions, NOW)
+    assert store.experiment_stats(definition).units == {"control": 10, "treatment": 10}
+    start_moving(cluster, "read-moved").finish()
+    # no write in between: only a read can find out the slot moved
+    assert store.experiment_stats(definition).units == {"control": 10, "treatment": 10}
+    assert len(list(store.iter_units(definition))) == 20
+    assert store.erase_unit("read-moved-u0", definitions) == 1
 
 
 def test_a_slot_moved_between_batches_loses_and_doubles_nothing(
