@@ -122,6 +122,14 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _string(name: str, where: str) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": True, "schema": {"type": "string"}}
+
+
 def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -132,7 +140,7 @@ ERRORS = {
 }
 SDK: list[dict[str, list[str]]] = [{"bearer": []}]  # sdk or admin
 ADMIN: list[dict[str, list[str]]] = [{"bearer": []}]  # admin only
-KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+KEY = _string("key", "path")
 EVENT = {
     "type": "object",
     "required": ["type", "user_id"],
@@ -173,10 +181,7 @@ PATHS: dict[str, Any] = {
             "Variants of one unit (logs exposures unless log_exposure is false)",
             SDK,
             {"200": _json(OBJECT)},
-            requestBody={
-                "required": True,
-                "content": {"application/json": {"schema": _ref("AssignRequest")}},
-            },
+            requestBody=_body("AssignRequest"),
         )
     },
     "/v1/events": {
@@ -184,10 +189,7 @@ PATHS: dict[str, Any] = {
             "A batch of exposures and conversions; a result per event",
             SDK,
             {"200": _json(OBJECT)},
-            requestBody={
-                "required": True,
-                "content": {"application/json": {"schema": _ref("EventBatch")}},
-            },
+            requestBody=_body("EventBatch"),
         )
     },
     "/v1/config": {
@@ -250,9 +252,7 @@ PATHS: dict[str, Any] = {
             "Erase a unit and its contribution to every statistic",
             ADMIN,
             {"200": _json(OBJECT)},
-            parameters=[
-                {"name": "unit_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            ],
+            parameters=[_string("unit_id", "path")],
         )
     },
     "/v1/units": {
@@ -260,9 +260,7 @@ PATHS: dict[str, Any] = {
             "Erase a unit given as ?unit_id= (any id, also one a path cannot carry)",
             ADMIN,
             {"200": _json(OBJECT)},
-            parameters=[
-                {"name": "unit_id", "in": "query", "required": True, "schema": {"type": "string"}}
-            ],
+            parameters=[_string("unit_id", "query")],
         )
     },
     "/v1/analyze": {
@@ -270,10 +268,7 @@ PATHS: dict[str, Any] = {
             "Sufficient statistics in, lift out",
             ADMIN,
             {"200": _json(OBJECT)},
-            requestBody={
-                "required": True,
-                "content": {"application/json": {"schema": _ref("AnalyzeRequest")}},
-            },
+            requestBody=_body("AnalyzeRequest"),
         )
     },
     "/healthz": {

@@ -6,15 +6,12 @@ import gc
 import json
 import logging
 import os
-import signal
-import sys
 import threading
-import time
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from forked import in_forked_child
 
 from client.events import PAYLOAD_ID_HEADER, EventProcessor
 from client.transport import FakeTransport, RecordedRequest, Response, TransportError
@@ -394,53 +391,25 @@ def test_refuses_bad_settings(options: dict[str, Any]) -> None:
         EventProcessor(FakeTransport(), **options)
 
 
-def wait_for_child(pid: int, timeout: float) -> int:
-    """The child's wait status; a hung child (a lock inherited locked) is killed and fails."""
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail(f"the forked child hung for {timeout}s")
-        time.sleep(0.01)
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_sends_only_its_own_events(make_processor: MakeProcessor) -> None:
     fake = FakeTransport()
     processor = make_processor(fake, batch_size=100)
     assert processor.put({"event_id": "parent"})  # queued, not sent, when the fork happens
     assert processor._pipeline._thread is not None
-    read_fd, write_fd = os.pipe()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
-        pid = os.fork()
-    if pid == 0:  # the child: report through the pipe, never return into pytest
-        code = 1
-        try:
-            os.close(read_fd)
-            report: dict[str, Any] = {
-                "thread_after_fork": processor._pipeline._thread is not None,
-                "queued_after_fork": processor.stats()["queued"],
-                "put": processor.put({"event_id": "child"}),
-                "flushed": processor.flush(timeout=5),
-            }
-            report["sent"] = [event["event_id"] for event in fake.events]
-            report["closed"] = processor.close(timeout=5)
-            os.write(write_fd, json.dumps(report).encode())
-            code = 0 if report["sent"] == ["child"] else 3
-        except BaseException as exc:  # pragma: no cover - only a failing child gets here
-            os.write(write_fd, json.dumps({"error": repr(exc)}).encode())
-        finally:
-            sys.stdout.flush()
-            os._exit(code)
-    os.close(write_fd)
-    status = wait_for_child(pid, timeout=10)
-    with os.fdopen(read_fd, "rb") as pipe:
-        report = json.loads(pipe.read() or b"{}")
+
+    def child() -> dict[str, Any]:
+        report: dict[str, Any] = {
+            "thread_after_fork": processor._pipeline._thread is not None,
+            "queued_after_fork": processor.stats()["queued"],
+            "put": processor.put({"event_id": "child"}),
+            "flushed": processor.flush(timeout=5),
+        }
+        report["sent"] = [event["event_id"] for event in fake.events]
+        report["closed"] = processor.close(timeout=5)
+        return report
+
+    report = in_forked_child(child, timeout=10)
     assert report == {
         "thread_after_fork": False,
         "queued_after_fork": 0,
@@ -449,7 +418,6 @@ def test_a_forked_child_sends_only_its_own_events(make_processor: MakeProcessor)
         "sent": ["child"],
         "closed": True,
     }
-    assert os.waitstatus_to_exitcode(status) == 0
     assert processor.flush(timeout=5)
     assert [event["event_id"] for event in fake.events] == ["parent"]
 

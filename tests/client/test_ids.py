@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import warnings
 
 import pytest
+from forked import in_forked_child
 
 from client.ids import new_event_id
 
@@ -18,19 +18,6 @@ def test_ids_are_unique_and_short_enough_for_the_service() -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
-    read_fd, write_fd = os.pipe()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
-        pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(read_fd)
-            os.write(write_fd, " ".join(new_event_id() for _ in range(100)).encode())
-        finally:
-            os._exit(0)
-    os.close(write_fd)
+    child = set(in_forked_child(lambda: [new_event_id() for _ in range(100)]))
     parent = {new_event_id() for _ in range(100)}
-    os.waitpid(pid, 0)
-    with os.fdopen(read_fd, "rb") as pipe:
-        child = set(pipe.read().decode().split())
     assert len(child) == 100 and not parent & child

@@ -7,12 +7,12 @@ import math
 import os
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from forked import in_forked_child
 
 from client import Client
 from client.definition import Experiment
@@ -306,41 +306,21 @@ def test_a_forked_client_restarts_its_threads(
     xp = make_client(transport=fake, poll_interval=0.05)
     xp.track("purchase", user_id="parent")
     assert xp.flush(timeout=5)
-    read_fd, write_fd = os.pipe()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
-        pid = os.fork()
-    if pid == 0:  # the child: report through the pipe, never return into pytest
-        code = 1
-        try:
-            os.close(read_fd)
-            before = len([r for r in fake.requests if r.path == "/v1/config"])
-            time.sleep(0.5)  # several poll intervals
-            after = len([r for r in fake.requests if r.path == "/v1/config"])
-            xp.track("purchase", user_id="child")
-            report = {
-                "threads": sorted(t.name for t in threading.enumerate()),
-                "polled": after > before,
-                "variant": xp.get_variant("checkout-button", user_id="u1", attributes=ATTRS).reason,
-                "flushed": xp.flush(timeout=5),
-                "sent": [e["user_id"] for e in fake.events],
-            }
-            os.write(write_fd, json.dumps(report).encode())
-            code = 0
-        except BaseException as exc:  # pragma: no cover - only a failing child gets here
-            os.write(write_fd, json.dumps({"error": repr(exc)}).encode())
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    deadline = time.monotonic() + 15
-    while not os.waitpid(pid, os.WNOHANG)[0]:
-        if time.monotonic() > deadline:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hung")
-        time.sleep(0.01)
-    with os.fdopen(read_fd, "rb") as pipe:
-        report = json.loads(pipe.read() or b"{}")
+
+    def child() -> dict[str, Any]:
+        before = len([r for r in fake.requests if r.path == "/v1/config"])
+        time.sleep(0.5)  # several poll intervals
+        after = len([r for r in fake.requests if r.path == "/v1/config"])
+        xp.track("purchase", user_id="child")
+        return {
+            "threads": sorted(t.name for t in threading.enumerate()),
+            "polled": after > before,
+            "variant": xp.get_variant("checkout-button", user_id="u1", attributes=ATTRS).reason,
+            "flushed": xp.flush(timeout=5),
+            "sent": [e["user_id"] for e in fake.events],
+        }
+
+    report = in_forked_child(child)
     assert report.get("polled") is True, report
     assert "xp-config" in report["threads"] and "xp-events" in report["threads"]
     assert report["variant"] == "assigned" and report["flushed"] is True
