@@ -235,14 +235,21 @@ def _name(raw: dict[str, Any], key: str, limit: int = MAX_NAME) -> str:
 
 
 def _text(field: str, value: str) -> str:
-    """``value`` when it can be stored as UTF-8; JSON's ``\\ud800`` escapes can make strings
-    that cannot."""
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise EventError(field, "is not valid Unicode text (a lone surrogate)") from None
+    if not is_unicode_text(value):
+        raise EventError(field, "is not valid Unicode text (a lone surrogate)")
     return value
+
+
+def is_unicode_text(value: str) -> bool:
+    """Whether ``value`` can be stored as UTF-8 (JSON's surrogate escapes can make strings
+    that cannot)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _user_id(raw: dict[str, Any]) -> str:

@@ -75,24 +75,22 @@ def results_document(
 
     # A variant at weight 0 takes no new units: it is reported, but the decision is about the
     # arms still open, and its sample cannot hold the decision at insufficient_data.
-    weights = dict(zip(variants, definition.weights, strict=True))
-    open_arms = {v for v in variants if weights[v] > 0}
-    judged = [
-        MetricComparison(
-            metric=m["name"],
-            variant=c["variant"],
-            role=m["role"],
-            direction=m["direction"],
-            result=c.pop("_result"),
-            p_value=c["p_value_corrected"],
-        )
-        for m in metrics
-        for c in m["comparisons"]
-        if m["role"] in ("primary", "guardrail") and c["variant"] in open_arms
-    ]
+    open_arms = {v.key for v in definition.experiment.variants if v.weight > 0}
+    judged = []
     for m in metrics:
         for c in m["comparisons"]:
-            c.pop("_result", None)
+            result = c.pop("_result")
+            if m["role"] in ("primary", "guardrail") and c["variant"] in open_arms:
+                judged.append(
+                    MetricComparison(
+                        metric=m["name"],
+                        variant=c["variant"],
+                        role=m["role"],
+                        direction=m["direction"],
+                        result=result,
+                        p_value=c["p_value_corrected"],
+                    )
+                )
     planned = definition.planned_sample
     decision = decide(
         judged,

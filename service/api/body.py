@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError
 
 from service.definitions.loader import flatten_messages
 from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from service.events import is_unicode_text
 
 MAX_DEPTH = 32
 # A UTF-16 surrogate escape; only these can make a JSON string that is not valid Unicode.
@@ -93,25 +94,17 @@ def bad_text(document: Any) -> str | None:
     while stack:
         value, path = stack.pop()
         if isinstance(value, str):
-            if not _encodable(value):
+            if not is_unicode_text(value):
                 return path
         elif isinstance(value, dict):
             for k, v in value.items():
                 child = f"{path}.{k}" if path else str(k)
-                if not _encodable(k):
+                if not is_unicode_text(k):
                     return path or "(key)"
                 stack.append((v, child))
         elif isinstance(value, list):
             stack.extend((v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value))
     return None
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _reject_constant(name: str) -> Any:
