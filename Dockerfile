@@ -10,7 +10,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY client ./client
 COPY service ./service
-RUN pip install --no-cache-dir . && useradd --system --home /app xp && mkdir /data && chown xp /data
+RUN pip install --no-cache-dir ./client . && useradd --system --home /app xp && mkdir /data && chown xp /data
 COPY experiments ./experiments
 
 USER xp

@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 
 .PHONY: install serve test lint typecheck unit clean
 
-$(BIN)/xp: pyproject.toml
+$(BIN)/xp: pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e ./client -e '.[test]'
 	touch $(BIN)/xp
 
 install: $(BIN)/xp

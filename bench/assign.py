@@ -16,8 +16,8 @@ from bisect import bisect_right
 
 import mmh3
 
-from client.definition import Experiment
-from client.engine import assign_variant
+from xp_client.definition import Experiment
+from xp_client.engine import assign_variant
 
 UNITS = [f"user-{i}" for i in range(10_000)]
 REPEATS = 7

@@ -13,23 +13,20 @@ from __future__ import annotations
 
 import random
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.support.redis_server import running_redis
+from xp.definitions.loader import load_directory
+from xp.events import Conversion, Event, Exposure, ingest_batch
+from xp.store import Store, open_store
+from xp.store.plan import EventIndex, ExposureOp, plan_events
+from xp.store.redis_store import RedisStore, conversion_call, exposure_call
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.append(str(ROOT / "tests"))
-
-from redis_server import running_redis  # noqa: E402
-
-from service.definitions.loader import load_directory  # noqa: E402
-from service.events import Conversion, Event, Exposure, ingest_batch  # noqa: E402
-from service.store import Store, open_store  # noqa: E402
-from service.store.plan import EventIndex, ExposureOp, plan_events  # noqa: E402
-from service.store.redis_store import RedisStore, conversion_call, exposure_call  # noqa: E402
 
 UNITS = 8_000
 BATCH = 500

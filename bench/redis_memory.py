@@ -11,21 +11,18 @@ Each figure is the median of several repeats on a flushed server.
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from tests.support.redis_server import running_redis
+from xp.definitions.loader import parse_definition
+from xp.definitions.model import Definition
+from xp.events import Conversion, Event, Exposure
+from xp.store import keys, open_store
+from xp.store.redis_store import RedisStore
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.append(str(ROOT / "tests"))
-
-from redis_server import running_redis  # noqa: E402
-
-from service.definitions.loader import parse_definition  # noqa: E402
-from service.definitions.model import Definition  # noqa: E402
-from service.events import Conversion, Event, Exposure  # noqa: E402
-from service.store import keys, open_store  # noqa: E402
-from service.store.redis_store import RedisStore  # noqa: E402
 
 UNITS = 100_000
 CONVERTING = 0.3

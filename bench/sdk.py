@@ -21,14 +21,13 @@ import timeit
 import urllib.request
 from pathlib import Path
 
-from client import Client
-from client.definition import Experiment
-from client.engine import assign_variant
-from client.transport import FakeTransport, Response
+from tests.support.redis_server import free_port
+from xp_client import Client
+from xp_client.definition import Experiment
+from xp_client.engine import assign_variant
+from xp_client.transport import FakeTransport, Response
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.append(str(ROOT / "tests"))
-from redis_server import free_port  # noqa: E402
 
 CONFIG = {
     "experiments": [
@@ -107,7 +106,7 @@ def remote(calls: int) -> None:
             [
                 sys.executable,
                 "-m",
-                "service.cli",
+                "xp.cli",
                 "serve",
                 "--port",
                 str(port),

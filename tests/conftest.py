@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,11 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.app import create_app
-
-sys.path.append(str(Path(__file__).parent))  # for redis_server; after site-packages
-
-from redis_server import redis_binary, redis_required, running_redis  # noqa: E402
+from tests.support.redis_server import redis_binary, redis_required, running_redis
+from xp.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS_DIR = ROOT / "experiments"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from service.definitions.model import Definition
-from service.events import (
+from xp.definitions.model import Definition
+from xp.events import (
     MAX_EVENTS,
     BatchError,
     BatchTooLarge,
@@ -21,7 +21,7 @@ from service.events import (
     ingest_batch,
     parse_event,
 )
-from service.store.plan import Outcome
+from xp.store.plan import Outcome
 
 NOW = 1_800_000_000.0
 EXPOSURE = {"type": "exposure", "experiment": "exp", "user_id": "u1", "variant": "control"}

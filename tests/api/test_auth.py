@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.auth import scope_of
-from service.settings import SettingsError, parse_api_keys
+from xp.auth import scope_of
+from xp.settings import SettingsError, parse_api_keys
 
 KEYS = {"sdk-key-123": "sdk", "admin-key-456": "admin"}
 

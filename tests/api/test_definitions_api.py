@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from client.definition import Experiment
-from client.engine import assign_variant
+from xp_client.definition import Experiment
+from xp_client.engine import assign_variant
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-from service import errors
-from service.errors import ApiError, ErrorSchema
+from xp import errors
+from xp.errors import ApiError, ErrorSchema
 
 API_ERRORS = [
     cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, ApiError)

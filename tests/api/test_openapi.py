@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 
-from service.api.openapi import document
+from xp.api.openapi import document
 
 PAGES = {"static", "pages.index", "pages.experiment", "pages.login", "pages.logout"}
 

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.stats.frequentist import frequentist_lift
-from service.stats.sufficient import ProportionStats
+from xp.stats.frequentist import frequentist_lift
+from xp.stats.sufficient import ProportionStats
 
 KEY = "checkout-button"
 ADMIN = {"Authorization": "Bearer a"}

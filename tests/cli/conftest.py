@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from reports.seed import Unit, seed
 
-from service.cli import cli
-from service.store import open_store
+from tests.support.seed import Unit, seed
+from xp.cli import cli
+from xp.store import open_store
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from service.cli import cli
+from xp.cli import cli
 
 REQUEST = {
     "metric": {"kind": "mean"},

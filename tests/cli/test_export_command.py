@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import Result
-from reports.seed import KEY, Unit
+
+from tests.support.seed import KEY, Unit
 
 
 def test_one_row_per_exposed_unit_with_its_totals(
@@ -51,7 +52,7 @@ def test_export_to_a_file(seeded: list[Unit], xp: Callable[..., Result], tmp_pat
 def test_an_experiment_without_units_has_only_the_header(
     data_dir: Path, xp: Callable[..., Result], experiments: Path
 ) -> None:
-    from reports.seed import write_experiment
+    from tests.support.seed import write_experiment
 
     write_experiment(experiments)
     result = xp("export", KEY)

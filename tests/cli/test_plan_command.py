@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from reports.seed import DAYS, KEY, Unit
 
-from service.cli import cli
-from service.stats import power
+from tests.support.seed import DAYS, KEY, Unit
+from xp.cli import cli
+from xp.stats import power
 
 
 def plan(*args: Any) -> Result:

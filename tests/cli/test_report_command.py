@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from reports.sample_results import sample_results
 
-from service.cli import cli
-from service.definitions.model import Definition
-from service.runtime import Runtime
+from tests.support.sample_results import sample_results
+from xp.cli import cli
+from xp.definitions.model import Definition
+from xp.runtime import Runtime
 
 # service.cli.report the module, not the command of the same name that service.cli exports
-report_module = importlib.import_module("service.cli.report")
+report_module = importlib.import_module("xp.cli.report")
 EXPERIMENTS = str(Path(__file__).resolve().parents[2] / "experiments")
 
 

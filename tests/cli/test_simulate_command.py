@@ -11,9 +11,9 @@ import pytest
 import yaml
 from click.testing import Result
 
-from service.cli.simulate import event_plans, targeting_values
-from service.definitions.loader import load_directory
-from service.store import open_store
+from xp.cli.simulate import event_plans, targeting_values
+from xp.definitions.loader import load_directory
+from xp.store import open_store
 
 EXPERIMENT = {
     "key": "sim",

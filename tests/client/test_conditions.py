@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from client.conditions import ConditionError, compile_condition, validate_condition
-from client.semver import VersionError, version_key
+from xp_client.conditions import ConditionError, compile_condition, validate_condition
+from xp_client.semver import VersionError, version_key
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from forked import in_forked_child
 
-from client.events import PAYLOAD_ID_HEADER, EventProcessor
-from client.transport import FakeTransport, RecordedRequest, Response, TransportError
+from tests.support.forked import in_forked_child
+from xp_client.events import PAYLOAD_ID_HEADER, EventProcessor
+from xp_client.transport import FakeTransport, RecordedRequest, Response, TransportError
 
 MakeProcessor = Callable[..., EventProcessor]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from forked import in_forked_child
 
-from client.ids import new_event_id
+from tests.support.forked import in_forked_child
+from xp_client.ids import new_event_id
 
 
 def test_ids_are_unique_and_short_enough_for_the_service() -> None:

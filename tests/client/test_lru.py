@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from client.lru import LRUSet
+from xp_client.lru import LRUSet
 
 
 def test_seen_is_false_the_first_time_and_true_after() -> None:

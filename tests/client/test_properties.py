@@ -10,8 +10,8 @@ from collections import Counter
 import numpy as np
 from scipy import stats
 
-from client.definition import Experiment
-from client.engine import assign_variant
+from xp_client.definition import Experiment
+from xp_client.engine import assign_variant
 
 
 def experiment(**changes: object) -> Experiment:
@@ -40,8 +40,8 @@ def test_same_units_same_variants_in_another_process() -> None:
     here = variants_of(experiment(), range(10_000))
     script = (
         "import json\n"
-        "from client.definition import Experiment\n"
-        "from client.engine import assign_variant\n"
+        "from xp_client.definition import Experiment\n"
+        "from xp_client.engine import assign_variant\n"
         "e = Experiment.from_dict({'key': 'prop', 'status': 'running', 'variants': ["
         "{'key': 'a', 'weight': 0.5}, {'key': 'b', 'weight': 0.3}, {'key': 'c', 'weight': 0.2}]})\n"
         "print(json.dumps([assign_variant(e, {'user_id': f'user-{i}'}).variant"

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from forked import in_forked_child
 
-from client import Client
-from client.definition import Experiment
-from client.engine import assign_variant
-from client.transport import FakeTransport, RecordedRequest, Response, TransportError
-from service.definitions.loader import load_directory
-from service.definitions.registry import make_snapshot
+from tests.support.forked import in_forked_child
+from xp.definitions.loader import load_directory
+from xp.definitions.registry import make_snapshot
+from xp_client import Client
+from xp_client.definition import Experiment
+from xp_client.engine import assign_variant
+from xp_client.transport import FakeTransport, RecordedRequest, Response, TransportError
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 

@@ -18,8 +18,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from client import Client
-from client.transport import Response
+from xp_client import Client
+from xp_client.transport import Response
 
 VECTORS = json.loads(
     (Path(__file__).parent.parent / "vectors" / "assignment_vectors.json").read_text()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from client.transport import (
+from xp_client.transport import (
     FakeTransport,
     HttpTransport,
     RecordedRequest,

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
-from redis_server import free_port
-from service_process import start_service, stop_service, wait_until_up
 
-from client import Client
+from tests.support.redis_server import free_port
+from tests.support.service_process import start_service, stop_service, wait_until_up
+from xp_client import Client
 
 pytestmark = pytest.mark.slow
 

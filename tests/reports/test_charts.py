@@ -5,9 +5,9 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from reports.sample_results import sample_results
 
-from service.reports.charts import LiftPoint, LiftSeries, lift_chart, lift_series, nice_ticks
+from tests.support.sample_results import sample_results
+from xp.reports.charts import LiftPoint, LiftSeries, lift_chart, lift_series, nice_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 

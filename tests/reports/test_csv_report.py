@@ -4,9 +4,9 @@ import csv
 import io
 
 import pytest
-from reports.sample_results import sample_results
 
-from service.reports.csv_report import COLUMNS, render_csv, safe_text
+from tests.support.sample_results import sample_results
+from xp.reports.csv_report import COLUMNS, render_csv, safe_text
 
 
 def parse(text: str) -> list[dict[str, str]]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from reports.sample_results import sample_results
 
-from service.reports.formats import FORMATS, UnknownFormat, render
+from tests.support.sample_results import sample_results
+from xp.reports.formats import FORMATS, UnknownFormat, render
 
 
 @pytest.mark.parametrize(

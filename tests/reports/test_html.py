@@ -3,9 +3,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
-from reports.sample_results import sample_results, srm_results
-
-from service.reports.html import Nav, ReportLinks, render_html
+from tests.support.sample_results import sample_results, srm_results
+from xp.reports.html import Nav, ReportLinks, render_html
 
 
 class Collector(HTMLParser):

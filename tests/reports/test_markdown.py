@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import re
 
-from reports.sample_results import sample_results, srm_results
-
-from service.reports.markdown import render_markdown
+from tests.support.sample_results import sample_results, srm_results
+from xp.reports.markdown import render_markdown
 
 
 def tables(text: str) -> list[list[list[str]]]:

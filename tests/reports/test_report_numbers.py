@@ -16,19 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reports.seed import DAYS, KEY, Unit, definitions, seed
 
-from service.reports.csv_report import render_csv
-from service.reports.html import render_html
-from service.reports.markdown import render_markdown
-from service.stats.frequentist import LiftResult, frequentist_lift
-from service.stats.sequential import sequential_series
-from service.stats.srm import srm_test
-from service.stats.sufficient import MeanStats, ProportionStats
-from service.store import Store, open_store
+from tests.support.seed import DAYS, KEY, Unit, definitions, seed
+from xp.reports.csv_report import render_csv
+from xp.reports.html import render_html
+from xp.reports.markdown import render_markdown
+from xp.stats.frequentist import LiftResult, frequentist_lift
+from xp.stats.sequential import sequential_series
+from xp.stats.srm import srm_test
+from xp.stats.sufficient import MeanStats, ProportionStats
+from xp.store import Store, open_store
 
 results_module = pytest.importorskip(
-    "service.results", reason="service/results.py (experiment_results) has not landed yet"
+    "xp.results", reason="service/results.py (experiment_results) has not landed yet"
 )
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from service.definitions.loader import load_directory
-from service.definitions.model import Definition
-from service.reports import units_csv as module
-from service.reports.units_csv import iso_utc, unit_columns, units_csv
-from service.store import UnitRow
+from xp.definitions.loader import load_directory
+from xp.definitions.model import Definition
+from xp.reports import units_csv as module
+from xp.reports.units_csv import iso_utc, unit_columns, units_csv
+from xp.store import UnitRow
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from service.definitions.loader import load_directory
+from xp.definitions.loader import load_directory
 
 GOOD: dict[str, Any] = {
     "key": "exp-a",
@@ -140,7 +140,7 @@ def test_duplicate_keys_and_overlapping_layers(tmp_path: Path) -> None:
 def test_xp_validate_prints_every_problem_and_fails(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", {**GOOD, "status": "nope", "coverage": 2})
     done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "validate", str(tmp_path)],
+        [sys.executable, "-m", "xp.cli", "validate", str(tmp_path)],
         capture_output=True,
         text=True,
     )
@@ -151,7 +151,7 @@ def test_xp_validate_prints_every_problem_and_fails(tmp_path: Path) -> None:
 
 def test_xp_validate_passes_the_examples(experiments_dir: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "validate", str(experiments_dir)],
+        [sys.executable, "-m", "xp.cli", "validate", str(experiments_dir)],
         capture_output=True,
         text=True,
     )

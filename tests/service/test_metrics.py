@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from service_process import running_service
 
-from service.metrics import BUCKETS, Metrics
+from tests.support.service_process import running_service
+from xp.metrics import BUCKETS, Metrics
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 LINE = re.compile(r"^([a-z_]+)(\{[^}]*\})? (\S+)$")

@@ -1,4 +1,4 @@
-"""service.results on a real SQLite store: corrections, CUPED, series, SRM and the decision.
+"""xp.results on a real SQLite store: corrections, CUPED, series, SRM and the decision.
 
 Expected numbers come from ``service.stats`` over sums recomputed here from the generated
 units, never from the document under test.
@@ -16,16 +16,16 @@ import numpy as np
 import pytest
 import yaml
 
-from service.definitions.loader import load_directory
-from service.definitions.model import Definition
-from service.events import Conversion, Exposure
-from service.results import experiment_results
-from service.stats.cuped import cuped_adjust
-from service.stats.frequentist import frequentist_lift
-from service.stats.multiple import benjamini_hochberg, holm
-from service.stats.sequential import sequential_series
-from service.stats.sufficient import CovariateStats, MeanStats, ProportionStats
-from service.store import Store, open_store
+from xp.definitions.loader import load_directory
+from xp.definitions.model import Definition
+from xp.events import Conversion, Exposure
+from xp.results import experiment_results
+from xp.stats.cuped import cuped_adjust
+from xp.stats.frequentist import frequentist_lift
+from xp.stats.multiple import benjamini_hochberg, holm
+from xp.stats.sequential import sequential_series
+from xp.stats.sufficient import CovariateStats, MeanStats, ProportionStats
+from xp.store import Store, open_store
 
 DAY = 86_400.0
 EXPERIMENT: dict[str, Any] = {

@@ -6,7 +6,7 @@ The sums are those of GrowthBook's published gbstats unit tests
 
 from __future__ import annotations
 
-from service.stats.sufficient import MeanStats, ProportionStats
+from xp.stats.sufficient import MeanStats, ProportionStats
 
 # TestTwoSidedTTest: stat_a / stat_b
 CONTROL = MeanStats(n=3407, sum=1396.87, sum_squares=52377.9767)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from service.stats.analyze import AnalyzeInputError, analyze
+from xp.stats.analyze import AnalyzeInputError, analyze
 
 REFERENCE: dict[str, Any] = {
     "metric": {"kind": "mean"},

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from stats.reference import SEQ_CONTROL, SEQ_TREATMENT
 
-from service.stats.cuped import NO_COVARIATE, ZERO_COVARIATE_VARIANCE, cuped_adjust
-from service.stats.frequentist import frequentist_lift
-from service.stats.sequential import sequential_lift
-from service.stats.sufficient import CovariateStats, MeanStats, ProportionStats
+from tests.stats.reference import SEQ_CONTROL, SEQ_TREATMENT
+from xp.stats.cuped import NO_COVARIATE, ZERO_COVARIATE_VARIANCE, cuped_adjust
+from xp.stats.frequentist import frequentist_lift
+from xp.stats.sequential import sequential_lift
+from xp.stats.sufficient import CovariateStats, MeanStats, ProportionStats
 
 
 def test_growthbook_reference_pooled_theta() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.stats.decision import (
+from xp.stats.decision import (
     GUARDRAIL_BREACHED,
     INSUFFICIENT_DATA,
     KEEP_RUNNING,
@@ -13,8 +13,8 @@ from service.stats.decision import (
     Role,
     decide,
 )
-from service.stats.frequentist import Estimate, LiftResult
-from service.stats.srm import srm_test
+from xp.stats.frequentist import Estimate, LiftResult
+from xp.stats.srm import srm_test
 
 UNITS = {"control": 5000, "green": 5000}
 

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 from scipy import stats as sps
-from stats.reference import CONTROL, TREATMENT
 
-from service.stats.frequentist import (
+from tests.stats.reference import CONTROL, TREATMENT
+from xp.stats.frequentist import (
     INSUFFICIENT_DATA,
     ZERO_CONTROL_MEAN,
     ZERO_VARIANCE,
@@ -15,7 +15,7 @@ from service.stats.frequentist import (
     lift_moments,
     welch_df,
 )
-from service.stats.sufficient import ArmMoments, MeanStats, ProportionStats, RatioStats
+from xp.stats.sufficient import ArmMoments, MeanStats, ProportionStats, RatioStats
 
 
 def test_growthbook_reference_relative() -> None:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from service.stats.multiple import adjust_p_values, benjamini_hochberg, holm
+from xp.stats.multiple import adjust_p_values, benjamini_hochberg, holm
 
 CASES = [
     [0.01, 0.04, 0.03, 0.005],

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.stats.power import (
+from xp.stats.power import (
     days_to_reach,
     mde_mean,
     mde_proportion,

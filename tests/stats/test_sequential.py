@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from stats.reference import (
+
+from tests.stats.reference import (
     CONTROL,
     SEQ_CONTROL,
     SEQ_PROP_CONTROL,
@@ -12,9 +13,8 @@ from stats.reference import (
     SEQ_TREATMENT,
     TREATMENT,
 )
-
-from service.stats.frequentist import INSUFFICIENT_DATA, frequentist_lift
-from service.stats.sequential import (
+from xp.stats.frequentist import INSUFFICIENT_DATA, frequentist_lift
+from xp.stats.sequential import (
     always_valid_p_value,
     cs_halfwidth,
     running_minimum,
@@ -22,7 +22,7 @@ from service.stats.sequential import (
     sequential_rho,
     sequential_series,
 )
-from service.stats.sufficient import MeanStats
+from xp.stats.sufficient import MeanStats
 
 
 def _rounded(values: tuple[float | None, ...]) -> tuple[float, ...]:

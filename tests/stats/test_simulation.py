@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from service.stats.cuped import adjusted_mean_variance, pooled_theta
-from service.stats.frequentist import FloatArray, difference_moments, t_interval
-from service.stats.power import sample_size_mean, sample_size_proportion
-from service.stats.sequential import always_valid_p_value, cs_halfwidth, running_minimum
+from xp.stats.cuped import adjusted_mean_variance, pooled_theta
+from xp.stats.frequentist import FloatArray, difference_moments, t_interval
+from xp.stats.power import sample_size_mean, sample_size_proportion
+from xp.stats.sequential import always_valid_p_value, cs_halfwidth, running_minimum
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from scipy import stats as sps
 
-from service.stats.srm import srm_test
+from xp.stats.srm import srm_test
 
 
 def test_flags_a_half_percent_skew_at_a_million_units() -> None:

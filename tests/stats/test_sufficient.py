@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from service.stats.sufficient import (
+from xp.stats.sufficient import (
     ArmMoments,
     CovariateStats,
     MeanStats,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from redis_server import Cluster, running_redis_cluster
-from store.experiments import MakeStore, make_definition
 
-from service.definitions.model import Definition
-from service.store import Store, open_store
+from tests.support.experiments import MakeStore, make_definition
+from tests.support.redis_server import Cluster, running_redis_cluster
+from xp.definitions.model import Definition
+from xp.store import Store, open_store
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 import pytest
 import redis
 from redis.crc import key_slot
-from redis_server import Cluster
-from store.experiments import make_definition
 
-from service.definitions.model import Definition
-from service.events import Conversion, Exposure
-from service.store import keys as key_names
-from service.store import open_store
-from service.store.redis_store import RedisStore
+from tests.support.experiments import make_definition
+from tests.support.redis_server import Cluster
+from xp.definitions.model import Definition
+from xp.events import Conversion, Exposure
+from xp.store import keys as key_names
+from xp.store import open_store
+from xp.store.redis_store import RedisStore
 
 pytestmark = pytest.mark.redis
 

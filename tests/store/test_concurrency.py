@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from store.brute_force import BruteForce, flatten
-from store.experiments import MakeStore, make_definition
 
-from service.events import Conversion, Event, Exposure
-from service.store import Store
+from tests.support.brute_force import BruteForce, flatten
+from tests.support.experiments import MakeStore, make_definition
+from xp.events import Conversion, Event, Exposure
+from xp.store import Store
 
 pytestmark = pytest.mark.slow
 

@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
-from store.brute_force import BruteForce, flatten, row_dict
-from store.experiments import EXPERIMENT, MakeStore, make_definition
 
-from service.definitions.model import DAY_SECONDS, Definition
-from service.events import Conversion, Event, Exposure, ingest_batch
-from service.reports.units_csv import units_csv
-from service.store import Store
+from tests.support.brute_force import BruteForce, flatten, row_dict
+from tests.support.experiments import EXPERIMENT, MakeStore, make_definition
+from xp.definitions.model import DAY_SECONDS, Definition
+from xp.events import Conversion, Event, Exposure, ingest_batch
+from xp.reports.units_csv import units_csv
+from xp.store import Store
 
 NOW = time.time()
 T0 = math.floor(NOW) - 20 * DAY_SECONDS  # whole seconds: window edges are exact

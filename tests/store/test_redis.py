@@ -9,14 +9,14 @@ from collections.abc import Iterator
 import pytest
 import redis
 from redis.crc import key_slot
-from store.experiments import make_definition
 
-from service.definitions.model import Definition
-from service.events import Conversion, Exposure
-from service.store import StoreError, open_store
-from service.store import keys as key_names
-from service.store.plan import ConversionOp, EventIndex, ExposureOp, plan_events
-from service.store.redis_store import RedisStore, conversion_call, erase_call, exposure_call
+from tests.support.experiments import make_definition
+from xp.definitions.model import Definition
+from xp.events import Conversion, Exposure
+from xp.store import StoreError, open_store
+from xp.store import keys as key_names
+from xp.store.plan import ConversionOp, EventIndex, ExposureOp, plan_events
+from xp.store.redis_store import RedisStore, conversion_call, erase_call, exposure_call
 
 pytestmark = pytest.mark.redis
 
@@ -115,7 +115,7 @@ def test_unit_buckets_stay_compact(
 
 
 def test_driver_errors_become_store_errors(definitions: dict[str, Definition]) -> None:
-    from redis_server import free_port
+    from tests.support.redis_server import free_port
 
     store = open_store(f"redis://127.0.0.1:{free_port()}/0", "unused")
 

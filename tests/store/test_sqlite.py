@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from store.experiments import make_definition
 
-from service.events import Conversion, Event, Exposure
-from service.store import StoreError, open_store
-from service.store.sqlite_store import SqliteStore
+from tests.support.experiments import make_definition
+from xp.events import Conversion, Event, Exposure
+from xp.store import StoreError, open_store
+from xp.store.sqlite_store import SqliteStore
 
 NOW = time.time()
 DEFINITIONS = {"exp": make_definition()}

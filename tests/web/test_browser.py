@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reports.seed import KEY, Unit, seed
-from service_process import running_service
-from web.chromium import chromium_or_skip, dump_dom, screenshot
 
-from service.stats.frequentist import frequentist_lift
-from service.stats.sufficient import ProportionStats
-from service.store import open_store
+from tests.support.seed import KEY, Unit, seed
+from tests.support.service_process import running_service
+from tests.web.chromium import chromium_or_skip, dump_dom, screenshot
+from xp.stats.frequentist import frequentist_lift
+from xp.stats.sufficient import ProportionStats
+from xp.store import open_store
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Unit]]]:
-    pytest.importorskip("service.results", reason="service/results.py has not landed yet")
+    pytest.importorskip("xp.results", reason="service/results.py has not landed yet")
     root = tmp_path_factory.mktemp("browser")
     data_dir = root / "data"
     store = open_store(None, data_dir)

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask
-from reports.seed import KEY, seed
 
-from service.runtime import Runtime
+from tests.support.seed import KEY, seed
+from xp.runtime import Runtime
 
 
 def seeded_app(make_app: Callable[..., Flask], tmp_path: Path, **config: object) -> Flask:

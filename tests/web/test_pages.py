@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from reports.sample_results import sample_results, srm_results
 
-from service.auth import SESSION_MAX_AGE
-from service.definitions.model import Definition
-from service.web import pages
+from tests.support.sample_results import sample_results, srm_results
+from xp.auth import SESSION_MAX_AGE
+from xp.definitions.model import Definition
+from xp.web import pages
 
 KEYS = {"admin-key-123": "admin", "sdk-key-456": "sdk"}
 

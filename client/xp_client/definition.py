@@ -1,0 +1,136 @@
+"""What the assignment engine needs to know of an experiment, built from its config dict.
+
+The service validates definitions (``service.definitions``) and serves them at ``/v1/config``;
+this module turns one such dict into a ready-to-evaluate :class:`Experiment`, compiling the
+targeting condition and the bucket ranges once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from xp_client.conditions import ConditionError, Predicate, compile_condition
+from xp_client.hashing import BUCKETS
+
+STATUSES = ("draft", "running", "stopped", "shipped")
+
+
+class DefinitionError(ValueError):
+    """A config dict the engine cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    key: str
+    weight: float
+    payload: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """Mutual exclusion: units whose layer bucket falls in ``[start, end)`` may enter."""
+
+    name: str
+    start: int
+    end: int
+    salt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    key: str
+    variants: tuple[Variant, ...]
+    status: str = "running"
+    unit: str = "user_id"
+    salt: str = ""
+    coverage: float = 1.0
+    targeting: Mapping[str, Any] | None = None
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    layer: Layer | None = None
+    winner: str | None = None
+    condition: Predicate | None = field(default=None, compare=False, repr=False)
+    ranges: tuple[tuple[float, float], ...] = field(default=(), compare=False, repr=False)
+    assigner: Callable[[Mapping[str, Any]], Any] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        # Compiled once here so the request path only evaluates (see client.engine).
+        from xp_client.engine import build_assigner
+
+        if not self.salt:
+            object.__setattr__(self, "salt", self.key)
+        if self.targeting and self.condition is None:
+            object.__setattr__(self, "condition", compile_condition(self.targeting))
+        if not self.ranges:
+            weights = [v.weight for v in self.variants]
+            object.__setattr__(self, "ranges", bucket_ranges(weights, self.coverage))
+        object.__setattr__(self, "assigner", build_assigner(self))
+
+    @property
+    def control(self) -> Variant:
+        return self.variants[0]
+
+    def variant(self, key: str) -> Variant | None:
+        for v in self.variants:
+            if v.key == key:
+                return v
+        return None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Experiment:
+        """Build from a config dict (the shape of ``/v1/config`` and of the YAML files)."""
+        try:
+            key = str(data["key"])
+            variants = tuple(
+                Variant(str(v["key"]), float(v["weight"]), v.get("payload"))
+                for v in data["variants"]
+            )
+            if not variants:
+                raise DefinitionError(f"experiment {key!r} has no variants")
+            layer_data = data.get("layer")
+            layer = None
+            if layer_data:
+                start, end = layer_data["range"]
+                name = str(layer_data["name"])
+                layer = Layer(name, int(start), int(end), str(layer_data.get("salt") or name))
+            coverage = float(data.get("coverage", 1.0))
+            targeting = data.get("targeting") or None
+            status = str(data.get("status", "running"))
+            if status not in STATUSES:
+                raise DefinitionError(f"experiment {key!r}: unknown status {status!r}")
+            return cls(
+                key=key,
+                variants=variants,
+                status=status,
+                unit=str(data.get("unit") or "user_id"),
+                salt=str(data.get("salt") or key),
+                coverage=coverage,
+                targeting=targeting,
+                overrides={str(k): str(v) for k, v in (data.get("overrides") or {}).items()},
+                layer=layer,
+                winner=data.get("winner"),
+            )
+        except (KeyError, TypeError, ValueError, ConditionError) as exc:
+            if isinstance(exc, DefinitionError):
+                raise
+            raise DefinitionError(
+                f"bad experiment config {dict(data).get('key')!r}: {exc}"
+            ) from exc
+
+
+def bucket_ranges(weights: list[float], coverage: float) -> tuple[tuple[float, float], ...]:
+    """Each variant owns ``[cum, cum + coverage * weight)`` of the buckets (GrowthBook's rule).
+
+    Starts stay put when coverage grows, so raising coverage only adds units and never moves
+    an included unit to another variant.
+    """
+    ranges = []
+    cumulative = 0.0
+    for weight in weights:
+        start = cumulative * BUCKETS
+        ranges.append((start, start + coverage * weight * BUCKETS))
+        cumulative += weight
+    return tuple(ranges)

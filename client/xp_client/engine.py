@@ -1,0 +1,154 @@
+"""The assignment engine: the one place that decides which variant a unit gets.
+
+Checks run in this order: status, allowlist override, layer range, targeting, coverage and
+variant ranges. The SDK and the service both call :func:`assign_variant`.
+
+Each :class:`~client.definition.Experiment` is compiled once into a closure
+(:func:`build_assigner`) with every answer it can give built in advance, so an assignment is
+a dict lookup, one predicate, one hash and one bisect, and allocates nothing.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import mmh3
+
+from xp_client.hashing import BUCKETS
+
+if TYPE_CHECKING:
+    from xp_client.definition import Experiment
+
+# Why a unit got what it got.
+ASSIGNED = "assigned"
+OVERRIDE = "override"
+DRAFT = "draft"
+STOPPED = "stopped"
+SHIPPED = "shipped"
+MISSING_UNIT = "missing_unit"
+NOT_IN_LAYER_RANGE = "not_in_layer_range"
+NOT_TARGETED = "not_targeted"
+OUTSIDE_COVERAGE = "outside_coverage"
+
+Assigner = Callable[[Mapping[str, Any]], "Assignment"]
+
+
+class Assignment(NamedTuple):
+    """The engine's answer. Instances are shared between calls: treat ``payload`` as read-only."""
+
+    experiment: str
+    variant: str
+    payload: Any
+    in_experiment: bool
+    reason: str
+
+    @property
+    def key(self) -> str:
+        """The variant's key (the SDK's ``v.key``)."""
+        return self.variant
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "payload": self.payload,
+            "in_experiment": self.in_experiment,
+            "reason": self.reason,
+        }
+
+
+def assign_variant(experiment: Experiment, attributes: Mapping[str, Any]) -> Assignment:
+    """Variant of the unit described by ``attributes`` (which hold ``experiment.unit``)."""
+    assigner = experiment.assigner
+    assert assigner is not None  # set in Experiment.__post_init__
+    result: Assignment = assigner(attributes)
+    return result
+
+
+def build_assigner(experiment: Experiment) -> Assigner:
+    """Compile ``experiment`` into a function of the unit's attributes."""
+    key = experiment.key
+    variants = experiment.variants
+    control = variants[0]
+
+    def fixed(variant_key: str, in_experiment: bool, reason: str) -> Assignment:
+        variant = experiment.variant(variant_key) or control
+        return Assignment(key, variant.key, variant.payload, in_experiment, reason)
+
+    if experiment.status == "shipped":
+        shipped = fixed(experiment.winner or control.key, False, SHIPPED)
+        return lambda attributes: shipped
+    if experiment.status == "stopped":
+        stopped = fixed(control.key, False, STOPPED)
+        return lambda attributes: stopped
+
+    missing = fixed(control.key, False, MISSING_UNIT)
+    overrides = {
+        unit: fixed(variant, False, OVERRIDE)
+        for unit, variant in experiment.overrides.items()
+        if experiment.variant(variant) is not None
+    }
+    unit_attribute = experiment.unit
+    if experiment.status == "draft":
+        draft = fixed(control.key, False, DRAFT)
+
+        def assign_draft(attributes: Mapping[str, Any]) -> Assignment:
+            unit = _unit_id(attributes.get(unit_attribute))
+            if unit is None:
+                return missing
+            return overrides.get(unit, draft)
+
+        return assign_draft
+
+    layer = experiment.layer
+    layer_prefix = f"{layer.salt}:" if layer else ""
+    layer_start, layer_end = (layer.start, layer.end) if layer else (0, BUCKETS)
+    not_in_layer = fixed(control.key, False, NOT_IN_LAYER_RANGE)
+    condition = experiment.condition
+    not_targeted = fixed(control.key, False, NOT_TARGETED)
+    outside = fixed(control.key, False, OUTSIDE_COVERAGE)
+    prefix = f"{experiment.salt}:"
+    starts = [start for start, _ in experiment.ranges]
+    ends = [end for _, end in experiment.ranges]
+    assigned = [Assignment(key, v.key, v.payload, True, ASSIGNED) for v in variants]
+    hash32 = mmh3.hash
+
+    def assign(attributes: Mapping[str, Any]) -> Assignment:
+        unit = attributes.get(unit_attribute)
+        if unit.__class__ is not str:
+            unit = _unit_id(unit)
+            if unit is None:
+                return missing
+        elif not unit:
+            return missing
+        if overrides:
+            forced = overrides.get(unit)
+            if forced is not None:
+                return forced
+        if layer is not None:
+            if not layer_start <= hash32(layer_prefix + unit, 0, False) % BUCKETS < layer_end:
+                return not_in_layer
+        if condition is not None:
+            try:
+                targeted = condition(attributes)
+            except Exception:  # compiled predicates do not raise; this keeps the promise anyway
+                targeted = False
+            if not targeted:
+                return not_targeted
+        bucket = hash32(prefix + unit, 0, False) % BUCKETS
+        index = bisect_right(starts, bucket) - 1
+        if index >= 0 and bucket < ends[index]:
+            return assigned[index]
+        return outside
+
+    return assign
+
+
+def _unit_id(value: Any) -> str | None:
+    """The unit id as a string; None when it is missing or not a scalar."""
+    if value is None or value == "" or isinstance(value, bool | dict | list | tuple | set):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if isinstance(value, str) else str(value)

@@ -1,0 +1,501 @@
+"""Event delivery: a bounded queue, one daemon thread that sends batches, retries with backoff.
+
+Modelled on the LaunchDarkly server SDK's event processor. The application thread only appends
+to a queue; a background thread posts ``{"events": [...]}`` to ``/v1/events`` every
+``flush_interval`` seconds, or as soon as ``batch_size`` events wait. A failed batch is retried
+with the same events, so the same ``event_id`` values, and the service's deduplication makes the
+retry safe. Nothing here raises into the application: errors are logged and counted.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import random
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from xp_client.ids import new_event_id
+from xp_client.transport import Response, Transport, TransportError, encode_json
+
+EVENTS_PATH = "/v1/events"
+PAYLOAD_ID_HEADER = "X-XP-Payload-Id"
+# 408 and 429 say "not now", not "never": retried like a 5xx.
+RETRYABLE_4XX = frozenset({408, 429})
+COUNTERS = (
+    "sent",
+    "batches_sent",
+    "retries",
+    "dropped_queue_full",
+    "dropped_4xx",
+    "dropped_after_retries",
+    "dropped_invalid",
+    "rejected_by_service",
+)
+
+_log = logging.getLogger("xp.client")
+
+
+class EventProcessor:
+    """Queues events and sends them in batches from one daemon thread.
+
+    ``put`` never blocks: when ``capacity`` events already wait, the event is dropped and
+    counted. ``flush`` sends what is queued and waits; ``close`` flushes, waits at most
+    ``timeout`` seconds and stops the thread (it also runs at interpreter exit). The thread
+    starts on the first ``put`` and, in a child process after ``os.fork()``, again on the
+    child's first ``put``: the child drops the events it inherited, which are the parent's.
+
+    ``sleep`` replaces the wait between retries (tests pass a function that returns at once).
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        flush_interval: float = 5.0,
+        batch_size: int = 500,
+        capacity: int = 10_000,
+        max_retries: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        request_timeout: float = 5.0,
+        logger: logging.Logger | None = None,
+        sleep: Callable[[float], object] | None = None,
+    ) -> None:
+        for name, value in (
+            ("flush_interval", flush_interval),
+            ("batch_size", batch_size),
+            ("capacity", capacity),
+            ("request_timeout", request_timeout),
+        ):
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        if max_retries < 0 or backoff_base < 0 or backoff_max < 0:
+            raise ValueError(
+                "max_retries, backoff_base and backoff_max must not be negative, got "
+                f"{max_retries!r}, {backoff_base!r}, {backoff_max!r}"
+            )
+        self._pipeline = _Pipeline(
+            transport,
+            flush_interval=flush_interval,
+            batch_size=batch_size,
+            capacity=capacity,
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            request_timeout=request_timeout,
+            logger=logger or _log,
+            sleep=sleep,
+        )
+        # The thread holds only the pipeline, so a forgotten processor can be collected;
+        # collecting it lets the thread send what is left and end.
+        weakref.finalize(self, self._pipeline.stop).atexit = False
+
+    def put(self, event: Mapping[str, Any]) -> bool:
+        """Queue a copy of ``event``; ``False`` when it was dropped (queue full, closed)."""
+        try:
+            return self._pipeline.put(event)
+        except Exception:
+            self._pipeline.log.exception("xp: could not queue an event")
+            return False
+
+    def drop_invalid(self, what: str) -> None:
+        """Count an event dropped before queueing because the service would reject it."""
+        try:
+            self._pipeline.drop_invalid(what)
+        except Exception:
+            self._pipeline.log.exception("xp: counting a dropped event failed")
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Send every event queued now and wait until each is sent or dropped.
+
+        ``False`` when ``timeout`` seconds passed first or the processor is closed.
+        """
+        try:
+            return self._pipeline.flush(timeout)
+        except Exception:
+            self._pipeline.log.exception("xp: flushing events failed")
+            return False
+
+    def close(self, timeout: float | None = 5.0) -> bool:
+        """Flush, wait at most ``timeout`` seconds, stop the thread. Safe to call twice.
+
+        ``False`` when events were still undelivered at the deadline; those are abandoned.
+        """
+        try:
+            return self._pipeline.close(timeout)
+        except Exception:
+            self._pipeline.log.exception("xp: closing the event processor failed")
+            return False
+
+    def stats(self) -> dict[str, int]:
+        """``queued`` (waiting now) and totals of sent, retried and dropped events.
+
+        ``sent`` and ``dropped_*`` count events; ``batches_sent`` and ``retries`` count
+        requests. ``dropped_invalid`` counts events that could not be encoded as JSON,
+        ``rejected_by_service`` events the service answered ``rejected`` (see the log).
+        """
+        try:
+            return self._pipeline.stats()
+        except Exception:
+            self._pipeline.log.exception("xp: reading event stats failed")
+            return {}
+
+    def __enter__(self) -> EventProcessor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class _Pipeline:
+    """The queue, the counters and the sending thread, shared by a processor and its thread."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        flush_interval: float,
+        batch_size: int,
+        capacity: int,
+        max_retries: int,
+        backoff_base: float,
+        backoff_max: float,
+        request_timeout: float,
+        logger: logging.Logger,
+        sleep: Callable[[float], object] | None,
+    ) -> None:
+        self.transport = transport
+        self.flush_interval = flush_interval
+        self.batch_size = batch_size
+        self.capacity = capacity
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.request_timeout = request_timeout
+        self.log = logger
+        self._sleep = sleep
+        self._closed = False
+        self._closed_warned = False
+        self._reset()
+        _pipelines.add(self)
+
+    def _reset(self) -> None:
+        """Fresh locks, an empty queue, zero counts and no thread: at start and after a fork.
+
+        In a forked child the parent's locks may be held by threads that no longer exist, and
+        the queued events are the parent's to send.
+        """
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)  # the thread waits here for events
+        self._progress = threading.Condition(self._lock)  # flush() waits here for the thread
+        self._abort = threading.Event()
+        self._queue: deque[dict[str, Any]] = deque()
+        self._thread: threading.Thread | None = None
+        self._accepted = 0  # events put in the queue
+        self._taken = 0  # events the thread took out of it
+        self._done = 0  # events the thread finished with: sent or dropped
+        self._flush_upto = 0  # send without waiting for the timer until _taken reaches this
+        self._full_warned = False
+        self._counts = dict.fromkeys(COUNTERS, 0)
+
+    # -- application side ---------------------------------------------------------------
+
+    def drop_invalid(self, what: str) -> None:
+        with self._lock:
+            self._counts["dropped_invalid"] += 1
+            n = self._counts["dropped_invalid"]
+        # The first few in full, then one line per thousand: a loop of bad calls must not
+        # flood the host's log.
+        if n <= 10 or n % 1000 == 0:
+            self.log.warning("xp: dropped an invalid event (%d so far): %s", n, what)
+
+    def put(self, event: Mapping[str, Any]) -> bool:
+        record = dict(event)  # the caller may reuse its dict; the thread may add an event_id
+        warn_closed = warn_full = False
+        with self._lock:
+            if self._closed:
+                warn_closed, self._closed_warned = not self._closed_warned, True
+            elif len(self._queue) >= self.capacity:
+                self._counts["dropped_queue_full"] += 1
+                warn_full, self._full_warned = not self._full_warned, True
+            else:
+                self._queue.append(record)
+                self._accepted += 1
+                if self._thread is None:
+                    self._start_locked()
+                elif len(self._queue) >= self.batch_size:
+                    self._work.notify()
+                return True
+        if warn_closed:
+            self.log.warning("xp: the event processor is closed; dropping events")
+        elif warn_full:
+            self.log.warning(
+                "xp: event queue is full (%d events); dropping events until it drains",
+                self.capacity,
+            )
+        return False
+
+    def flush(self, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            target = self._accepted
+            if self._done >= target:
+                return True
+            if self._thread is threading.current_thread():
+                return False  # waiting for ourselves would never end
+            self._flush_upto = max(self._flush_upto, target)
+            if self._thread is None and not self._closed:
+                self._start_locked()
+            self._work.notify()
+            while self._done < target:
+                if self._thread is None:
+                    return False
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._progress.wait(left)
+            return True
+
+    def close(self, timeout: float | None) -> bool:
+        self.stop()
+        thread = self._thread
+        if thread is None or thread is threading.current_thread():
+            return self._done >= self._accepted
+        thread.join(timeout)
+        if not thread.is_alive():
+            return True
+        self._abort.set()  # cut retries short; a request in flight ends by its own timeout
+        thread.join(0.5)
+        with self._lock:
+            left = self._accepted - self._done
+        self.log.warning(
+            "xp: event processor still busy after %ss; abandoning %d undelivered events",
+            timeout,
+            left,
+        )
+        return False
+
+    def stop(self) -> None:
+        """Refuse new events and let the thread send what is queued, then end; do not wait."""
+        with self._lock:
+            self._closed = True
+            self._flush_upto = self._accepted
+            self._work.notify()
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {"queued": len(self._queue), **self._counts}
+
+    def _start_locked(self) -> None:
+        thread = threading.Thread(target=self._run, name="xp-events", daemon=True)
+        self._thread = thread
+        try:
+            thread.start()
+        except BaseException:
+            self._thread = None
+            raise
+
+    # -- the sending thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            next_tick = time.monotonic() + self.flush_interval
+            while True:
+                with self._lock:
+                    while True:
+                        if self._abort.is_set():
+                            return
+                        now = time.monotonic()
+                        if self._queue:
+                            if (
+                                len(self._queue) >= self.batch_size
+                                or self._flush_upto > self._taken
+                                or now >= next_tick
+                            ):
+                                break
+                        elif self._closed:
+                            return
+                        if now >= next_tick:
+                            next_tick = now + self.flush_interval
+                        self._work.wait(next_tick - now)
+                    if now >= next_tick:
+                        next_tick = now + self.flush_interval
+                    size = min(self.batch_size, len(self._queue))
+                    batch = [self._queue.popleft() for _ in range(size)]
+                    self._taken += size
+                    self._full_warned = False  # the queue is below capacity again
+                try:
+                    self._deliver(batch)
+                except Exception:
+                    self.log.exception("xp: unexpected error sending %d events; dropped", size)
+                    self._count("dropped_after_retries", size)
+                finally:
+                    with self._lock:
+                        self._done += size
+                        self._progress.notify_all()
+        finally:
+            with self._lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+                self._progress.notify_all()
+
+    def _note_rejections(self, response: Response) -> None:
+        rejected, first = _rejections(response)
+        if rejected:
+            self._count("rejected_by_service", rejected)
+            self.log.warning(
+                "xp: the service rejected %d events of a batch (first: %s)", rejected, first
+            )
+
+    def _deliver(self, batch: list[dict[str, Any]]) -> None:
+        """Send one batch, retrying it whole; count the outcome."""
+        for event in batch:
+            if "event_id" not in event:
+                event["event_id"] = new_event_id()
+        headers = {PAYLOAD_ID_HEADER: new_event_id()}  # the same on every retry
+        attempt = 0
+        while True:
+            wait_at_least = 0.0
+            unreachable = False
+            try:
+                response = self.transport.request(
+                    "POST", EVENTS_PATH, {"events": batch}, headers, self.request_timeout
+                )
+            except (TypeError, ValueError) as exc:
+                encodable = self._drop_unencodable(batch)
+                if len(encodable) < len(batch):
+                    batch = encodable
+                    if not batch:
+                        return
+                    continue
+                failure = repr(exc)
+            except TransportError as exc:
+                failure = str(exc)
+                unreachable = True
+            except Exception as exc:  # a custom transport's bug: retried, then given up on
+                failure = repr(exc)
+            else:
+                status = response.status
+                if 200 <= status < 300:
+                    self._count("sent", len(batch))
+                    self._count("batches_sent", 1)
+                    self._note_rejections(response)
+                    return
+                if status == 413 and len(batch) > 1:
+                    # Too large as a whole: halves go separately, so one oversized event
+                    # costs only itself.
+                    half = len(batch) // 2
+                    self._deliver(batch[:half])
+                    self._deliver(batch[half:])
+                    return
+                if status < 500 and status not in RETRYABLE_4XX:
+                    self.log.error(
+                        "xp: the service refused %d events with HTTP %d: %r; dropped",
+                        len(batch),
+                        status,
+                        response.body[:200],
+                    )
+                    self._count("dropped_4xx", len(batch))
+                    return
+                failure = f"HTTP {status}"
+                wait_at_least = _retry_after(response)
+            # An unreachable service is retried until close(): the queue bound is what limits
+            # memory, and events queued during an outage must arrive once it is back.
+            # max_retries bounds answers that refuse this batch (5xx, 408, 429).
+            if (attempt >= self.max_retries and not unreachable) or self._abort.is_set():
+                self.log.error(
+                    "xp: giving up on %d events after %d attempts (last error: %s); dropped",
+                    len(batch),
+                    attempt + 1,
+                    failure,
+                )
+                self._count("dropped_after_retries", len(batch))
+                return
+            attempt += 1
+            delay = self._backoff(attempt, wait_at_least)
+            self.log.log(
+                logging.WARNING if attempt <= self.max_retries else logging.DEBUG,
+                "xp: sending %d events failed (%s); retry %d in %.2fs",
+                len(batch),
+                failure,
+                attempt,
+                delay,
+            )
+            self._count("retries", 1)
+            if self._sleep is not None:
+                self._sleep(delay)
+            else:
+                self._abort.wait(delay)
+
+    def _backoff(self, attempt: int, wait_at_least: float) -> float:
+        """Full jitter: uniform in ``[0, min(max, base * 2**(attempt-1))]``, or Retry-After."""
+        cap = min(self.backoff_max, self.backoff_base * 2.0 ** min(attempt - 1, 64))
+        return min(self.backoff_max, max(random.uniform(0.0, cap), wait_at_least))
+
+    def _drop_unencodable(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        encodable = []
+        error: Exception | None = None
+        for event in batch:
+            try:
+                encode_json(event)
+            except (TypeError, ValueError) as exc:
+                error = exc
+            else:
+                encodable.append(event)
+        dropped = len(batch) - len(encodable)
+        if dropped:
+            self.log.error("xp: dropped %d events that are not valid JSON: %s", dropped, error)
+            self._count("dropped_invalid", dropped)
+        return encodable
+
+    def _count(self, name: str, n: int) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+
+def _rejections(response: Response) -> tuple[int, str]:
+    """How many events the service's answer rejected, and the first one's field and reason."""
+    try:
+        answer = response.json()
+        rejected = int(answer.get("rejected", 0)) if isinstance(answer, dict) else 0
+        if rejected <= 0:
+            return 0, ""
+        first = next(r for r in answer["results"] if r.get("status") == "rejected")
+        return rejected, f"{first.get('field', '')}: {first.get('reason', '')}"
+    except Exception:  # an answer we do not understand is not worth failing a delivery over
+        return 0, ""
+
+
+def _retry_after(response: Response) -> float:
+    """Seconds from a numeric ``Retry-After`` header; 0 when absent or a date."""
+    try:
+        return max(0.0, float(response.headers.get("retry-after", 0)))
+    except ValueError:
+        return 0.0
+
+
+_pipelines: weakref.WeakSet[_Pipeline] = weakref.WeakSet()
+
+
+def _reset_pipelines_in_child() -> None:
+    for pipeline in list(_pipelines):
+        pipeline._reset()
+
+
+def _close_pipelines_at_exit() -> None:
+    for pipeline in list(_pipelines):
+        try:
+            pipeline.close(timeout=5.0)
+        except Exception:  # never let one processor keep the others from closing
+            pipeline.log.exception("xp: closing the event processor at exit failed")
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_pipelines_in_child)
+atexit.register(_close_pipelines_at_exit)

@@ -1,0 +1,344 @@
+"""``Client``: local (or remote) assignment, exposure logging and conversion tracking.
+
+Nothing here raises into the host application: every public method catches, logs through
+``logging.getLogger("xp.client")`` and falls back to the control (or the caller's default).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, KeysView, Mapping
+from types import TracebackType
+from typing import Any
+
+from xp_client.config_source import ConfigPoller, Experiments, compile_config
+from xp_client.engine import Assignment
+from xp_client.events import EventProcessor
+from xp_client.ids import new_event_id
+from xp_client.limits import conversion_problem, unit_id_problem
+from xp_client.lru import LRUSet
+from xp_client.transport import HttpTransport, Transport, TransportError
+
+log = logging.getLogger("xp.client")
+
+NOT_READY = "not_ready"
+UNKNOWN_EXPERIMENT = "unknown_experiment"
+REMOTE_ERROR = "remote_error"
+ERROR = "error"
+OVERRIDE = "override"
+
+
+# ``get_variant`` answers with the engine's own result object: ``experiment``, ``key`` (an
+# alias of ``variant``), ``payload``, ``in_experiment``, ``reason``. No copy on the hot path.
+Variant = Assignment
+
+# Per experiment: its assigner, unit attribute, exposed-units view and the LRU's ``seen``.
+# (assigner, unit attribute, exposed units view, refresh a unit's recency, expose-or-refresh)
+_Entry = tuple[
+    Callable[[Mapping[str, Any]], Assignment],
+    str,
+    KeysView[Any],
+    Callable[[Any], None],
+    Callable[[Any], bool],
+]
+
+
+class Client:
+    """The xp SDK. Use as a context manager, or call :meth:`close` (also run at exit)."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        mode: str = "local",
+        config: Mapping[str, Any] | None = None,
+        init_timeout: float = 2.0,
+        poll_interval: float = 30.0,
+        request_timeout: float = 0.5,
+        flush_interval: float = 5.0,
+        batch_size: int = 500,
+        capacity: int = 10_000,
+        exposure_cache_size: int = 100_000,
+        max_retries: int = 5,
+        backoff_max: float = 30.0,
+        transport: Transport | None = None,
+    ) -> None:
+        if mode not in ("local", "remote"):
+            raise ValueError(f"mode must be 'local' or 'remote', not {mode!r}")
+        self.mode = mode
+        self.request_timeout = request_timeout
+        self._experiments: Experiments = {}
+        self._extras: dict[str, Any] = {}
+        self._overrides: dict[tuple[str, str], str] = {}
+        self._ready = threading.Event()
+        self._closed = False
+        self._exposure_cache_size = exposure_cache_size
+        self._exposed: dict[str, LRUSet] = {}
+        self._entries: dict[str, _Entry] = {}
+        if mode == "remote":
+            self.get_variant = self._get_variant_remote  # type: ignore[method-assign]
+        if transport is None and base_url is not None:
+            transport = HttpTransport(base_url, api_key=api_key)
+        self._transport = transport
+        self._events: EventProcessor | None = None
+        self._poller: ConfigPoller | None = None
+        if config is not None:
+            self._apply_document(config)
+        if transport is None:
+            return
+        self._events = EventProcessor(
+            transport,
+            flush_interval=flush_interval,
+            batch_size=batch_size,
+            capacity=capacity,
+            max_retries=max_retries,
+            backoff_max=backoff_max,
+        )
+        if mode == "local":
+            self._poller = ConfigPoller(
+                transport, self._apply, poll_interval, max(request_timeout, 2.0), log
+            )
+            self._poller.start()
+            if not self._ready.is_set() and init_timeout > 0:
+                self._ready.wait(init_timeout)
+
+    @classmethod
+    def offline(cls, config: Mapping[str, Any], transport: Transport | None = None) -> Client:
+        """Evaluate from ``config`` (a ``/v1/config`` document) with no network by default."""
+        return cls(config=config, transport=transport, mode="local", init_timeout=0)
+
+    # -- assignment ---------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Whether a config is loaded (always true in remote mode once constructed)."""
+        return self.mode == "remote" or self._ready.is_set()
+
+    def get_variant(
+        self,
+        experiment: str,
+        user_id: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        default: str | None = None,
+    ) -> Variant:
+        """The unit's variant; never raises. ``user_id`` joins ``attributes`` as ``user_id``."""
+        # The hot path of every host application: keep it to lookups, no copies, no locks.
+        try:
+            if attributes is None:
+                attrs: Mapping[str, Any] = {} if user_id is None else {"user_id": user_id}
+            elif user_id is None or attributes.get("user_id") == user_id:
+                attrs = attributes
+            else:
+                attrs = {**attributes, "user_id": user_id}
+            if self._overrides:
+                forced = self._overrides.get((experiment, str(attrs.get("user_id"))))
+                if forced is not None:
+                    return self._forced(experiment, forced)
+            entry = self._entries.get(experiment)
+            if entry is None:
+                reason = UNKNOWN_EXPERIMENT if self._ready.is_set() else NOT_READY
+                return Variant(experiment, default or "control", None, False, reason)
+            assigner, unit_attribute, exposed, touch, seen = entry
+            result: Assignment = assigner(attrs)
+            if result[3]:  # in_experiment
+                unit_id = attrs[unit_attribute]
+                # A hit refreshes the unit's recency inline, with no lock (single C calls,
+                # atomic under the GIL): a unit that keeps coming back is never evicted.
+                if unit_id in exposed:
+                    try:
+                        touch(unit_id)
+                    except KeyError:  # evicted by another thread in between
+                        pass
+                elif not seen(unit_id):
+                    self._queue_exposure(result, str(unit_id), attrs)
+            return result
+        except Exception:
+            log.exception("get_variant(%r) failed; serving the default", experiment)
+            return Variant(experiment, default or "control", None, False, ERROR)
+
+    def _get_variant_remote(
+        self,
+        experiment: str,
+        user_id: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        default: str | None = None,
+    ) -> Variant:
+        try:
+            attrs = dict(attributes or {})
+            if user_id is not None:
+                attrs["user_id"] = user_id
+            forced = self._overrides.get((experiment, str(attrs.get("user_id"))))
+            if forced is not None:
+                return self._forced(experiment, forced)
+            return self._remote(experiment, attrs, default)
+        except Exception:
+            log.exception("get_variant(%r) failed; serving the default", experiment)
+            return Variant(experiment, default or "control", None, False, ERROR)
+
+    def _forced(self, experiment: str, variant: str) -> Variant:
+        exp = self._experiments.get(experiment)
+        found = exp.variant(variant) if exp else None
+        return Variant(experiment, variant, found.payload if found else None, False, OVERRIDE)
+
+    def _remote(
+        self, experiment: str, attributes: Mapping[str, Any], default: str | None
+    ) -> Variant:
+        exp = self._experiments.get(experiment)
+        fallback = default or (exp.control.key if exp else "control")
+        attrs = dict(attributes)
+        user_id = attrs.pop("user_id", None)  # sent as its own field
+        if self._transport is None or user_id is None:
+            return Variant(experiment, fallback, None, False, REMOTE_ERROR)
+        body = {"user_id": str(user_id), "attributes": attrs, "experiments": [experiment]}
+        try:
+            response = self._transport.request("POST", "/v1/assign", body, {}, self.request_timeout)
+            if response.status != 200:
+                log.warning("remote assign answered %s", response.status)
+                return Variant(experiment, fallback, None, False, REMOTE_ERROR)
+            got = response.json()["assignments"].get(experiment)
+        except (TransportError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("remote assign failed: %s", exc)
+            return Variant(experiment, fallback, None, False, REMOTE_ERROR)
+        if got is None:
+            return Variant(experiment, fallback, None, False, UNKNOWN_EXPERIMENT)
+        return Variant(
+            experiment,
+            got["variant"],
+            got.get("payload"),
+            bool(got["in_experiment"]),
+            str(got["reason"]),
+        )
+
+    # -- events -------------------------------------------------------------------------------
+
+    def track(
+        self,
+        event: str,
+        user_id: str,
+        value: float | None = None,
+        ts: float | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        """Queue a conversion; never raises. One the service would reject is dropped here
+        (logged, counted as ``dropped_invalid``) so it cannot cost the rest of its batch."""
+        try:
+            problem = conversion_problem(event, user_id, value, event_id)
+            if problem:
+                self._drop_invalid(f"track({event!r}): {problem}")
+                return
+            record: dict[str, Any] = {
+                "type": "conversion",
+                "event": event,
+                "user_id": str(user_id),
+                "ts": time.time() if ts is None else ts,
+                "event_id": event_id or new_event_id(),
+            }
+            if value is not None:
+                record["value"] = value
+            self._put(record)
+        except Exception:
+            log.exception("track(%r) failed", event)
+
+    def _queue_exposure(self, result: Assignment, unit_id: str, attrs: Mapping[str, Any]) -> None:
+        problem = unit_id_problem(unit_id)
+        if problem:
+            self._drop_invalid(f"exposure to {result.experiment!r}: {problem}")
+            return
+        segments = self._extras.get(result.experiment, {}).get("segments", ())
+        record: dict[str, Any] = {
+            "type": "exposure",
+            "experiment": result.experiment,
+            "user_id": unit_id,
+            "variant": result.variant,
+            "ts": time.time(),
+            "event_id": new_event_id(),
+        }
+        if segments:
+            record["attributes"] = {k: attrs[k] for k in segments if k in attrs}
+        self._put(record)
+
+    def _drop_invalid(self, what: str) -> None:
+        if self._events is not None:
+            self._events.drop_invalid(what)
+
+    def _put(self, record: dict[str, Any]) -> None:
+        if self._events is not None and not self._closed:
+            self._events.put(record)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Send everything queued now; True when it all went out."""
+        try:
+            return self._events.flush(timeout) if self._events is not None else True
+        except Exception:
+            log.exception("flush failed")
+            return False
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Flush, stop the background threads; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._poller is not None:
+                self._poller.stop()
+            if self._events is not None:
+                self._events.close(timeout)
+            close_transport = getattr(self._transport, "close", None)
+            if callable(close_transport):
+                close_transport()
+        except Exception:
+            log.exception("close failed")
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of the event queue and the config poller."""
+        out: dict[str, Any] = dict(self._events.stats()) if self._events is not None else {}
+        out["experiments"] = len(self._experiments)
+        if self._poller is not None:
+            out["config_fetches"] = self._poller.fetches
+            out["config_failures"] = self._poller.failures
+        return out
+
+    # -- testing helpers ----------------------------------------------------------------------
+
+    def override(self, experiment: str, user_id: str, variant: str | None) -> None:
+        """Force ``variant`` for one unit in this client (``None`` removes the override)."""
+        if variant is None:
+            self._overrides.pop((experiment, str(user_id)), None)
+        else:
+            self._overrides[(experiment, str(user_id))] = variant
+
+    def refresh(self) -> bool:
+        """Fetch the config now (tests; normally the poller does it)."""
+        return self._poller.fetch_now() if self._poller is not None else False
+
+    # -- config -------------------------------------------------------------------------------
+
+    def _apply_document(self, document: Mapping[str, Any]) -> None:
+        experiments, extras = compile_config(document, log)
+        self._apply(experiments, extras)
+
+    def _apply(self, experiments: Experiments, extras: dict[str, Any]) -> None:
+        entries: dict[str, _Entry] = {}
+        for key, exp in experiments.items():
+            exposed = self._exposed.get(key)
+            if exposed is None:
+                exposed = self._exposed[key] = LRUSet(self._exposure_cache_size)
+            assert exp.assigner is not None
+            entries[key] = (exp.assigner, exp.unit, *exposed.hot_path(), exposed.seen)
+        # Readers see either the old or the new dicts, each whole: reference swaps are atomic.
+        self._experiments, self._extras, self._entries = experiments, extras, entries
+        self._ready.set()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

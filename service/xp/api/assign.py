@@ -1,0 +1,67 @@
+"""``POST /v1/assign``: which variant each experiment gives one unit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema, ValidationError, fields, validate
+
+from xp.api.body import json_body, load
+from xp.auth import require
+from xp.runtime import runtime
+from xp_client.engine import assign_variant
+
+bp = Blueprint("assign", __name__, url_prefix="/v1")
+
+MAX_ATTRIBUTES = 100
+
+
+class StrictBoolean(fields.Boolean):
+    """Only JSON ``true``/``false``: ``"no"`` meaning true would be a surprise."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError(f"must be true or false, got {value!r}")
+        return value
+
+
+class AssignRequestSchema(Schema):
+    user_id = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    attributes = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=128)),
+        load_default=dict,
+        validate=validate.Length(max=MAX_ATTRIBUTES),
+    )
+    experiments = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        load_default=None,
+        validate=validate.Length(max=500),
+    )
+    log_exposure = StrictBoolean(load_default=True)
+
+
+@bp.post("/assign")
+@require("sdk")
+def assign() -> ResponseReturnValue:
+    request_data = load(AssignRequestSchema(), json_body())
+    rt = runtime()
+    definitions = rt.registry.current().definitions
+    attributes = {**request_data["attributes"], "user_id": request_data["user_id"]}
+    wanted = request_data["experiments"]
+    keys = wanted if wanted is not None else [k for k, d in definitions.items() if d.is_live]
+    assignments: dict[str, Any] = {}
+    unknown = []
+    for key in keys:
+        definition = definitions.get(key)
+        if definition is None:
+            unknown.append(key)
+            continue
+        assignments[key] = assign_variant(definition.experiment, attributes)
+    if request_data["log_exposure"]:
+        rt.log_exposures(list(assignments.values()), attributes, definitions)
+    body: dict[str, Any] = {"assignments": {k: a.to_dict() for k, a in assignments.items()}}
+    if unknown:
+        body["unknown_experiments"] = unknown
+    return jsonify(body)

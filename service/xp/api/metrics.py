@@ -1,0 +1,26 @@
+"""``GET /metrics``: Prometheus text format, every gunicorn worker added up (admin)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+from flask.typing import ResponseReturnValue
+
+from xp.auth import require
+from xp.runtime import runtime
+
+bp = Blueprint("metrics", __name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@bp.get("/metrics")
+@require("admin")
+def metrics() -> ResponseReturnValue:
+    rt = runtime()
+    ready, _ = rt.store_ready()
+    gauges = {
+        "xp_experiments_loaded": float(len(rt.registry.current().definitions)),
+        "xp_definition_problems": float(len(rt.registry.problems)),
+        "xp_store_up": 1.0 if ready else 0.0,
+    }
+    return Response(rt.metrics.render(gauges), content_type=CONTENT_TYPE)

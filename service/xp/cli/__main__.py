@@ -1,0 +1,5 @@
+"""``python -m service.cli``."""
+
+from xp.cli import main
+
+main()

@@ -1,0 +1,31 @@
+"""``xp export KEY``: every exposed unit of an experiment as CSV, streamed."""
+
+from __future__ import annotations
+
+import click
+
+from xp.cli.report import find_definition, open_runtime, source_options
+from xp.reports.units_csv import units_csv
+
+
+@click.command()
+@click.argument("key")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Default: stdout.")
+@source_options
+def export(key: str, out: str | None, experiments_dir: str, store_url: str | None) -> None:
+    """Write one CSV row per exposed unit of experiment KEY.
+
+    Columns: unit_id, variant, first_exposure (ISO 8601 UTC), one per segment attribute, then
+    one per metric with the unit's total (0/1 for binomial, the count, the sum).
+    """
+    with open_runtime(experiments_dir, store_url) as runtime:
+        definition = find_definition(runtime, key)
+        chunks = units_csv(definition, runtime.store.iter_units(definition))
+        if out is None:
+            for chunk in chunks:
+                click.echo(chunk, nl=False)
+            return
+        with open(out, "w", encoding="utf-8", newline="") as file:
+            for chunk in chunks:
+                file.write(chunk)
+        click.echo(f"wrote {out}", err=True)

@@ -1,0 +1,113 @@
+"""``xp report KEY``: an experiment's results as Markdown, CSV, JSON or HTML.
+
+Also the plumbing every experiment command shares: ``--experiments``/``--store`` options and
+:func:`open_runtime`, which reads the settings, the definitions and the store like the service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from xp.definitions.model import Definition
+from xp.reports.formats import FORMATS, METHODS, render
+from xp.results import experiment_results
+from xp.runtime import Runtime
+from xp.settings import Settings, SettingsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def source_options(command: F) -> F:
+    """``--experiments DIR`` and ``--store URL``, with the same variables as ``xp serve``."""
+    command = click.option(
+        "--store",
+        "store_url",
+        envvar="XP_STORE_URL",
+        default=None,
+        help="redis://... or sqlite:///path; default: SQLite in XP_DATA_DIR.",
+    )(command)
+    return click.option(
+        "--experiments",
+        "experiments_dir",
+        envvar="XP_EXPERIMENTS_DIR",
+        default="experiments",
+        show_default=True,
+        type=click.Path(exists=True, file_okay=False),
+        help="Folder of experiment YAML files.",
+    )(command)
+
+
+@contextmanager
+def open_runtime(experiments_dir: str, store_url: str | None) -> Iterator[Runtime]:
+    """The service's runtime (definitions, store) for one command; the store closed after."""
+    try:
+        settings = Settings.from_env().replace(experiments_dir=experiments_dir)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    if store_url:
+        settings = settings.replace(store_url=store_url)
+    runtime = Runtime(settings)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def find_definition(runtime: Runtime, key: str) -> Definition:
+    definitions = runtime.registry.current().definitions
+    definition = definitions.get(key)
+    if definition is None:
+        known = ", ".join(sorted(definitions)) or "none"
+        raise click.ClickException(
+            f"no experiment {key!r} in {runtime.settings.experiments_dir!r} (known: {known})"
+        )
+    return definition
+
+
+def write_output(content: str, out: str | None) -> None:
+    if out is None:
+        click.echo(content, nl=False)
+        return
+    Path(out).write_text(content, encoding="utf-8")
+    click.echo(f"wrote {out}", err=True)
+
+
+@click.command()
+@click.argument("key")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(list(FORMATS)),
+    default="md",
+    show_default=True,
+    help="md for people, csv for spreadsheets and pandas, json, or a standalone html page.",
+)
+@click.option("--method", type=click.Choice(METHODS), default="frequentist", show_default=True)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Default: stdout.")
+@source_options
+def report(
+    key: str,
+    format_: str,
+    method: str,
+    alpha: float,
+    out: str | None,
+    experiments_dir: str,
+    store_url: str | None,
+) -> None:
+    """Print the results of experiment KEY from the configured store."""
+    with open_runtime(experiments_dir, store_url) as runtime:
+        definition = find_definition(runtime, key)
+        results = experiment_results(definition, runtime.store, method=method, alpha=alpha)
+    content, _ = render(results, format_)
+    write_output(content, out)

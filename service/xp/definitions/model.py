@@ -1,0 +1,99 @@
+"""A validated experiment definition: the engine's :class:`Experiment` plus what analysis needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from xp_client.definition import Experiment
+
+METRIC_KINDS = ("binomial", "count", "sum", "retention", "ratio")
+METRIC_ROLES = ("primary", "secondary", "guardrail")
+DIRECTIONS = ("increase", "decrease")
+DAY_SECONDS = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One metric of an experiment.
+
+    ``window`` is the attribution window in days after the unit's first exposure, ``[start,
+    end)``: ``window_days: 7`` is ``(0, 7)``, a retention metric's ``window_days: [1, 8]`` is
+    ``(1, 8)``, and ``None`` means from exposure to the end of the experiment.
+    """
+
+    name: str
+    kind: str
+    role: str = "secondary"
+    event: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    window: tuple[float, float] | None = None
+    direction: str = "increase"
+    description: str = ""
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """Event names this metric listens to."""
+        if self.kind == "ratio":
+            assert self.numerator is not None and self.denominator is not None
+            return (self.numerator, self.denominator)
+        assert self.event is not None
+        return (self.event,)
+
+    def in_window(self, seconds_after_exposure: float) -> bool:
+        """Whether an event that many seconds after the first exposure is attributed."""
+        if seconds_after_exposure < 0:
+            return False
+        if self.window is None:
+            return True
+        start, end = self.window
+        return start * DAY_SECONDS <= seconds_after_exposure < end * DAY_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """An experiment as a product manager wrote it, validated."""
+
+    experiment: Experiment
+    name: str
+    metrics: tuple[Metric, ...]
+    segments: tuple[str, ...] = ()
+    hypothesis: str = ""
+    owner: str = ""
+    start: dt.date | None = None
+    end: dt.date | None = None
+    planned_sample: int | None = None
+    source: str = ""
+    config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        return self.experiment.key
+
+    @property
+    def status(self) -> str:
+        return self.experiment.status
+
+    @property
+    def variant_keys(self) -> tuple[str, ...]:
+        return tuple(v.key for v in self.experiment.variants)
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        return tuple(v.weight for v in self.experiment.variants)
+
+    @property
+    def is_live(self) -> bool:
+        """Served to SDKs and assigned: everything but drafts with no overrides."""
+        return self.status != "draft" or bool(self.experiment.overrides)
+
+    def metric(self, name: str) -> Metric | None:
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        return None
+
+    def metrics_on(self, event: str) -> tuple[Metric, ...]:
+        return tuple(m for m in self.metrics if event in m.events)

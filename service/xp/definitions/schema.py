@@ -1,0 +1,179 @@
+"""Marshmallow schemas for experiment YAML files: the field names here are the contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from xp.definitions.model import DIRECTIONS, METRIC_KINDS, METRIC_ROLES
+from xp_client.conditions import validate_condition
+
+KEY_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
+NAME_RULE = validate.Regexp(
+    NAME_PATTERN, error="must be 1-64 letters, digits, '_', '.' or '-', not starting with . or -"
+)
+WEIGHT_TOLERANCE = 1e-6
+
+
+class VariantSchema(Schema):
+    key = fields.String(required=True, validate=NAME_RULE)
+    name = fields.String()
+    weight = fields.Float(required=True, allow_nan=False, validate=validate.Range(0, 1))
+    payload = fields.Raw(allow_none=True, load_default=None)
+    description = fields.String()
+
+
+class LayerSchema(Schema):
+    name = fields.String(required=True, validate=NAME_RULE)
+    range = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(0, 10_000)),
+        required=True,
+        validate=validate.Length(equal=2),
+    )
+    salt = fields.String(validate=validate.Length(min=1))
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        start, end = data["range"]
+        if start >= end:
+            raise ValidationError(f"range start must be below its end, got {[start, end]}", "range")
+
+
+class WindowField(fields.Field):
+    """``window_days``: a number of days (``7``) or a ``[start, end]`` pair of days."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        def days(v: Any) -> float:
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ValidationError(f"window days must be numbers, got {v!r}")
+            if v < 0:
+                raise ValidationError(f"window days cannot be negative, got {v!r}")
+            return float(v)
+
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ValidationError(f"a window is [start, end] in days, got {value!r}")
+            start, end = days(value[0]), days(value[1])
+            if start >= end:
+                raise ValidationError(f"window start must be below its end, got {value!r}")
+            return (start, end)
+        end = days(value)
+        if end == 0:
+            raise ValidationError("a window must be longer than 0 days")
+        return (0.0, end)
+
+
+class MetricSchema(Schema):
+    name = fields.String(required=True, validate=NAME_RULE)
+    kind = fields.String(required=True, validate=validate.OneOf(METRIC_KINDS))
+    role = fields.String(load_default="secondary", validate=validate.OneOf(METRIC_ROLES))
+    event = fields.String(validate=validate.Length(min=1, max=128))
+    numerator = fields.String(validate=validate.Length(min=1, max=128))
+    denominator = fields.String(validate=validate.Length(min=1, max=128))
+    window_days = WindowField(allow_none=True, load_default=None)
+    direction = fields.String(load_default="increase", validate=validate.OneOf(DIRECTIONS))
+    description = fields.String(load_default="")
+
+    @validates_schema(pass_original=True)
+    def _kind_fields(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        kind = data.get("kind")
+        errors: dict[str, list[str]] = {}
+        if kind == "ratio":
+            for name in ("numerator", "denominator"):
+                if not data.get(name):
+                    errors[name] = [f"a ratio metric needs {name!r} (an event name)"]
+            if data.get("event"):
+                errors["event"] = ["a ratio metric takes numerator and denominator, not event"]
+        elif kind is not None:
+            if not data.get("event"):
+                errors["event"] = [f"a {kind} metric needs 'event'"]
+            for name in ("numerator", "denominator"):
+                if data.get(name):
+                    errors[name] = [f"only ratio metrics take {name!r}"]
+        raw_window = original.get("window_days") if isinstance(original, dict) else None
+        if kind == "retention" and not isinstance(raw_window, list):
+            errors["window_days"] = ["a retention metric needs window_days: [start, end] in days"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class ExperimentSchema(Schema):
+    key = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            KEY_PATTERN, error="must be 1-64 lowercase letters, digits and dashes"
+        ),
+    )
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    hypothesis = fields.String(load_default="")
+    description = fields.String(load_default="")
+    owner = fields.String(load_default="")
+    tags = fields.List(fields.String(), load_default=list)
+    status = fields.String(
+        required=True, validate=validate.OneOf(("draft", "running", "stopped", "shipped"))
+    )
+    winner = fields.String(allow_none=True, load_default=None)
+    unit = fields.String(load_default="user_id", validate=NAME_RULE)
+    salt = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1))
+    variants = fields.List(
+        fields.Nested(VariantSchema), required=True, validate=validate.Length(min=2, max=26)
+    )
+    coverage = fields.Float(load_default=1.0, allow_nan=False, validate=validate.Range(0, 1))
+    targeting = fields.Dict(keys=fields.String(), allow_none=True, load_default=None)
+    overrides = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    layer = fields.Nested(LayerSchema, allow_none=True, load_default=None)
+    metrics = fields.List(fields.Nested(MetricSchema), load_default=list)
+    segments = fields.List(
+        fields.String(validate=NAME_RULE),
+        load_default=list,
+        validate=validate.Length(max=10),
+    )
+    start = fields.Date(allow_none=True, load_default=None)
+    end = fields.Date(allow_none=True, load_default=None)
+    planned_sample = fields.Integer(
+        strict=True, allow_none=True, load_default=None, validate=validate.Range(min=2)
+    )
+    allow_rebucket = fields.Boolean(load_default=False)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        # Runs even when fields failed, so one `xp validate` shows every problem of a file.
+        errors: dict[str, Any] = {}
+        variants = [v for v in data.get("variants") or [] if "key" in v and "weight" in v]
+        keys = [v["key"] for v in variants]
+        for i, key in enumerate(keys):
+            if key in keys[:i]:
+                errors.setdefault("variants", {})[i] = {"key": [f"duplicate variant key {key!r}"]}
+        total = sum(v["weight"] for v in variants)
+        if variants and abs(total - 1.0) > WEIGHT_TOLERANCE:
+            errors.setdefault("variants", {}).setdefault("_schema", []).append(
+                f"weights must sum to 1, they sum to {total:g}"
+            )
+        winner = data.get("winner")
+        if data.get("status") == "shipped" and not winner:
+            errors["winner"] = ["a shipped experiment needs a winner (one of its variant keys)"]
+        if winner is not None and winner not in keys:
+            errors["winner"] = [f"winner {winner!r} is not a variant key (one of {keys})"]
+        for unit, variant in (data.get("overrides") or {}).items():
+            if variant not in keys:
+                errors.setdefault("overrides", {})[unit] = [
+                    f"override {variant!r} is not a variant key (one of {keys})"
+                ]
+        targeting = data.get("targeting")
+        if targeting:
+            for problem in validate_condition(targeting):
+                where = f"targeting.{problem.path}" if problem.path else "targeting"
+                errors.setdefault(where, []).append(problem.message)
+        names = [m["name"] for m in data.get("metrics") or []]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                errors.setdefault("metrics", {})[i] = {"name": [f"duplicate metric {name!r}"]}
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
+            errors["end"] = [f"end {end.isoformat()} is before start {start.isoformat()}"]
+        if errors:
+            raise ValidationError(errors)

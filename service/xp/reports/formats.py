@@ -1,0 +1,43 @@
+"""One entry point for every report format: ``render(results, format) -> (content, mimetype)``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from xp.reports.csv_report import render_csv
+from xp.reports.html import render_html
+from xp.reports.markdown import render_markdown
+from xp.results import METHODS
+
+Renderer = Callable[[Mapping[str, Any]], str]
+
+__all__ = ["FORMATS", "METHODS", "UnknownFormat", "render"]
+
+
+def render_json(results: Mapping[str, Any]) -> str:
+    return json.dumps(results, indent=2, allow_nan=False) + "\n"
+
+
+FORMATS: dict[str, tuple[Renderer, str]] = {
+    "json": (render_json, "application/json"),
+    "md": (render_markdown, "text/markdown; charset=utf-8"),
+    "csv": (render_csv, "text/csv; charset=utf-8"),
+    "html": (render_html, "text/html; charset=utf-8"),
+}
+
+
+class UnknownFormat(ValueError):
+    """A report format that is not one of :data:`FORMATS`."""
+
+
+def render(results: Mapping[str, Any], format: str) -> tuple[str, str]:
+    """The results document in ``format`` (json, md, csv, html), and its mimetype."""
+    try:
+        renderer, mimetype = FORMATS[format]
+    except KeyError:
+        raise UnknownFormat(
+            f"unknown report format {format!r}: expected one of {', '.join(FORMATS)}"
+        ) from None
+    return renderer(results), mimetype

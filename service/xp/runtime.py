@@ -1,0 +1,89 @@
+"""What one service process holds: settings, the live definitions, the store and metrics."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+
+from xp.definitions.model import Definition
+from xp.definitions.registry import Registry
+from xp.metrics import Metrics
+from xp.settings import Settings
+from xp_client.engine import Assignment
+
+if TYPE_CHECKING:
+    from xp.store.base import Store
+
+log = logging.getLogger("xp.service")
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.registry = Registry(settings.experiments_dir, settings.reload_interval)
+        self._store: Store | None = None
+        self._store_pid = 0
+        self._lock = threading.Lock()
+        self.metrics = Metrics(Path(settings.data_dir) / "metrics")
+
+    @property
+    def store(self) -> Store:
+        """The store, opened lazily in each process (connections must not cross a fork)."""
+        if self._store is None or self._store_pid != os.getpid():
+            with self._lock:
+                if self._store is None or self._store_pid != os.getpid():
+                    from xp.store import open_store
+
+                    self._store = open_store(self.settings.store_url, self.settings.data_dir)
+                    self._store_pid = os.getpid()
+        return self._store
+
+    def store_ready(self) -> tuple[bool, str]:
+        try:
+            ok = self.store.ping()
+        except Exception as exc:  # readiness reports the failure rather than raising it
+            return False, f"{type(exc).__name__}: {exc}"
+        return ok, "ok" if ok else "no answer"
+
+    def log_exposures(
+        self,
+        assignments: Sequence[Assignment],
+        attributes: Mapping[str, Any],
+        definitions: Mapping[str, Definition],
+    ) -> None:
+        """Record an exposure for every assignment that put the unit in its experiment."""
+        from xp.events import Exposure
+
+        now = time.time()
+        exposures = []
+        for a in assignments:
+            if not a.in_experiment:
+                continue
+            definition = definitions[a.experiment]
+            unit_id = str(attributes[definition.experiment.unit])
+            exposures.append(
+                Exposure.create(a.experiment, unit_id, a.variant, now, dict(attributes))
+            )
+        if exposures:
+            outcomes = self.store.ingest(exposures, definitions, now)
+            logged = sum(1 for o in outcomes if o.status == "accepted")
+            if logged:
+                self.metrics.inc("xp_exposures_logged_total", logged)
+
+    def close(self) -> None:
+        self.metrics.close()
+        if self._store is not None and self._store_pid == os.getpid():
+            self._store.close()
+        self._store = None
+
+
+def runtime() -> Runtime:
+    rt: Runtime = current_app.extensions["xp"]
+    return rt

@@ -1,0 +1,234 @@
+"""``analyze(request) -> dict``: sufficient statistics in, lift out.
+
+The one entry point behind ``xp analyze`` and ``POST /v1/analyze``. The first variant is the
+control; every other variant is compared with it, by Welch/delta method (``frequentist``) or
+by the always-valid confidence sequence (``sequential``), with Holm-corrected p-values across
+the treatments, an SRM check when ``weights`` are given, and CUPED when every variant carries
+a pre-period ``covariate``. Request::
+
+    {"metric": {"kind": "mean" | "proportion", "name"?: str},
+     "alpha"?: 0.05, "method"?: "frequentist" | "sequential", "sequential_tuning"?: 5000,
+     "weights"?: [0.5, 0.5],
+     "variants": [{"key": "control", "n": 3407, "sum": 1396.87, "sum_squares": 52377.9767,
+                   "covariate"?: {"sum": ..., "sum_squares": ..., "sum_product": ...}}, ...]}
+
+Proportion variants have no ``sum_squares``. Bad input raises :class:`AnalyzeInputError`
+whose ``errors`` map field paths (``variants.1.n``) to messages. The output holds no NaN:
+what cannot be computed is ``null``, with a ``reason`` code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from xp.stats.cuped import cuped_adjust
+from xp.stats.frequentist import LiftResult, frequentist_lift
+from xp.stats.multiple import holm
+from xp.stats.sequential import DEFAULT_TUNING, sequential_lift
+from xp.stats.srm import srm_test
+from xp.stats.sufficient import (
+    ArmSummary,
+    CovariateStats,
+    MeanStats,
+    ProportionStats,
+    json_safe,
+)
+
+
+class AnalyzeInputError(ValueError):
+    """The request is not a valid analysis; ``errors`` maps field paths to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        path, messages = next(iter(errors.items()))
+        super().__init__(f"{path or 'request'}: {messages[0]}")
+
+
+def _whole(value: float) -> None:
+    if value != math.floor(value):
+        raise ValidationError("Must be a whole number.")
+
+
+class FiniteFloat(fields.Float):
+    """A number that is not NaN or infinite."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_nan=False, **kwargs)
+
+
+class CovariateSchema(Schema):
+    sum = FiniteFloat(required=True)
+    sum_squares = FiniteFloat(required=True, validate=validate.Range(min=0))
+    sum_product = FiniteFloat(required=True)
+
+
+class VariantSchema(Schema):
+    key = fields.String(required=True, validate=validate.Length(min=1))
+    n = FiniteFloat(required=True, validate=[validate.Range(min=0), _whole])
+    sum = FiniteFloat(required=True)
+    sum_squares = FiniteFloat(validate=validate.Range(min=0))
+    covariate = fields.Nested(CovariateSchema)
+
+
+class MetricSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["mean", "proportion"]))
+    name = fields.String()
+
+
+class AnalyzeSchema(Schema):
+    metric = fields.Nested(MetricSchema, required=True)
+    alpha = FiniteFloat(
+        load_default=0.05,
+        validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False),
+    )
+    method = fields.String(
+        load_default="frequentist", validate=validate.OneOf(["frequentist", "sequential"])
+    )
+    sequential_tuning = FiniteFloat(
+        load_default=DEFAULT_TUNING, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    weights = fields.List(FiniteFloat(validate=validate.Range(min=0)))
+    variants = fields.List(
+        fields.Nested(VariantSchema), required=True, validate=validate.Length(min=2)
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def _consistent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, Any] = {}
+        variants: list[dict[str, Any]] = data["variants"]
+        kind = data["metric"]["kind"]
+        per_variant: dict[int, dict[str, list[str]]] = {}
+
+        def fail(i: int, name: str, message: str) -> None:
+            per_variant.setdefault(i, {}).setdefault(name, []).append(message)
+
+        seen: set[str] = set()
+        with_covariate = sum("covariate" in v for v in variants)
+        for i, v in enumerate(variants):
+            n, total = v["n"], v["sum"]
+            if v["key"] in seen:
+                fail(i, "key", f"Duplicate variant key {v['key']!r}.")
+            seen.add(v["key"])
+            if kind == "proportion":
+                if "sum_squares" in v:
+                    fail(i, "sum_squares", "Not used for a proportion metric; leave it out.")
+                if not 0 <= total <= n:
+                    fail(i, "sum", f"Must be between 0 and n ({n:g}) for a proportion metric.")
+            elif "sum_squares" not in v:
+                fail(i, "sum_squares", "Missing data for required field.")
+            elif n == 0 and total != 0:
+                fail(i, "sum", "Must be 0 when n is 0.")
+            elif n > 0 and total * total > n * v["sum_squares"] * (1 + 1e-9) + 1e-9:
+                fail(i, "sum_squares", "Smaller than sum**2 / n: no data has these sums.")
+            if 0 < with_covariate < len(variants) and "covariate" not in v:
+                fail(i, "covariate", "Give a covariate for every variant or for none.")
+        if per_variant:
+            errors["variants"] = per_variant
+        weights = data.get("weights")
+        if weights is not None:
+            if len(weights) != len(variants):
+                errors["weights"] = [f"Must have one weight per variant ({len(variants)})."]
+            elif not sum(weights) > 0:
+                errors["weights"] = ["At least one weight must be positive."]
+        if errors:
+            raise ValidationError(errors)
+
+
+def _flatten(messages: Any, path: str = "") -> dict[str, list[str]]:
+    """``{"variants": {1: {"n": [...]}}}`` -> ``{"variants.1.n": [...]}``."""
+    if isinstance(messages, Mapping):
+        out: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            name = "" if key == "_schema" else str(key)
+            child = f"{path}.{name}" if path and name else path or name
+            for p, msgs in _flatten(value, child).items():
+                out.setdefault(p, []).extend(msgs)
+        return out
+    if isinstance(messages, list | tuple):
+        return {path: [str(m) for m in messages]}
+    return {path: [str(messages)]}
+
+
+def _arm(kind: str, variant: Mapping[str, Any]) -> MeanStats | ProportionStats:
+    if kind == "proportion":
+        return ProportionStats(variant["n"], variant["sum"])
+    return MeanStats(variant["n"], variant["sum"], variant["sum_squares"])
+
+
+def analyze(request: Any) -> dict[str, Any]:
+    """Validate ``request`` and return the analysis document (see the module docstring)."""
+    try:
+        data = AnalyzeSchema().load(request)
+    except ValidationError as exc:
+        raise AnalyzeInputError(_flatten(exc.messages) or {"": ["Invalid input."]}) from None
+
+    kind: str = data["metric"]["kind"]
+    alpha: float = data["alpha"]
+    method: str = data["method"]
+    tuning: float = data["sequential_tuning"]
+    variants: list[dict[str, Any]] = data["variants"]
+    for v in variants:
+        v["n"] = int(v["n"])  # validated whole and finite
+    raw = [_arm(kind, v) for v in variants]
+
+    def lift(control: ArmSummary, treatment: ArmSummary) -> LiftResult:
+        if method == "sequential":
+            return sequential_lift(control, treatment, alpha, tuning)
+        return frequentist_lift(control, treatment, alpha)
+
+    results = [lift(raw[0], arm) for arm in raw[1:]]
+    corrected = holm([r.p_value for r in results])
+
+    cuped = None
+    if "covariate" in variants[0]:
+        covariates = [
+            CovariateStats(
+                v["covariate"]["sum"], v["covariate"]["sum_squares"], v["covariate"]["sum_product"]
+            )
+            for v in variants
+        ]
+        cuped = cuped_adjust(raw, covariates)
+
+    rows = []
+    for i, (variant, result) in enumerate(zip(variants[1:], results, strict=True), start=1):
+        row = {"variant": variant["key"], **result.to_dict()}
+        row["p_value_corrected"] = float(corrected[i - 1])
+        row["cuped"] = None
+        if cuped is not None and cuped.reason is not None:
+            # Covariates were given but cannot adjust (e.g. no variance): say so, not silently.
+            row["cuped"] = {"applied": False, "reason": cuped.reason}
+        elif cuped is not None:
+            adjusted = lift(cuped.arms[0], cuped.arms[i])
+            row["cuped"] = {
+                "applied": True,
+                "theta": cuped.theta,
+                "variance_reduction": cuped.variance_reduction(i),
+                **adjusted.to_dict(),
+            }
+        rows.append(row)
+
+    document: dict[str, Any] = {
+        "metric": data["metric"],
+        "method": method,
+        "alpha": alpha,
+        "sequential_tuning": tuning,
+        "correction": "holm",
+        "variants": [
+            {
+                "variant": v["key"],
+                "units": v["n"],
+                "mean": arm.mean,
+                "sd": math.sqrt(arm.variance) if arm.variance >= 0 else None,
+            }
+            for v, arm in zip(variants, raw, strict=True)
+        ],
+        "results": rows,
+    }
+    if "weights" in data:
+        srm = srm_test([v["n"] for v in variants], data["weights"])
+        document["srm"] = srm.to_dict([v["key"] for v in variants])
+    return json_safe(document)

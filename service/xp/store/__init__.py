@@ -1,0 +1,61 @@
+"""Storage of exposures, conversions and their sufficient statistics, behind one interface.
+
+``open_store(url, data_dir)`` picks the backend from the URL:
+
+- ``redis://host:port/db`` (also ``rediss://``, ``unix://``): :class:`RedisStore`;
+- ``redis+cluster://host:port`` (any node; also ``rediss+cluster://``): the same on a Redis
+  Cluster;
+- ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``: :class:`SqliteStore`;
+- ``None``: SQLite in ``<data_dir>/xp.sqlite3`` (the directory is created).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xp.store.base import Store, StoreError
+from xp.store.model import ExperimentData, Slice, SufficientStats, UnitRow
+from xp.store.plan import Outcome
+
+SQLITE_PREFIX = "sqlite:///"
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+DEFAULT_SQLITE_FILE = "xp.sqlite3"
+
+__all__ = [
+    "ExperimentData",
+    "Outcome",
+    "Slice",
+    "Store",
+    "StoreError",
+    "SufficientStats",
+    "UnitRow",
+    "open_store",
+]
+
+
+def open_store(url: str | None, data_dir: str | Path) -> Store:
+    """The store ``url`` names, or the default SQLite file in ``data_dir``."""
+    if not url:
+        directory = Path(data_dir)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the data directory {str(directory)!r}: {exc}") from exc
+        from xp.store.sqlite_store import SqliteStore
+
+        return SqliteStore(directory / DEFAULT_SQLITE_FILE)
+    if url.startswith(SQLITE_PREFIX):
+        path = url[len(SQLITE_PREFIX) :]
+        if not path or path == ":memory:":
+            raise StoreError(f"{url!r} names no file; use sqlite:///path/to/xp.sqlite3")
+        from xp.store.sqlite_store import SqliteStore
+
+        return SqliteStore(path)
+    if url.startswith(REDIS_SCHEMES):
+        from xp.store.redis_store import RedisStore
+
+        return RedisStore(url)
+    scheme = url.split("://", 1)[0] if "://" in url else url[:16]
+    raise StoreError(
+        f"unsupported store URL scheme {scheme!r}: use redis://host:port/db or sqlite:///path"
+    )

@@ -1,0 +1,69 @@
+"""The storage interface every backend implements, and its one exception."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+
+from xp.definitions.model import Definition
+from xp.events import Event
+from xp.store.model import ExperimentData, UnitRow
+from xp.store.plan import EventIndex, Op, Outcome, outcome, plan_events
+
+
+class StoreError(Exception):
+    """The store failed (connection lost, disk full, bad URL); the driver's error is chained."""
+
+
+class Store(abc.ABC):
+    """Exposures and conversions in, exact sufficient statistics and per-unit rows out.
+
+    Thread-safe; after ``os.fork()`` a child opens its own connections on first use.
+    """
+
+    _index: EventIndex | None = None
+
+    def ingest(
+        self, events: Sequence[Event], definitions: Mapping[str, Definition], now: float
+    ) -> list[Outcome]:
+        """Record valid events against the live ``definitions``; one outcome per event.
+
+        The one way in for every exposure and conversion (``POST /v1/events`` and the
+        exposures of ``POST /v1/assign``). Each (event, experiment) pair is applied atomically
+        and at most once per event id.
+        """
+        index = self._index
+        if index is None or index.definitions is not definitions:
+            index = self._index = EventIndex(definitions)
+        planned = plan_events(events, index, now)
+        ops = [op for p in planned for op in p.ops]
+        codes = iter(self._apply(ops) if ops else [])
+        return [outcome(p, [next(codes) for _ in p.ops]) for p in planned]
+
+    @abc.abstractmethod
+    def _apply(self, ops: Sequence[Op]) -> list[int]:
+        """Apply ops in order; one result code (``service.store.plan``) per op."""
+
+    @abc.abstractmethod
+    def experiment_stats(self, definition: Definition) -> ExperimentData:
+        """The sufficient statistics of one experiment, per variant, day and segment."""
+
+    @abc.abstractmethod
+    def iter_units(self, definition: Definition) -> Iterator[UnitRow]:
+        """Every exposed unit of one experiment, streamed in no particular order."""
+
+    @abc.abstractmethod
+    def erase_unit(self, unit_id: str, definitions: Mapping[str, Definition]) -> int:
+        """Remove a unit everywhere and its contribution from every statistic.
+
+        Returns how many experiments it was removed from. Experiments no longer in
+        ``definitions`` are erased too.
+        """
+
+    @abc.abstractmethod
+    def ping(self) -> bool:
+        """Whether the store answers."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections; the store reopens them if used again."""

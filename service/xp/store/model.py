@@ -1,0 +1,185 @@
+"""What the store reads back: sufficient statistics per slice, and one row per exposed unit.
+
+Both backends collect their raw counters into :class:`RawStats` and build the answer with
+:func:`experiment_data`, so the two read sides cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from xp.definitions.model import Definition
+
+DIAGNOSTICS = ("variant_mismatch", "before_exposure", "outside_window", "not_exposed")
+# Per (slice, variant, metric) sums, in the order of SufficientStats' fields after ``n``.
+STAT_FIELDS = (
+    "sum",
+    "sum_squares",
+    "den_sum",
+    "den_sum_squares",
+    "sum_product",
+    "sum_x",
+    "sum_x2",
+    "sum_xy",
+    "n_x",
+)
+NO_SEGMENT_VALUE = "(none)"
+
+# A slice of the exposed units: ("all", "", ""), ("day", "", "2026-11-01") or
+# ("segment", "country", "US").
+Scope = tuple[str, str, str]
+ALL: Scope = ("all", "", "")
+
+
+@dataclass(frozen=True, slots=True)
+class SufficientStats:
+    """Sums over the units of one variant (in one slice) of one metric's per-unit totals.
+
+    ``y`` is a unit's total (0/1 for binomial and retention, the count, the sum; a ratio
+    metric's numerator), ``d`` a ratio metric's denominator total and ``x`` the unit's
+    pre-exposure covariate for the metric (0 for units that sent none; ``n_x`` counts those
+    that did).
+    """
+
+    n: int = 0
+    sum: float = 0.0  # sum of y
+    sum_squares: float = 0.0  # sum of y^2
+    den_sum: float = 0.0  # sum of d (ratio metrics)
+    den_sum_squares: float = 0.0  # sum of d^2
+    sum_product: float = 0.0  # sum of y * d
+    sum_x: float = 0.0  # sum of x (CUPED)
+    sum_x2: float = 0.0  # sum of x^2
+    sum_xy: float = 0.0  # sum of x * y
+    n_x: int = 0
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """The statistics of one slice of units: all of them, one day, or one segment value."""
+
+    units: Mapping[str, int]  # variant -> exposed units
+    metrics: Mapping[str, Mapping[str, SufficientStats]]  # metric -> variant -> stats
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentData:
+    """Everything the statistics engine needs of one experiment.
+
+    ``days`` holds the units first exposed on each UTC day (not cumulative), oldest first;
+    ``segments`` maps each declared segment attribute to its values (``"(none)"`` when the
+    exposure did not carry it). Slices without units are left out. ``diagnostics`` counts
+    events that were not attributed (see docs/storage.md).
+    """
+
+    experiment: str
+    overall: Slice
+    days: Mapping[str, Slice]
+    segments: Mapping[str, Mapping[str, Slice]]
+    diagnostics: Mapping[str, int]
+
+    @property
+    def units(self) -> Mapping[str, int]:
+        return self.overall.units
+
+    @property
+    def metrics(self) -> Mapping[str, Mapping[str, SufficientStats]]:
+        return self.overall.metrics
+
+    def stats(self, metric: str, variant: str) -> SufficientStats:
+        return self.overall.metrics[metric][variant]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRow(Mapping[str, Any]):
+    """One exposed unit. Also a read-only mapping of its field names, for row renderers.
+
+    ``metrics`` holds every metric's total (0/1 for binomial and retention, the count, the
+    sum, a ratio's numerator); ``denominators`` a ratio metric's denominator total.
+    """
+
+    unit_id: str
+    variant: str
+    first_exposure: float
+    segments: Mapping[str, str] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    denominators: Mapping[str, float] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _UNIT_FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_UNIT_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_UNIT_FIELDS)
+
+
+_UNIT_FIELDS = tuple(f.name for f in fields(UnitRow))
+
+
+@dataclass
+class RawStats:
+    """Counters as a backend stores them, before :func:`experiment_data` shapes them."""
+
+    counts: dict[tuple[Scope, str], int] = field(default_factory=dict)  # (scope, variant)
+    sums: dict[tuple[Scope, str, str], dict[str, float]] = field(default_factory=dict)
+    diagnostics: dict[str, int] = field(default_factory=dict)
+
+    def add_count(self, scope: Scope, variant: str, n: int) -> None:
+        key = (scope, variant)
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def add_sum(self, scope: Scope, variant: str, metric: str, stat: str, value: float) -> None:
+        sums = self.sums.setdefault((scope, variant, metric), {})
+        sums[stat] = sums.get(stat, 0.0) + value
+
+
+def experiment_data(definition: Definition, raw: RawStats) -> ExperimentData:
+    """Shape raw counters for the declared variants, metrics and segments of ``definition``."""
+    scopes: dict[Scope, None] = {}
+    for scope, _variant in raw.counts:
+        scopes.setdefault(scope)
+    by_scope = {scope: _slice(definition, raw, scope) for scope in scopes}
+    days = {
+        scope[2]: piece
+        for scope, piece in sorted(by_scope.items())
+        if scope[0] == "day" and any(piece.units.values())
+    }
+    segments: dict[str, dict[str, Slice]] = {name: {} for name in definition.segments}
+    for scope, piece in sorted(by_scope.items()):
+        kind, name, value = scope
+        if kind == "segment" and name in segments and any(piece.units.values()):
+            segments[name][value] = piece
+    diagnostics = {name: int(raw.diagnostics.get(name, 0)) for name in DIAGNOSTICS}
+    return ExperimentData(
+        experiment=definition.key,
+        overall=by_scope.get(ALL) or _slice(definition, raw, ALL),
+        days=days,
+        segments=segments,
+        diagnostics=diagnostics,
+    )
+
+
+def _slice(definition: Definition, raw: RawStats, scope: Scope) -> Slice:
+    units = {v: int(raw.counts.get((scope, v), 0)) for v in definition.variant_keys}
+    metrics: dict[str, dict[str, SufficientStats]] = {}
+    for metric in definition.metrics:
+        per_variant = {}
+        for variant, n in units.items():
+            sums = raw.sums.get((scope, variant, metric.name), {}) if n > 0 else {}
+            # With no units left (all erased) the sums are zero by definition; reading them
+            # as stored would show float residue.
+            per_variant[variant] = SufficientStats(
+                n=n,
+                **{stat: sums.get(stat, 0.0) for stat in STAT_FIELDS[:-1]},
+                n_x=int(round(sums.get("n_x", 0.0))),
+            )
+        metrics[metric.name] = per_variant
+    return Slice(units, metrics)

@@ -1,0 +1,267 @@
+"""From events to store operations: which experiment each event touches, and how.
+
+An exposure becomes one :class:`ExposureOp` (or a rejection); a conversion becomes one
+:class:`ConversionOp` per running experiment with a metric on its event. Each op is applied
+atomically on its own (one Lua call, or inside one SQLite transaction), and is idempotent by
+its event id, so a retried batch stays exact even when it was cut off half way.
+
+The attribution arithmetic lives here too (:func:`deltas`, :func:`increments`);
+``lua/conversion.lua`` does the same sums for Redis, and the contract tests hold the two
+backends to the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from xp.definitions.model import DAY_SECONDS, Definition, Metric
+from xp.events import Conversion, Event, Exposure, exposure_event_id, ts_problem
+from xp.store.model import ALL, NO_SEGMENT_VALUE, Scope
+
+MAX_SEGMENT_VALUE = 128
+
+# What applying one op did; the backends return these codes.
+ACCEPTED = 0  # exposure: new unit; conversion: attributed to at least one metric
+DUPLICATE = 1  # event id seen before (or the unit's first exposure again)
+VARIANT_MISMATCH = 2  # exposure naming another variant than the unit's first one
+NOT_EXPOSED = 3
+BEFORE_EXPOSURE = 4
+OUTSIDE_WINDOW = 5  # outside every metric's window
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one event: ``accepted``, ``duplicate`` or ``rejected``."""
+
+    status: str
+    reason: str | None = None
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRule:
+    """How one metric takes a conversion event."""
+
+    metric: Metric
+    numerator: bool  # the event adds to the unit's total (every kind but a ratio's denominator)
+    denominator: bool  # the event adds to the unit's denominator total (ratio metrics)
+
+    @property
+    def name(self) -> str:
+        return self.metric.name
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureOp:
+    experiment: str
+    unit_id: str
+    variant: str
+    ts: float
+    segments: tuple[tuple[str, str], ...]  # (segment, value) for every declared segment
+    covariates: tuple[tuple[str, float], ...]  # (metric, pre-period value)
+    event_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionOp:
+    experiment: str
+    unit_id: str
+    ts: float
+    value: float
+    rules: tuple[MetricRule, ...]
+    event_key: str
+
+
+Op = ExposureOp | ConversionOp
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One event: its ops, or the outcome it already has (rejected)."""
+
+    ops: tuple[Op, ...] = ()
+    outcome: Outcome | None = None
+
+
+class EventIndex:
+    """Running experiments by event name, built once per set of definitions."""
+
+    def __init__(self, definitions: Mapping[str, Definition]) -> None:
+        self.definitions = definitions
+        self.by_event: dict[str, list[tuple[str, tuple[MetricRule, ...]]]] = {}
+        for key, definition in definitions.items():
+            if definition.status != "running":
+                continue
+            events: dict[str, list[MetricRule]] = {}
+            for metric in definition.metrics:
+                for event in dict.fromkeys(metric.events):
+                    ratio = metric.kind == "ratio"
+                    rule = MetricRule(
+                        metric,
+                        numerator=not ratio or event == metric.numerator,
+                        denominator=ratio and event == metric.denominator,
+                    )
+                    events.setdefault(event, []).append(rule)
+            for event, rules in events.items():
+                self.by_event.setdefault(event, []).append((key, tuple(rules)))
+
+
+def plan_events(events: Sequence[Event], index: EventIndex, now: float) -> list[Planned]:
+    return [plan_event(event, index, now) for event in events]
+
+
+def plan_event(event: Event, index: EventIndex, now: float) -> Planned:
+    problem = ts_problem(event.ts, now)
+    if problem:
+        return Planned(outcome=Outcome("rejected", problem, "ts"))
+    if isinstance(event, Exposure):
+        return _plan_exposure(event, index.definitions)
+    return _plan_conversion(event, index)
+
+
+def _plan_exposure(event: Exposure, definitions: Mapping[str, Definition]) -> Planned:
+    definition = definitions.get(event.experiment)
+    if definition is None:
+        return _reject("experiment", f"unknown experiment {event.experiment!r}")
+    if definition.status != "running":
+        return _reject(
+            "experiment",
+            f"experiment {event.experiment!r} is {definition.status}; "
+            "exposures count only while it is running",
+        )
+    if event.variant not in definition.variant_keys:
+        return _reject(
+            "variant",
+            f"experiment {event.experiment!r} has no variant {event.variant!r} "
+            f"(one of {list(definition.variant_keys)})",
+        )
+    metric_names = {m.name for m in definition.metrics}
+    for name in event.covariates:
+        if name not in metric_names:
+            return _reject(
+                f"covariates.{name}", f"experiment {event.experiment!r} has no metric {name!r}"
+            )
+    segments = tuple(
+        (name, segment_value(event.attributes.get(name))) for name in definition.segments
+    )
+    op = ExposureOp(
+        experiment=event.experiment,
+        unit_id=event.user_id,
+        variant=event.variant,
+        ts=event.ts,
+        segments=segments,
+        covariates=tuple(event.covariates.items()),
+        event_key=exposure_key(event.event_id),
+    )
+    return Planned(ops=(op,))
+
+
+def _plan_conversion(event: Conversion, index: EventIndex) -> Planned:
+    ops = tuple(
+        ConversionOp(
+            experiment=key,
+            unit_id=event.user_id,
+            ts=event.ts,
+            value=event.value,
+            rules=rules,
+            event_key="c:" + event.event_id,
+        )
+        for key, rules in index.by_event.get(event.event, ())
+    )
+    return Planned(ops=ops)
+
+
+def _reject(field: str, reason: str) -> Planned:
+    return Planned(outcome=Outcome("rejected", reason, field))
+
+
+def outcome(planned: Planned, codes: Sequence[int]) -> Outcome:
+    """The event's outcome from the codes its ops returned (one code per op)."""
+    if planned.outcome is not None:
+        return planned.outcome
+    if not planned.ops or any(code != DUPLICATE and code != VARIANT_MISMATCH for code in codes):
+        return Outcome("accepted")
+    if isinstance(planned.ops[0], ExposureOp):
+        if codes[0] == VARIANT_MISMATCH:
+            return Outcome(
+                "duplicate", "the unit was first exposed to another variant; that one stays"
+            )
+        return Outcome("duplicate", "the unit was already exposed (first exposure wins)")
+    return Outcome("duplicate", "event_id already ingested")
+
+
+def segment_value(value: object) -> str:
+    """An attribute as a segment value: text, ``"(none)"`` when missing or empty."""
+    if value is None or value == "":
+        return NO_SEGMENT_VALUE
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, int | float):
+        text = repr(value)
+    else:
+        text = json.dumps(value, sort_keys=True, default=str)
+    return text[:MAX_SEGMENT_VALUE]
+
+
+def day_of(ts: float) -> int:
+    """Days since the epoch of ``ts`` (UTC); ``lua/lib.lua`` computes the same, the same way."""
+    return math.floor(ts / DAY_SECONDS)
+
+
+def day_label(day: int) -> str:
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
+
+
+def unit_scopes(ts: float, segments: Sequence[tuple[str, str]]) -> list[Scope]:
+    """Every slice a unit first exposed at ``ts`` with these segment values belongs to."""
+    return [
+        ALL,
+        ("day", "", day_label(day_of(ts))),
+        *(("segment", name, value) for name, value in segments),
+    ]
+
+
+def deltas(rule: MetricRule, value: float, total: float) -> tuple[float, float]:
+    """What an attributed event adds to the unit's (total, denominator total)."""
+    kind = rule.metric.kind
+    if kind in ("binomial", "retention"):
+        return (1.0 if total == 0 else 0.0), 0.0  # 1 only on the first attributed event
+    if kind == "count":
+        return 1.0, 0.0
+    if kind == "sum":
+        return value, 0.0
+    return (value if rule.numerator else 0.0), (value if rule.denominator else 0.0)
+
+
+def increments(
+    total: float, den: float, d: float, dd: float, x: float | None, ratio: bool
+) -> dict[str, float]:
+    """How the sums move when a unit's totals go from (total, den) to (total + d, den + dd).
+
+    ``(y + d)^2 - y^2`` is written ``2 y d + d^2``, the form that stays exact longest.
+    """
+    out = {"sum": d, "sum_squares": 2 * total * d + d * d}
+    if ratio:
+        out["den_sum"] = dd
+        out["den_sum_squares"] = 2 * den * dd + dd * dd
+        out["sum_product"] = total * dd + d * den + d * dd
+    if x is not None:
+        out["sum_xy"] = x * d
+    return out
+
+
+def exposure_key(event_id: str) -> str:
+    """The idempotency key of an exposure with ``event_id``."""
+    return "x:" + event_id
+
+
+def default_exposure_key(experiment: str, unit_id: str) -> str:
+    """The key of an exposure sent without an ``event_id``: it names the unit, so erasing
+    the unit removes it too."""
+    return exposure_key(exposure_event_id(experiment, unit_id))
