@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.redis_server import running_redis
+from xp.attribution.ops import EventIndex, ExposureOp, plan_events
 from xp.definitions.loader import load_directory
-from xp.events import Conversion, Event, Exposure, ingest_batch
+from xp.events.model import Conversion, Event, Exposure
+from xp.ingest import ingest_batch
 from xp.store import Store, open_store
-from xp.store.plan import EventIndex, ExposureOp, plan_events
-from xp.store.redis_store import RedisStore, conversion_call, exposure_call
+from xp.store.redis.store import RedisStore, conversion_call, exposure_call
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,9 +18,10 @@ from pathlib import Path
 from tests.support.redis_server import running_redis
 from xp.definitions.loader import parse_definition
 from xp.definitions.model import Definition
-from xp.events import Conversion, Event, Exposure
-from xp.store import keys, open_store
-from xp.store.redis_store import RedisStore
+from xp.events.model import Conversion, Event, Exposure
+from xp.store import open_store
+from xp.store.redis import keys
+from xp.store.redis.store import RedisStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,20 +8,18 @@ from typing import Any
 
 import pytest
 
+from xp.attribution.ops import Outcome
 from xp.definitions.model import Definition
-from xp.events import (
+from xp.events.model import Conversion, Event, Exposure
+from xp.events.parse import (
     MAX_EVENTS,
     BatchError,
     BatchTooLarge,
-    Conversion,
-    Event,
     EventError,
-    Exposure,
     batch_events,
-    ingest_batch,
     parse_event,
 )
-from xp.store.plan import Outcome
+from xp.ingest import ingest_batch
 
 NOW = 1_800_000_000.0
 EXPOSURE = {"type": "exposure", "experiment": "exp", "user_id": "u1", "variant": "control"}

@@ -59,7 +59,7 @@ class Runtime:
         definitions: Mapping[str, Definition],
     ) -> None:
         """Record an exposure for every assignment that put the unit in its experiment."""
-        from xp.events import Exposure
+        from xp.events.model import Exposure
 
         now = time.time()
         exposures = []

@@ -21,15 +21,12 @@ from tests.support.seed import DAYS, KEY, Unit, definitions, seed
 from xp.reports.csv_report import render_csv
 from xp.reports.html import render_html
 from xp.reports.markdown import render_markdown
+from xp.results.build import experiment_results
 from xp.stats.frequentist import LiftResult, frequentist_lift
 from xp.stats.sequential import sequential_series
 from xp.stats.srm import srm_test
 from xp.stats.sufficient import MeanStats, ProportionStats
 from xp.store import Store, open_store
-
-results_module = pytest.importorskip(
-    "xp.results", reason="service/results.py (experiment_results) has not landed yet"
-)
 
 
 @pytest.fixture
@@ -49,9 +46,7 @@ def report(tmp_path: Path, store: Store, units: list[Unit]) -> Callable[..., dic
     definition = definitions(tmp_path / "experiments")[KEY]
 
     def build(method: str = "frequentist") -> dict[str, Any]:
-        document: dict[str, Any] = results_module.experiment_results(
-            definition, store, method=method, alpha=0.05
-        )
+        document: dict[str, Any] = experiment_results(definition, store, method=method, alpha=0.05)
         return document
 
     return build

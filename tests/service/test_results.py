@@ -18,8 +18,8 @@ import yaml
 
 from xp.definitions.loader import load_directory
 from xp.definitions.model import Definition
-from xp.events import Conversion, Exposure
-from xp.results import experiment_results
+from xp.events.model import Conversion, Exposure
+from xp.results.build import experiment_results
 from xp.stats.cuped import cuped_adjust
 from xp.stats.frequentist import frequentist_lift
 from xp.stats.multiple import benjamini_hochberg, holm

@@ -14,10 +14,10 @@ from redis.crc import key_slot
 from tests.support.experiments import make_definition
 from tests.support.redis_server import Cluster
 from xp.definitions.model import Definition
-from xp.events import Conversion, Exposure
-from xp.store import keys as key_names
+from xp.events.model import Conversion, Exposure
 from xp.store import open_store
-from xp.store.redis_store import RedisStore
+from xp.store.redis import keys as key_names
+from xp.store.redis.store import RedisStore
 
 pytestmark = pytest.mark.redis
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.brute_force import BruteForce, flatten
 from tests.support.experiments import MakeStore, make_definition
-from xp.events import Conversion, Event, Exposure
+from xp.events.model import Conversion, Event, Exposure
 from xp.store import Store
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,8 @@ import pytest
 from tests.support.brute_force import BruteForce, flatten, row_dict
 from tests.support.experiments import EXPERIMENT, MakeStore, make_definition
 from xp.definitions.model import DAY_SECONDS, Definition
-from xp.events import Conversion, Event, Exposure, ingest_batch
+from xp.events.model import Conversion, Event, Exposure
+from xp.ingest import ingest_batch
 from xp.reports.units_csv import units_csv
 from xp.store import Store
 

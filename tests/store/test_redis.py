@@ -11,12 +11,12 @@ import redis
 from redis.crc import key_slot
 
 from tests.support.experiments import make_definition
+from xp.attribution.ops import ConversionOp, EventIndex, ExposureOp, plan_events
 from xp.definitions.model import Definition
-from xp.events import Conversion, Exposure
+from xp.events.model import Conversion, Exposure
 from xp.store import StoreError, open_store
-from xp.store import keys as key_names
-from xp.store.plan import ConversionOp, EventIndex, ExposureOp, plan_events
-from xp.store.redis_store import RedisStore, conversion_call, erase_call, exposure_call
+from xp.store.redis import keys as key_names
+from xp.store.redis.store import RedisStore, conversion_call, erase_call, exposure_call
 
 pytestmark = pytest.mark.redis
 

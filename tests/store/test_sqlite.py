@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.experiments import make_definition
-from xp.events import Conversion, Event, Exposure
+from xp.events.model import Conversion, Event, Exposure
 from xp.store import StoreError, open_store
-from xp.store.sqlite_store import SqliteStore
+from xp.store.sqlite.store import SqliteStore
 
 NOW = time.time()
 DEFINITIONS = {"exp": make_definition()}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xp.definitions.model import Definition
-from xp.events import Conversion, Event, Exposure
+from xp.events.model import Conversion, Event, Exposure
 from xp.store.model import ExperimentData, Slice, UnitRow
 
 STATS = (

@@ -15,7 +15,7 @@ import yaml
 
 from xp.definitions.loader import load_directory
 from xp.definitions.model import Definition
-from xp.events import Conversion, Exposure
+from xp.events.model import Conversion, Exposure
 from xp.store import Store
 
 KEY = "seeded"

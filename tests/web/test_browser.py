@@ -33,7 +33,6 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[Unit]]]:
-    pytest.importorskip("xp.results", reason="service/results.py has not landed yet")
     root = tmp_path_factory.mktemp("browser")
     data_dir = root / "data"
     store = open_store(None, data_dir)

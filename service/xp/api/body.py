@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError
 
 from xp.definitions.loader import flatten_messages
 from xp.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from xp.events import is_unicode_text
+from xp.events.parse import is_unicode_text
 
 MAX_DEPTH = 32
 # A UTF-16 surrogate escape; only these can make a JSON string that is not valid Unicode.

@@ -10,7 +10,8 @@ from flask.typing import ResponseReturnValue
 from xp.api.body import json_body
 from xp.auth import require
 from xp.errors import BadRequest, PayloadTooLarge
-from xp.events import BatchError, BatchTooLarge, ingest_batch
+from xp.events.parse import BatchError, BatchTooLarge
+from xp.ingest import ingest_batch
 from xp.runtime import runtime
 
 bp = Blueprint("events", __name__, url_prefix="/v1")

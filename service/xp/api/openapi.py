@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, missing, validate
 
 from xp.api.assign import AssignRequestSchema
 from xp.errors import ErrorSchema
-from xp.events import MAX_EVENTS
+from xp.events.parse import MAX_EVENTS
 from xp.stats.analyze import AnalyzeSchema
 
 bp = Blueprint("openapi", __name__)

@@ -9,7 +9,7 @@ from xp.api.definitions import find
 from xp.auth import require
 from xp.errors import ValidationFailed
 from xp.reports.formats import FORMATS, render
-from xp.results import METHODS, experiment_results
+from xp.results.build import METHODS, experiment_results
 from xp.runtime import runtime
 
 bp = Blueprint("results", __name__, url_prefix="/v1")

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from xp.auth import require
 from xp.errors import BadRequest
-from xp.events import MAX_USER_ID
+from xp.events.parse import MAX_USER_ID
 from xp.runtime import runtime
 
 bp = Blueprint("units", __name__, url_prefix="/v1")

@@ -15,7 +15,7 @@ import click
 
 from xp.definitions.model import Definition
 from xp.reports.formats import FORMATS, METHODS, render
-from xp.results import experiment_results
+from xp.results.build import experiment_results
 from xp.runtime import Runtime
 from xp.settings import Settings, SettingsError
 

@@ -29,7 +29,8 @@ import click
 
 from xp.cli.report import find_definition, open_runtime, source_options
 from xp.definitions.model import DAY_SECONDS, Definition, Metric
-from xp.events import MAX_EVENTS, ingest_batch
+from xp.events.parse import MAX_EVENTS
+from xp.ingest import ingest_batch
 from xp_client.engine import assign_variant
 
 SEGMENT_VALUES = ("a", "b", "c")

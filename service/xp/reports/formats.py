@@ -9,7 +9,7 @@ from typing import Any
 from xp.reports.csv_report import render_csv
 from xp.reports.html import render_html
 from xp.reports.markdown import render_markdown
-from xp.results import METHODS
+from xp.results.build import METHODS
 
 Renderer = Callable[[Mapping[str, Any]], str]
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from xp.store.base import Store, StoreError
 from xp.store.model import ExperimentData, Slice, SufficientStats, UnitRow
-from xp.store.plan import Outcome
 
 SQLITE_PREFIX = "sqlite:///"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
@@ -23,7 +22,6 @@ DEFAULT_SQLITE_FILE = "xp.sqlite3"
 
 __all__ = [
     "ExperimentData",
-    "Outcome",
     "Slice",
     "Store",
     "StoreError",
@@ -41,18 +39,18 @@ def open_store(url: str | None, data_dir: str | Path) -> Store:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the data directory {str(directory)!r}: {exc}") from exc
-        from xp.store.sqlite_store import SqliteStore
+        from xp.store.sqlite.store import SqliteStore
 
         return SqliteStore(directory / DEFAULT_SQLITE_FILE)
     if url.startswith(SQLITE_PREFIX):
         path = url[len(SQLITE_PREFIX) :]
         if not path or path == ":memory:":
             raise StoreError(f"{url!r} names no file; use sqlite:///path/to/xp.sqlite3")
-        from xp.store.sqlite_store import SqliteStore
+        from xp.store.sqlite.store import SqliteStore
 
         return SqliteStore(path)
     if url.startswith(REDIS_SCHEMES):
-        from xp.store.redis_store import RedisStore
+        from xp.store.redis.store import RedisStore
 
         return RedisStore(url)
     scheme = url.split("://", 1)[0] if "://" in url else url[:16]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Mapping, Sequence
 
+from xp.attribution.ops import EventIndex, Op, Outcome, outcome, plan_events
 from xp.definitions.model import Definition
-from xp.events import Event
+from xp.events.model import Event
 from xp.store.model import ExperimentData, UnitRow
-from xp.store.plan import EventIndex, Op, Outcome, outcome, plan_events
 
 
 class StoreError(Exception):

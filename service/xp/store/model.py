@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from xp.attribution.scopes import ALL, Scope
 from xp.definitions.model import Definition
 
 DIAGNOSTICS = ("variant_mismatch", "before_exposure", "outside_window", "not_exposed")
@@ -25,12 +26,6 @@ STAT_FIELDS = (
     "sum_xy",
     "n_x",
 )
-NO_SEGMENT_VALUE = "(none)"
-
-# A slice of the exposed units: ("all", "", ""), ("day", "", "2026-11-01") or
-# ("segment", "country", "US").
-Scope = tuple[str, str, str]
-ALL: Scope = ("all", "", "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from xp.definitions.model import Definition
 from xp.errors import ApiError
 from xp.reports.formats import METHODS
 from xp.reports.html import Nav, ReportLinks, render, render_html
-from xp.results import experiment_results
+from xp.results.build import experiment_results
 from xp.runtime import runtime
 
 bp = Blueprint("pages", __name__)

@@ -19,10 +19,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from xp.definitions.model import Definition
-from xp.store.base import Store, StoreError
-from xp.store.model import STAT_FIELDS, ExperimentData, RawStats, UnitRow, experiment_data
-from xp.store.plan import (
+from xp.attribution.ops import (
     ACCEPTED,
     BEFORE_EXPOSURE,
     DUPLICATE,
@@ -35,8 +32,11 @@ from xp.store.plan import (
     default_exposure_key,
     deltas,
     increments,
-    unit_scopes,
 )
+from xp.attribution.scopes import unit_scopes
+from xp.definitions.model import Definition
+from xp.store.base import Store, StoreError
+from xp.store.model import STAT_FIELDS, ExperimentData, RawStats, UnitRow, experiment_data
 
 BUSY_TIMEOUT_MS = 30_000
 PAGE_ROWS = 1000
@@ -69,7 +69,7 @@ class SqliteStore(Store):
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         _STORES.add(self)
-        schema = (resources.files("xp.store") / "schema.sql").read_text("utf-8")
+        schema = (resources.files("xp.store.sqlite") / "schema.sql").read_text("utf-8")
         conn = self._conn()
         try:
             _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))

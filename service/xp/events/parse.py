@@ -20,15 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
-from xp.definitions.model import Definition
+from xp.events.model import Conversion, Event, Exposure
 from xp_client.limits import MAX_ABS_VALUE, MAX_EVENT_ID, MAX_EVENT_NAME, MAX_USER_ID
-
-if TYPE_CHECKING:
-    from xp.store.base import Store
 
 MAX_EVENTS = 1000
 MAX_FUTURE_SECONDS = 300.0
@@ -58,69 +54,6 @@ class BatchError(ValueError):
 
 class BatchTooLarge(BatchError):
     """More than :data:`MAX_EVENTS` events in one batch (a 413)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Exposure:
-    """A unit saw a variant of an experiment. Only the first exposure of a unit counts."""
-
-    experiment: str
-    user_id: str
-    variant: str
-    ts: float
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    covariates: Mapping[str, float] = field(default_factory=dict)
-    event_id: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ts", round(self.ts, 3))
-        if not self.event_id:
-            # Only the first exposure of a unit counts, so one id per (experiment, unit) is
-            # enough to make a re-sent exposure without an id idempotent.
-            object.__setattr__(self, "event_id", exposure_event_id(self.experiment, self.user_id))
-
-    @classmethod
-    def create(
-        cls,
-        experiment: str,
-        user_id: str,
-        variant: str,
-        ts: float,
-        attributes: Mapping[str, Any] | None = None,
-        covariates: Mapping[str, float] | None = None,
-        event_id: str = "",
-    ) -> Exposure:
-        """An exposure built by the service itself (``POST /v1/assign``), already valid."""
-        return cls(
-            experiment,
-            user_id,
-            variant,
-            ts,
-            dict(attributes or {}),
-            dict(covariates or {}),
-            event_id,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Conversion:
-    """A unit did ``event`` (with ``value``, 1.0 unless given) at ``ts``."""
-
-    event: str
-    user_id: str
-    value: float
-    ts: float
-    event_id: str
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ts", round(self.ts, 3))
-
-
-Event = Exposure | Conversion
-
-
-def exposure_event_id(experiment: str, user_id: str) -> str:
-    return f"exposure:{experiment}:{user_id}"
 
 
 def parse_event(raw: Any, now: float) -> Event:
@@ -163,45 +96,6 @@ def ts_problem(ts: float, now: float) -> str | None:
     return None
 
 
-def ingest_batch(
-    store: Store, definitions: Mapping[str, Definition], body: Any, now: float
-) -> dict[str, Any]:
-    """Validate ``{"events": [...]}``, ingest the valid events, report on each one.
-
-    Raises :class:`BatchError` (or :class:`BatchTooLarge`) when the body is not a batch at all;
-    otherwise every event gets a result: ``accepted``, ``duplicate`` or ``rejected`` (with
-    ``reason`` and, when one field is at fault, ``field``).
-    """
-    events = batch_events(body)
-    results: list[dict[str, Any]] = [{} for _ in events]
-    valid: list[Event] = []
-    positions: list[int] = []
-    for i, raw in enumerate(events):
-        try:
-            valid.append(parse_event(raw, now))
-        except EventError as exc:
-            results[i] = _rejected(i, exc.field, exc.message)
-        else:
-            positions.append(i)
-    for i, outcome in zip(positions, store.ingest(valid, definitions, now), strict=True):
-        if outcome.status == "rejected":
-            results[i] = _rejected(i, outcome.field or "", outcome.reason or "rejected")
-            continue
-        result: dict[str, Any] = {"index": i, "status": outcome.status}
-        if outcome.reason:
-            result["reason"] = outcome.reason
-        results[i] = result
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    for result in results:
-        counts[result["status"]] += 1
-    return {
-        "results": results,
-        "accepted": counts["accepted"],
-        "duplicates": counts["duplicate"],
-        "rejected": counts["rejected"],
-    }
-
-
 def batch_events(body: Any) -> Sequence[Any]:
     """The list of raw events in a request body, or :class:`BatchError`."""
     if not isinstance(body, dict):
@@ -220,7 +114,7 @@ def batch_events(body: Any) -> Sequence[Any]:
     return events
 
 
-def _rejected(index: int, field: str, reason: str) -> dict[str, Any]:
+def rejected(index: int, field: str, reason: str) -> dict[str, Any]:
     path = f"events.{index}.{field}" if field else f"events.{index}"
     return {"index": index, "status": "rejected", "reason": reason, "field": path}
 

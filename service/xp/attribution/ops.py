@@ -12,17 +12,13 @@ backends to the same numbers.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from xp.definitions.model import DAY_SECONDS, Definition, Metric
-from xp.events import Conversion, Event, Exposure, exposure_event_id, ts_problem
-from xp.store.model import ALL, NO_SEGMENT_VALUE, Scope
-
-MAX_SEGMENT_VALUE = 128
+from xp.attribution.scopes import segment_value
+from xp.definitions.model import Definition, Metric
+from xp.events.model import Conversion, Event, Exposure, exposure_event_id
+from xp.events.parse import ts_problem
 
 # What applying one op did; the backends return these codes.
 ACCEPTED = 0  # exposure: new unit; conversion: attributed to at least one metric
@@ -192,39 +188,6 @@ def outcome(planned: Planned, codes: Sequence[int]) -> Outcome:
             )
         return Outcome("duplicate", "the unit was already exposed (first exposure wins)")
     return Outcome("duplicate", "event_id already ingested")
-
-
-def segment_value(value: object) -> str:
-    """An attribute as a segment value: text, ``"(none)"`` when missing or empty."""
-    if value is None or value == "":
-        return NO_SEGMENT_VALUE
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, str):
-        text = value
-    elif isinstance(value, int | float):
-        text = repr(value)
-    else:
-        text = json.dumps(value, sort_keys=True, default=str)
-    return text[:MAX_SEGMENT_VALUE]
-
-
-def day_of(ts: float) -> int:
-    """Days since the epoch of ``ts`` (UTC); ``lua/lib.lua`` computes the same, the same way."""
-    return math.floor(ts / DAY_SECONDS)
-
-
-def day_label(day: int) -> str:
-    return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
-
-
-def unit_scopes(ts: float, segments: Sequence[tuple[str, str]]) -> list[Scope]:
-    """Every slice a unit first exposed at ``ts`` with these segment values belongs to."""
-    return [
-        ALL,
-        ("day", "", day_label(day_of(ts))),
-        *(("segment", name, value) for name, value in segments),
-    ]
 
 
 def deltas(rule: MetricRule, value: float, total: float) -> tuple[float, float]:

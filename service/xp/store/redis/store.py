@@ -29,18 +29,12 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from xp.attribution.ops import ConversionOp, ExposureOp, MetricRule, Op, default_exposure_key
+from xp.attribution.scopes import ALL, Scope, day_label
 from xp.definitions.model import DAY_SECONDS, Definition
-from xp.store import keys
 from xp.store.base import Store, StoreError
-from xp.store.model import ALL, ExperimentData, RawStats, Scope, UnitRow, experiment_data
-from xp.store.plan import (
-    ConversionOp,
-    ExposureOp,
-    MetricRule,
-    Op,
-    day_label,
-    default_exposure_key,
-)
+from xp.store.model import ExperimentData, RawStats, UnitRow, experiment_data
+from xp.store.redis import keys
 
 SCRIPTS = ("exposure", "conversion", "erase")
 KIND_CODES = {"binomial": "b", "retention": "b", "count": "c", "sum": "s", "ratio": "r"}
@@ -65,7 +59,7 @@ Call = tuple[str, list[str], list[Any]]  # script name, keys, args
 
 
 def script_source(name: str) -> str:
-    folder = resources.files("xp.store") / "lua"
+    folder = resources.files("xp.store.redis") / "lua"
     return (
         (folder / "lib.lua").read_text("utf-8") + "\n" + (folder / f"{name}.lua").read_text("utf-8")
     )

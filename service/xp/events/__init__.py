@@ -1,0 +1,1 @@
+"""Exposures and conversions as plain data (`model`), parsed from request bodies (`parse`)."""

@@ -1,0 +1,1 @@
+"""The results document of an experiment, built once from stored statistics."""

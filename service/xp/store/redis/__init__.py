@@ -1,0 +1,1 @@
+"""The Redis backend (single server or Cluster): key names, Lua scripts, routing by slot."""
