@@ -1,8 +1,8 @@
 """What the assignment engine needs to know of an experiment, built from its config dict.
 
 The service validates definitions (``service.definitions``) and serves them at ``/v1/config``;
-this module turns one such dict into a ready-to-evaluate :class:`Experiment`, compiling the
-targeting condition and the bucket ranges once.
+this module turns one such dict into a plain :class:`Experiment` (its targeting condition
+compiled, so a bad one fails at load). :mod:`xp_client.engine` compiles it for assignment.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xp_client.conditions import ConditionError, Predicate, compile_condition
-from xp_client.hashing import BUCKETS
 
 STATUSES = ("draft", "running", "stopped", "shipped")
 
@@ -51,23 +50,17 @@ class Experiment:
     layer: Layer | None = None
     winner: str | None = None
     condition: Predicate | None = field(default=None, compare=False, repr=False)
-    ranges: tuple[tuple[float, float], ...] = field(default=(), compare=False, repr=False)
-    assigner: Callable[[Mapping[str, Any]], Any] | None = field(
-        default=None, compare=False, repr=False
+    # The engine's compiled form, filled on first use (xp_client.engine.assigner_for).
+    compiled: Callable[[Mapping[str, Any]], Any] | None = field(
+        default=None, init=False, compare=False, repr=False
     )
 
     def __post_init__(self) -> None:
-        # Compiled once here so the request path only evaluates (see client.engine).
-        from xp_client.engine import build_assigner
-
         if not self.salt:
             object.__setattr__(self, "salt", self.key)
+        # Compiled here so a bad condition fails when the config is read, not per request.
         if self.targeting and self.condition is None:
             object.__setattr__(self, "condition", compile_condition(self.targeting))
-        if not self.ranges:
-            weights = [v.weight for v in self.variants]
-            object.__setattr__(self, "ranges", bucket_ranges(weights, self.coverage))
-        object.__setattr__(self, "assigner", build_assigner(self))
 
     @property
     def control(self) -> Variant:
@@ -119,18 +112,3 @@ class Experiment:
             raise DefinitionError(
                 f"bad experiment config {dict(data).get('key')!r}: {exc}"
             ) from exc
-
-
-def bucket_ranges(weights: list[float], coverage: float) -> tuple[tuple[float, float], ...]:
-    """Each variant owns ``[cum, cum + coverage * weight)`` of the buckets (GrowthBook's rule).
-
-    Starts stay put when coverage grows, so raising coverage only adds units and never moves
-    an included unit to another variant.
-    """
-    ranges = []
-    cumulative = 0.0
-    for weight in weights:
-        start = cumulative * BUCKETS
-        ranges.append((start, start + coverage * weight * BUCKETS))
-        cumulative += weight
-    return tuple(ranges)

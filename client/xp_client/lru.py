@@ -10,8 +10,8 @@ from collections.abc import Callable, Hashable, KeysView
 class LRUSet:
     """Remembers up to ``maxsize`` keys; :meth:`seen` is O(1) and thread-safe.
 
-    The SDK keys it by ``(experiment, unit_id)`` so each unit's exposure is sent once while it
-    stays among the ``maxsize`` most recent. A forgotten key is sent again, which is harmless:
+    The SDK keeps one per experiment, keyed by unit id, so each unit's exposure is sent once
+    while it stays among the ``maxsize`` most recent units of that experiment. A forgotten key is sent again, which is harmless:
     the service keeps the first exposure of each unit.
     """
 

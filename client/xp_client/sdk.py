@@ -14,8 +14,8 @@ from types import TracebackType
 from typing import Any
 
 from xp_client.config_source import ConfigPoller, Experiments, compile_config
-from xp_client.engine import Assignment
-from xp_client.events import EventProcessor
+from xp_client.engine import Assignment, assigner_for
+from xp_client.event_processor import EventProcessor
 from xp_client.ids import new_event_id
 from xp_client.limits import conversion_problem, unit_id_problem
 from xp_client.lru import LRUSet
@@ -326,8 +326,7 @@ class Client:
             exposed = self._exposed.get(key)
             if exposed is None:
                 exposed = self._exposed[key] = LRUSet(self._exposure_cache_size)
-            assert exp.assigner is not None
-            entries[key] = (exp.assigner, exp.unit, *exposed.hot_path(), exposed.seen)
+            entries[key] = (assigner_for(exp), exp.unit, *exposed.hot_path(), exposed.seen)
         # Readers see either the old or the new dicts, each whole: reference swaps are atomic.
         self._experiments, self._extras, self._entries = experiments, extras, entries
         self._ready.set()

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from xp_client.conditions import compile_condition
-from xp_client.definition import Experiment, bucket_ranges
+from xp_client.definition import Experiment
 from xp_client.engine import assign_variant
-from xp_client.hashing import bucket
+from xp_client.hashing import bucket, bucket_ranges
 
 VECTORS = json.loads(
     (Path(__file__).parent.parent / "vectors" / "assignment_vectors.json").read_text()

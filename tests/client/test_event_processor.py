@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from tests.support.forked import in_forked_child
-from xp_client.events import PAYLOAD_ID_HEADER, EventProcessor
+from xp_client.delivery import PAYLOAD_ID_HEADER
+from xp_client.event_processor import EventProcessor
 from xp_client.transport import FakeTransport, RecordedRequest, Response, TransportError
 
 MakeProcessor = Callable[..., EventProcessor]
