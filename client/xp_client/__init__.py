@@ -1,7 +1,7 @@
 """xp SDK: ``from xp_client import Client``.
 
 Standard library and mmh3 only. The assignment engine here is the one the service uses; the
-service imports ``client.engine`` without loading the SDK's threads and transport.
+service imports ``xp_client.engine`` without loading the SDK's threads and transport.
 """
 
 from __future__ import annotations
