@@ -58,7 +58,10 @@ class Assignment(NamedTuple):
 
 def assign_variant(experiment: Experiment, attributes: Mapping[str, Any]) -> Assignment:
     """Variant of the unit described by ``attributes`` (which hold ``experiment.unit``)."""
-    result: Assignment = assigner_for(experiment)(attributes)
+    assigner = experiment.compiled
+    if assigner is None:  # first use; later calls skip the function call (the hot path)
+        assigner = assigner_for(experiment)
+    result: Assignment = assigner(attributes)
     return result
 
 
