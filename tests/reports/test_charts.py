@@ -17,7 +17,7 @@ def parse(svg: str) -> ET.Element:
 
 
 def sample_chart(**kwargs: object) -> ET.Element:
-    series = lift_series(sample_results()["metrics"][0]["series"])
+    series = lift_series(sample_results().metrics[0].series)
     return parse(lift_chart(series, title="Lift of purchase_rate", **kwargs))  # type: ignore[arg-type]
 
 
@@ -39,7 +39,7 @@ def test_nice_ticks(low: float, high: float, ticks: list[float]) -> None:
 
 
 def test_lift_series_groups_by_variant_in_date_order() -> None:
-    entries = sample_results()["metrics"][0]["series"]
+    entries = sample_results().metrics[0].series
     (green,) = lift_series(reversed(entries))
     assert green.label == "green"
     assert [p.day for p in green.points] == sorted(p.day for p in green.points)

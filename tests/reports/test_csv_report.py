@@ -5,8 +5,9 @@ import io
 
 import pytest
 
-from tests.support.sample_results import sample_results
+from tests.support.sample_results import sample_dict, sample_results
 from xp.reports.csv_report import COLUMNS, render_csv, safe_text
+from xp.results.document import ResultsDocument
 
 
 def parse(text: str) -> list[dict[str, str]]:
@@ -70,9 +71,9 @@ def test_cuped_columns() -> None:
 
 
 def test_formula_like_segment_values_are_defused() -> None:
-    results = sample_results()
+    results = sample_dict()
     results["metrics"][0]["segments"][0]["value"] = '=HYPERLINK("http://evil.example")'
-    rows = parse(render_csv(results))
+    rows = parse(render_csv(ResultsDocument.from_dict(results)))
     assert any(r["segment_value"] == '\'=HYPERLINK("http://evil.example")' for r in rows)
 
 

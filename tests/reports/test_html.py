@@ -3,8 +3,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
-from tests.support.sample_results import sample_results, srm_results
+from tests.support.sample_results import sample_dict, sample_results, srm_results
 from xp.reports.html import Nav, ReportLinks, render_html
+from xp.results.document import ResultsDocument
 
 
 class Collector(HTMLParser):
@@ -99,9 +100,9 @@ def test_standalone_page_has_no_links_and_a_served_page_has_them() -> None:
 
 
 def test_text_from_definitions_is_escaped() -> None:
-    results = sample_results()
+    results = sample_dict()
     results["experiment"]["hypothesis"] = "<script>alert(1)</script>"
     results["metrics"][0]["segments"][0]["value"] = "<img src=x onerror=alert(1)>"
-    page = render_html(results)
+    page = render_html(ResultsDocument.from_dict(results))
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

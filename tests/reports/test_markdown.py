@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import re
 
-from tests.support.sample_results import sample_results, srm_results
+from tests.support.sample_results import sample_dict, sample_results, srm_results
 from xp.reports.markdown import render_markdown
+from xp.results.document import ResultsDocument
 
 
 def tables(text: str) -> list[list[list[str]]]:
@@ -45,7 +46,7 @@ def test_decision_with_every_reason() -> None:
     results = sample_results()
     text = render_markdown(results)
     assert "## Decision: Keep running" in text
-    for reason in results["decision"]["reasons"]:
+    for reason in results.decision.reasons:
         assert f"- {reason}" in text
 
 
@@ -69,9 +70,10 @@ def test_metric_table_numbers() -> None:
 
 
 def test_significant_comparison_says_yes() -> None:
-    results = sample_results()
+    results = sample_dict()
     results["metrics"][0]["comparisons"][0].update(significant=True, p_value_corrected=0.0004)
-    purchase = next(t for t in tables(render_markdown(results)) if "p-value (Holm)" in t[0])
+    text = render_markdown(ResultsDocument.from_dict(results))
+    purchase = next(t for t in tables(text) if "p-value (Holm)" in t[0])
     assert row(purchase, "green")["Significant"] == "yes"
     assert row(purchase, "green")["p-value (Holm)"] == "<0.001"
 
@@ -116,7 +118,7 @@ def test_sequential_method_is_named_with_its_tuning() -> None:
 
 
 def test_newlines_in_text_do_not_break_tables() -> None:
-    results = sample_results()
+    results = sample_dict()
     results["experiment"]["hypothesis"] = "line one\nline two | with a pipe"
-    summary = tables(render_markdown(results))[0]
+    summary = tables(render_markdown(ResultsDocument.from_dict(results)))[0]
     assert row(summary, "Hypothesis")["checkout-button"] == "line one line two | with a pipe"

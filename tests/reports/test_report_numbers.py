@@ -13,7 +13,6 @@ import io
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,6 +21,7 @@ from xp.reports.csv_report import render_csv
 from xp.reports.html import render_html
 from xp.reports.markdown import render_markdown
 from xp.results.build import experiment_results
+from xp.results.document import ResultsDocument
 from xp.stats.frequentist import LiftResult, frequentist_lift
 from xp.stats.sequential import sequential_series
 from xp.stats.srm import srm_test
@@ -42,12 +42,11 @@ def units(tmp_path: Path, store: Store) -> list[Unit]:
 
 
 @pytest.fixture
-def report(tmp_path: Path, store: Store, units: list[Unit]) -> Callable[..., dict[str, Any]]:
+def report(tmp_path: Path, store: Store, units: list[Unit]) -> Callable[..., ResultsDocument]:
     definition = definitions(tmp_path / "experiments")[KEY]
 
-    def build(method: str = "frequentist") -> dict[str, Any]:
-        document: dict[str, Any] = experiment_results(definition, store, method=method, alpha=0.05)
-        return document
+    def build(method: str = "frequentist") -> ResultsDocument:
+        return experiment_results(definition, store, method=method, alpha=0.05)
 
     return build
 
@@ -82,14 +81,14 @@ def pct(value: float | None) -> str:
     return f"{value * 100:+.1f}%"
 
 
-def csv_rows(document: dict[str, Any]) -> dict[tuple[str, str, str, str], dict[str, str]]:
+def csv_rows(document: ResultsDocument) -> dict[tuple[str, str, str, str], dict[str, str]]:
     rows = csv.DictReader(io.StringIO(render_csv(document)))
     return {(r["metric"], r["segment"], r["segment_value"], r["variant"]): r for r in rows}
 
 
 @pytest.mark.parametrize("method", ["frequentist", "sequential"])
 def test_csv_numbers_are_the_engines(
-    report: Callable[..., dict[str, Any]], units: list[Unit], method: str
+    report: Callable[..., ResultsDocument], units: list[Unit], method: str
 ) -> None:
     rows = csv_rows(report(method))
     for metric in ("purchased", "revenue", "refunds"):
@@ -111,7 +110,7 @@ def test_csv_numbers_are_the_engines(
 
 
 def test_markdown_shows_the_engines_lift_and_decision(
-    report: Callable[..., dict[str, Any]], units: list[Unit]
+    report: Callable[..., ResultsDocument], units: list[Unit]
 ) -> None:
     document = report()
     text = render_markdown(document)
@@ -126,12 +125,12 @@ def test_markdown_shows_the_engines_lift_and_decision(
     srm = srm_test([300, 300], [0.5, 0.5])
     assert f"p = {srm.p_value:.3f}" in text
     assert "## Decision: " in text
-    for reason in document["decision"]["reasons"]:
+    for reason in document.decision.reasons:
         assert reason in text
 
 
 def test_segments_count_the_seeded_units(
-    report: Callable[..., dict[str, Any]], units: list[Unit]
+    report: Callable[..., ResultsDocument], units: list[Unit]
 ) -> None:
     rows = csv_rows(report())
     for country in ("US", "CA"):
@@ -142,15 +141,15 @@ def test_segments_count_the_seeded_units(
 
 
 def test_html_chart_ends_at_the_overall_lift(
-    report: Callable[..., dict[str, Any]], units: list[Unit]
+    report: Callable[..., ResultsDocument], units: list[Unit]
 ) -> None:
     document = report()
-    purchased = next(m for m in document["metrics"] if m["name"] == "purchased")
-    series = [p for p in purchased["series"] if p["variant"] == "treatment"]
+    purchased = next(m for m in document.metrics if m.name == "purchased")
+    series = [p for p in purchased.series if p.variant == "treatment"]
     assert len(series) == DAYS
-    assert [p["units"] for p in series] == sorted(p["units"] for p in series)
+    assert [p.units for p in series] == sorted(p.units for p in series)
     truth = expected(units, "purchased")
-    assert series[-1]["relative"]["estimate"] == pytest.approx(truth.relative.estimate)
+    assert series[-1].relative.estimate == pytest.approx(truth.relative.estimate)
     page = render_html(document)
     assert '<path class="line"' in page
     assert pct(truth.relative.estimate) in page

@@ -20,6 +20,7 @@ from xp.definitions.loader import load_directory
 from xp.definitions.model import Definition
 from xp.events.model import Conversion, Exposure
 from xp.results.build import experiment_results
+from xp.results.document import ResultsDocument
 from xp.stats.cuped import cuped_adjust
 from xp.stats.frequentist import frequentist_lift
 from xp.stats.multiple import benjamini_hochberg, holm
@@ -68,6 +69,11 @@ def load(tmp_path: Path, experiment: dict[str, Any]) -> Definition:
     result = load_directory(folder)
     assert not result.problems, result.problems
     return result.definitions[experiment["key"]]
+
+
+def results_json(definition: Definition, store: Store, **options: Any) -> dict[str, Any]:
+    """The built document in its JSON shape, through the one serializer."""
+    return experiment_results(definition, store, **options).as_dict()
 
 
 def seed(
@@ -153,7 +159,7 @@ def test_holm_over_primaries_and_bh_over_secondaries(
     store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
 ) -> None:
     definition, units = seeded
-    document = experiment_results(definition, store)
+    document = results_json(definition, store)
     for role, metrics, correct in (
         ("primary", ("bought", "spend"), holm),
         ("secondary", ("clicks", "visits"), benjamini_hochberg),
@@ -183,7 +189,7 @@ def test_b_ships_on_its_purchase_rate(
     store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
 ) -> None:
     definition, _ = seeded
-    document = experiment_results(definition, store)
+    document = results_json(definition, store)
     assert comparisons(document, "bought")["b"]["significant"] is True
     assert document["decision"]["decision"] == "ship"
     assert document["decision"]["winner"] == "b"
@@ -193,7 +199,7 @@ def test_cuped_uses_the_exposures_covariates(
     store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
 ) -> None:
     definition, units = seeded
-    document = experiment_results(definition, store)
+    document = results_json(definition, store)
     spend = comparisons(document, "spend")["b"]["cuped"]
     assert spend is not None
     arms = [stats(units[v], "spend") for v in ("control", "b", "c")]
@@ -221,7 +227,7 @@ def test_series_is_cumulative_and_the_sequential_result_is_its_last_look(
     store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
 ) -> None:
     definition, units = seeded
-    document = experiment_results(definition, store, method="sequential")
+    document = results_json(definition, store, method="sequential")
     bought = next(m for m in document["metrics"] if m["name"] == "bought")
     for variant in ("b", "c"):
         points = [p for p in bought["series"] if p["variant"] == variant]
@@ -244,7 +250,7 @@ def test_series_is_cumulative_and_the_sequential_result_is_its_last_look(
         assert overall["absolute"]["ci_low"] == pytest.approx(truth[-1].absolute.ci_low)
     assert not next(m for m in document["metrics"] if m["name"] == "clicks")["series"]
     assert document["sequential_tuning"] == 5000
-    fixed = experiment_results(definition, store)
+    fixed = results_json(definition, store)
     b_fixed = comparisons(fixed, "bought")["b"]["relative"]
     b_seq = comparisons(document, "bought")["b"]["relative"]
     assert b_seq["ci_high"] - b_seq["ci_low"] > b_fixed["ci_high"] - b_fixed["ci_low"]
@@ -254,7 +260,7 @@ def test_segments_are_bh_corrected_per_metric(
     store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]]
 ) -> None:
     definition, units = seeded
-    document = experiment_results(definition, store)
+    document = results_json(definition, store)
     bought = next(m for m in document["metrics"] if m["name"] == "bought")
     family = [c for s in bought["segments"] for c in s["comparisons"]]
     assert len(family) == 4  # US and CA x b and c
@@ -282,7 +288,7 @@ def test_an_empty_experiment_is_insufficient_data_not_an_error(
     tmp_path: Path, store: Store
 ) -> None:
     definition = load(tmp_path, EXPERIMENT)
-    document = experiment_results(definition, store, method="sequential")
+    document = results_json(definition, store, method="sequential")
     assert document["units"] == {"control": 0, "b": 0, "c": 0}
     assert document["decision"]["decision"] == "insufficient_data"
     assert document["srm"]["alarm"] is False
@@ -301,7 +307,7 @@ def test_a_lopsided_split_raises_the_srm_alarm(tmp_path: Path, store: Store) -> 
         "c": generate(rng, 300, 0.2, 20.0),
     }
     seed(store, definition, units, time.time())
-    document = experiment_results(definition, store)
+    document = results_json(definition, store)
     assert document["srm"]["alarm"] is True
     assert document["decision"]["decision"] == "srm_alarm"
 
@@ -313,7 +319,7 @@ def test_a_harmful_guardrail_stops_the_experiment(tmp_path: Path, store: Store) 
     for row in units["c"]:
         row["error"] += 2.0
     seed(store, definition, units, time.time())
-    document = experiment_results(definition, store)
+    document = results_json(definition, store)
     assert document["decision"]["decision"] == "guardrail_breached"
     assert any(r.startswith("errors: c is") for r in document["decision"]["reasons"])
 
@@ -323,9 +329,9 @@ def test_unknown_method_or_alpha_is_refused(
 ) -> None:
     definition, _ = seeded
     with pytest.raises(ValueError, match="method"):
-        experiment_results(definition, store, method="bayesian")
+        results_json(definition, store, method="bayesian")
     with pytest.raises(ValueError, match="alpha"):
-        experiment_results(definition, store, alpha=1.0)
+        results_json(definition, store, alpha=1.0)
 
 
 def test_no_winner_at_the_planned_sample_is_no_ship(tmp_path: Path, store: Store) -> None:
@@ -333,7 +339,7 @@ def test_no_winner_at_the_planned_sample_is_no_ship(tmp_path: Path, store: Store
     rng = np.random.default_rng(5)
     units = {v: generate(rng, 300, 0.2, 20.0) for v in ("control", "b", "c")}
     seed(store, definition, units, time.time())
-    document = experiment_results(definition, store)
+    document = results_json(definition, store)
     assert document["decision"]["decision"] == "no_ship", document["decision"]
     assert document["sequential_tuning"] == 900
     assert document["experiment"]["planned_sample"] == 900
@@ -353,8 +359,80 @@ def test_a_closed_arm_does_not_hold_the_decision(tmp_path: Path, store: Store) -
     rng = np.random.default_rng(7)
     units = {"control": generate(rng, 400, 0.2, 20.0), "b": generate(rng, 400, 0.3, 20.0)}
     seed(store, definition, units, time.time())
-    document = experiment_results(definition, store)
+    document = results_json(definition, store)
     assert document["units"]["c"] == 0
     assert comparisons(document, "bought")["c"]["reason"] == "insufficient_data"
     assert document["decision"]["decision"] == "ship"
     assert document["decision"]["winner"] == "b"
+
+
+# The keys docs/results.md documents, level by level.
+DOCUMENTED = {
+    "document": {
+        "experiment", "method", "alpha", "sequential_tuning", "generated_at", "units", "srm",
+        "decision", "diagnostics", "metrics",
+    },
+    "experiment": {
+        "key", "name", "status", "winner", "hypothesis", "owner", "start", "end",
+        "planned_sample", "variants", "segments", "metrics",
+    },
+    "srm": {"p_value", "alarm", "threshold", "chi2", "observed", "expected"},
+    "decision": {"decision", "reasons", "winner"},
+    "metric": {
+        "name", "kind", "role", "direction", "exploratory", "correction", "variants",
+        "comparisons", "series", "segments",
+    },
+    "variant": {"variant", "units", "sum", "mean", "sd"},
+    "comparison": {
+        "variant", "absolute", "relative", "reason", "p_value_corrected", "significant", "cuped",
+    },
+    "estimate": {"estimate", "se", "ci_low", "ci_high", "p_value"},
+    "cuped": {
+        "theta", "variance_reduction", "units_with_covariate", "absolute", "relative", "reason",
+    },
+    "point": {"date", "variant", "units", "control_units", "relative", "absolute", "p_value"},
+    "band": {"estimate", "ci_low", "ci_high"},
+    "segment": {"segment", "value", "units", "variants", "comparisons"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["frequentist", "sequential"])
+def test_the_json_has_the_documented_keys_and_round_trips(
+    store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]], method: str
+) -> None:
+    definition, _ = seeded
+    document = experiment_results(definition, store, method=method)
+    data = document.as_dict()
+    assert ResultsDocument.from_dict(data) == document
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+
+    def keys(name: str, value: dict[str, Any]) -> None:
+        assert set(value) == DOCUMENTED[name], name
+
+    keys("document", data)
+    keys("experiment", data["experiment"])
+    keys("srm", data["srm"])
+    keys("decision", data["decision"])
+    cuped = 0
+    for metric in data["metrics"]:
+        keys("metric", metric)
+        rows = metric["variants"] + [r for s in metric["segments"] for r in s["variants"]]
+        assert rows and all(set(r) == DOCUMENTED["variant"] for r in rows)
+        for comparison in metric["comparisons"] + [
+            c for s in metric["segments"] for c in s["comparisons"]
+        ]:
+            keys("comparison", comparison)
+            keys("estimate", comparison["absolute"])
+            keys("estimate", comparison["relative"])
+            if comparison["cuped"] is not None:
+                cuped += 1
+                keys("cuped", comparison["cuped"])
+                keys("estimate", comparison["cuped"]["relative"])
+        for point in metric["series"]:
+            keys("point", point)
+            keys("band", point["relative"])
+            keys("band", point["absolute"])
+        for segment in metric["segments"]:
+            keys("segment", segment)
+    assert cuped > 0  # the seeded spend metric carries a covariate
+    assert any(m["series"] for m in data["metrics"]) and any(m["segments"] for m in data["metrics"])

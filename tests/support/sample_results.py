@@ -2,12 +2,19 @@
 
 The numbers are those of a real two-arm test (Welch/delta-method, 95%): control 612 of 5,012
 purchased, green 635 of 4,988; the series is the same data cumulated by day of exposure.
+:data:`SAMPLE` is the JSON; :func:`sample_results` the typed document renderers take.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
+
+from xp.results.document import ResultsDocument
+
+CONTROL_RATE = 0.122107
+NO_ESTIMATE = {"estimate": None, "se": None, "ci_low": None, "ci_high": None, "p_value": None}
 
 
 def _comparison(
@@ -36,9 +43,25 @@ def _point(
         "date": date,
         "variant": "green",
         "units": units,
+        "control_units": round(units * 5012 / 4988),
         "relative": {"estimate": estimate, "ci_low": low, "ci_high": high},
+        "absolute": {
+            "estimate": round(estimate * CONTROL_RATE, 6),
+            "ci_low": round(low * CONTROL_RATE, 6),
+            "ci_high": round(high * CONTROL_RATE, 6),
+        },
         "p_value": p,
     }
+
+
+def _rate_rows(control: tuple[int, float], green: tuple[int, float]) -> list[dict[str, Any]]:
+    """Variant rows of a 0/1 metric from (units, conversions)."""
+    rows = []
+    for variant, (n, total) in (("control", control), ("green", green)):
+        rate = total / n if n else None
+        sd = math.sqrt(rate * (1 - rate) * n / (n - 1)) if rate is not None and n > 1 else None
+        rows.append({"variant": variant, "units": n, "sum": total, "mean": rate, "sd": sd})
+    return rows
 
 
 SAMPLE: dict[str, Any] = {
@@ -50,8 +73,11 @@ SAMPLE: dict[str, Any] = {
         "owner": "growth-team",
         "start": "2026-11-01",
         "end": None,
+        "planned_sample": None,
+        "winner": None,
         "variants": [{"key": "control", "weight": 0.5}, {"key": "green", "weight": 0.5}],
         "segments": ["country", "device"],
+        "metrics": ["purchase_rate", "revenue_per_user", "refund_rate"],
     },
     "method": "frequentist",
     "alpha": 0.05,
@@ -62,6 +88,7 @@ SAMPLE: dict[str, Any] = {
         "p_value": 0.810330,
         "alarm": False,
         "threshold": 0.001,
+        "chi2": 0.0576,
         "observed": {"control": 5012, "green": 4988},
         "expected": {"control": 5000.0, "green": 5000.0},
     },
@@ -71,6 +98,7 @@ SAMPLE: dict[str, Any] = {
             "purchase_rate: green is +4.3% (95% CI -6.6% to +15.1%), not significant yet.",
             "refund_rate: no guardrail breached.",
         ],
+        "winner": None,
     },
     "diagnostics": {
         "variant_mismatch": 3,
@@ -121,6 +149,7 @@ SAMPLE: dict[str, Any] = {
                     "segment": "country",
                     "value": "US",
                     "units": {"control": 3000, "green": 2990},
+                    "variants": _rate_rows((3000, 366.0), (2990, 387.0)),
                     "comparisons": [
                         _comparison(
                             "green",
@@ -134,6 +163,7 @@ SAMPLE: dict[str, Any] = {
                     "segment": "country",
                     "value": "CA",
                     "units": {"control": 2012, "green": 1998},
+                    "variants": _rate_rows((2012, 246.0), (1998, 248.0)),
                     "comparisons": [
                         _comparison(
                             "green",
@@ -147,11 +177,12 @@ SAMPLE: dict[str, Any] = {
                     "segment": "device",
                     "value": "tablet|kiosk",
                     "units": {"control": 1, "green": 0},
+                    "variants": _rate_rows((1, 0.0), (0, 0.0)),
                     "comparisons": [
                         {
                             "variant": "green",
-                            "absolute": None,
-                            "relative": None,
+                            "absolute": NO_ESTIMATE,
+                            "relative": NO_ESTIMATE,
                             "p_value_corrected": None,
                             "significant": False,
                             "reason": "insufficient_data",
@@ -195,6 +226,8 @@ SAMPLE: dict[str, Any] = {
                     "cuped": {
                         "variance_reduction": 0.31,
                         "theta": 0.8,
+                        "units_with_covariate": {"control": 5012, "green": 4988},
+                        "reason": None,
                         "absolute": {
                             "estimate": 0.51,
                             "se": 0.398,
@@ -241,14 +274,19 @@ SAMPLE: dict[str, Any] = {
 }
 
 
-def sample_results(**changes: Any) -> dict[str, Any]:
+def sample_dict(**changes: Any) -> dict[str, Any]:
     """A fresh deep copy of :data:`SAMPLE`, with top-level keys replaced by ``changes``."""
     document = copy.deepcopy(SAMPLE)
     document.update(copy.deepcopy(changes))
     return document
 
 
-def srm_results() -> dict[str, Any]:
+def sample_results(**changes: Any) -> ResultsDocument:
+    """The typed document of :func:`sample_dict` (``changes`` in its JSON shape)."""
+    return ResultsDocument.from_dict(sample_dict(**changes))
+
+
+def srm_results() -> ResultsDocument:
     """The sample with a sample ratio mismatch: the decision is ``srm_alarm``."""
     observed = {"control": 5400, "green": 4600}
     return sample_results(
@@ -257,11 +295,13 @@ def srm_results() -> dict[str, Any]:
             "p_value": 1.2e-15,
             "alarm": True,
             "threshold": 0.001,
+            "chi2": 64.0,
             "observed": observed,
             "expected": {"control": 5000.0, "green": 5000.0},
         },
         decision={
             "decision": "srm_alarm",
             "reasons": ["Sample ratio mismatch: p = 1.2e-15 < 0.001; results are not trustworthy."],
+            "winner": None,
         },
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from tests.support.sample_results import sample_results, srm_results
 from xp.auth import SESSION_MAX_AGE
 from xp.definitions.model import Definition
+from xp.results.document import ResultsDocument
 from xp.web import pages
 
 KEYS = {"admin-key-123": "admin", "sdk-key-456": "sdk"}
@@ -29,13 +30,13 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """Stub the results document; record (experiment key, method) of each call."""
     seen: list[tuple[str, str]] = []
 
-    def fake(definition: Definition, method: str) -> dict[str, Any]:
+    def fake(definition: Definition, method: str) -> ResultsDocument:
         seen.append((definition.key, method))
         if definition.key == "search-ranking":
             return srm_results()
         results = sample_results(method=method)
-        results["experiment"].update(key=definition.key, name=definition.name)
-        return results
+        experiment = replace(results.experiment, key=definition.key, name=definition.name)
+        return replace(results, experiment=experiment)
 
     monkeypatch.setattr(pages, "_results", fake)
     return seen

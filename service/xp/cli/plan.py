@@ -17,7 +17,7 @@ import click
 from xp.cli.report import find_definition, open_runtime, source_options
 from xp.definitions.model import Definition, Metric
 from xp.reports import formatting as fmt
-from xp.results.build import arm
+from xp.results.arms import arm
 from xp.stats import power
 from xp.store.model import ExperimentData, SufficientStats
 

@@ -1,5 +1,6 @@
 """Renderers of the results document (docs/results.md): Markdown, CSV, HTML, SVG charts.
 
-Every renderer takes the document as :func:`service.results.experiment_results` builds it and
-computes no statistics of its own.
+Every renderer takes the typed :class:`xp.results.document.ResultsDocument` that
+:func:`xp.results.build.experiment_results` builds, reads its attributes, and computes no
+statistics of its own.
 """

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 from xp.reports.formatting import is_number, percent
+from xp.results.document import SeriesPoint
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
@@ -64,17 +65,17 @@ class Frame:
         )
 
 
-def lift_series(series: Iterable[Mapping[str, Any]]) -> list[LiftSeries]:
-    """The results document's ``series`` entries grouped by variant, in date order."""
+def lift_series(series: Iterable[SeriesPoint]) -> list[LiftSeries]:
+    """The results document's ``series`` points grouped by variant, in date order."""
     by_variant: dict[str, list[LiftPoint]] = {}
     for entry in series:
-        relative = entry.get("relative") or {}
-        by_variant.setdefault(str(entry["variant"]), []).append(
+        relative = entry.relative
+        by_variant.setdefault(entry.variant, []).append(
             LiftPoint(
-                dt.date.fromisoformat(str(entry["date"])),
-                _finite(relative.get("estimate")),
-                _finite(relative.get("ci_low")),
-                _finite(relative.get("ci_high")),
+                dt.date.fromisoformat(entry.date),
+                _finite(relative.estimate),
+                _finite(relative.ci_low),
+                _finite(relative.ci_high),
             )
         )
     return [

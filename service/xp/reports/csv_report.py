@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
+
+from xp.results.document import Comparison, ResultsDocument, VariantRow
 
 COLUMNS = (
     "experiment",
@@ -52,7 +54,7 @@ COLUMNS = (
 ESTIMATE_FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value")
 
 
-def render_csv(results: Mapping[str, Any]) -> str:
+def render_csv(results: ResultsDocument) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
@@ -61,65 +63,65 @@ def render_csv(results: Mapping[str, Any]) -> str:
     return out.getvalue()
 
 
-def result_rows(results: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+def result_rows(results: ResultsDocument) -> Iterator[dict[str, Any]]:
     """The rows as dicts keyed by :data:`COLUMNS` (values not yet turned into text)."""
-    variants = [v["key"] for v in results["experiment"].get("variants", [])]
-    control = variants[0] if variants else None
-    common = {"experiment": results["experiment"]["key"], "method": results.get("method")}
-    for metric in results.get("metrics", []):
+    control = results.experiment.control
+    common = {"experiment": results.experiment.key, "method": results.method}
+    for metric in results.metrics:
         about = {
             **common,
-            "metric": metric["name"],
-            "kind": metric.get("kind"),
-            "role": metric.get("role"),
-            "direction": metric.get("direction"),
-            "correction": metric.get("correction"),
+            "metric": metric.name,
+            "kind": metric.kind,
+            "role": metric.role,
+            "direction": metric.direction,
+            "correction": metric.correction,
         }
-        comparisons = {c["variant"]: c for c in metric.get("comparisons", [])}
-        for stats in metric.get("variants", []):
-            name = stats["variant"]
+        for stats in metric.variants:
             yield {
                 **about,
-                "exploratory": bool(metric.get("exploratory")),
-                "variant": name,
-                "is_control": name == control,
-                **{k: stats.get(k) for k in ("units", "sum", "mean", "sd")},
-                **_comparison_columns(comparisons.get(name)),
+                "exploratory": metric.exploratory,
+                "variant": stats.variant,
+                "is_control": stats.variant == control,
+                **_variant_columns(stats),
+                **_comparison_columns(metric.comparison(stats.variant)),
             }
-        for segment in metric.get("segments", []):
-            comparisons = {c["variant"]: c for c in segment.get("comparisons", [])}
-            stats_by_variant = {s["variant"]: s for s in segment.get("variants", [])}
-            for name, units in (segment.get("units") or {}).items():
-                stats = stats_by_variant.get(name, {})
+        for segment in metric.segments:
+            comparisons = {c.variant: c for c in segment.comparisons}
+            stats_by_variant = {s.variant: s for s in segment.variants}
+            for name, units in segment.units.items():
+                row = stats_by_variant.get(name)
                 yield {
                     **about,
                     "exploratory": True,
-                    "segment": segment.get("segment"),
-                    "segment_value": segment.get("value"),
+                    "segment": segment.segment,
+                    "segment_value": segment.value,
                     "variant": name,
                     "is_control": name == control,
+                    **(_variant_columns(row) if row is not None else {}),
                     "units": units,
-                    **{k: stats.get(k) for k in ("sum", "mean", "sd")},
                     **_comparison_columns(comparisons.get(name)),
                 }
 
 
-def _comparison_columns(comparison: Mapping[str, Any] | None) -> dict[str, Any]:
+def _variant_columns(row: VariantRow) -> dict[str, Any]:
+    return {"units": row.units, "sum": row.sum, "mean": row.mean, "sd": row.sd}
+
+
+def _comparison_columns(comparison: Comparison | None) -> dict[str, Any]:
     if comparison is None:
         return {}
     columns: dict[str, Any] = {}
-    for prefix, name in (("abs", "absolute"), ("rel", "relative")):
-        estimate = comparison.get(name) or {}
+    for prefix, estimate in (("abs", comparison.absolute), ("rel", comparison.relative)):
         for field in ESTIMATE_FIELDS:
-            columns[f"{prefix}_{field}"] = estimate.get(field)
-    columns["p_value_corrected"] = comparison.get("p_value_corrected")
-    columns["significant"] = bool(comparison.get("significant"))
-    columns["reason"] = comparison.get("reason")
-    cuped = comparison.get("cuped") or {}
-    columns["cuped_variance_reduction"] = cuped.get("variance_reduction")
-    relative = cuped.get("relative") or {}
-    for field in ("estimate", "ci_low", "ci_high", "p_value"):
-        columns[f"cuped_rel_{field}"] = relative.get(field)
+            columns[f"{prefix}_{field}"] = getattr(estimate, field)
+    columns["p_value_corrected"] = comparison.p_value_corrected
+    columns["significant"] = comparison.significant
+    columns["reason"] = comparison.reason
+    cuped = comparison.cuped
+    if cuped is not None:
+        columns["cuped_variance_reduction"] = cuped.variance_reduction
+        for field in ("estimate", "ci_low", "ci_high", "p_value"):
+            columns[f"cuped_rel_{field}"] = getattr(cuped.relative, field)
     return columns
 
 

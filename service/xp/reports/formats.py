@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from xp.reports.csv_report import render_csv
 from xp.reports.html import render_html
 from xp.reports.markdown import render_markdown
 from xp.results.build import METHODS
+from xp.results.document import ResultsDocument
 
-Renderer = Callable[[Mapping[str, Any]], str]
+Renderer = Callable[[ResultsDocument], str]
 
 __all__ = ["FORMATS", "METHODS", "UnknownFormat", "render"]
 
 
-def render_json(results: Mapping[str, Any]) -> str:
-    return json.dumps(results, indent=2, allow_nan=False) + "\n"
+def render_json(results: ResultsDocument) -> str:
+    return json.dumps(results.as_dict(), indent=2, allow_nan=False) + "\n"
 
 
 FORMATS: dict[str, tuple[Renderer, str]] = {
@@ -32,7 +32,7 @@ class UnknownFormat(ValueError):
     """A report format that is not one of :data:`FORMATS`."""
 
 
-def render(results: Mapping[str, Any], format: str) -> tuple[str, str]:
+def render(results: ResultsDocument, format: str) -> tuple[str, str]:
     """The results document in ``format`` (json, md, csv, html), and its mimetype."""
     try:
         renderer, mimetype = FORMATS[format]

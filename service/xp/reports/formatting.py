@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
+
+from xp.results.document import Comparison, ExperimentInfo
 
 MISSING = "—"
 
@@ -34,6 +35,17 @@ DIAGNOSTICS = {
 
 # Metrics whose per-unit value is 0 or 1: means read as rates, absolute lifts as points.
 RATE_KINDS = frozenset({"binomial", "retention"})
+
+
+class Interval(Protocol):
+    """An estimate with its interval: a comparison's :class:`Estimate`, a series point's band."""
+
+    @property
+    def estimate(self) -> float | None: ...
+    @property
+    def ci_low(self) -> float | None: ...
+    @property
+    def ci_high(self) -> float | None: ...
 
 
 def is_number(value: Any) -> bool:
@@ -90,16 +102,16 @@ def absolute(value: Any, kind: str) -> str:
     return number(value, signed=True)
 
 
-def interval(estimate: Mapping[str, Any] | None, kind: str | None = None) -> str:
+def interval(estimate: Interval | None, kind: str | None = None) -> str:
     """``+4.3% (-6.6% to +15.1%)``; ``kind`` given means an absolute lift of that metric kind."""
-    if not estimate:
+    if estimate is None:
         return MISSING
 
     def show(value: Any) -> str:
         return percent(value) if kind is None else absolute(value, kind)
 
-    point = show(estimate.get("estimate"))
-    low, high = estimate.get("ci_low"), estimate.get("ci_high")
+    point = show(estimate.estimate)
+    low, high = estimate.ci_low, estimate.ci_high
     if not (is_number(low) or is_number(high)):
         return point
     return f"{point} ({show(low)} to {show(high)})"
@@ -124,15 +136,15 @@ def correction(code: Any) -> str:
     return CORRECTIONS.get(str(code), str(code))
 
 
-def significance(comparison: Mapping[str, Any]) -> str:
+def significance(comparison: Comparison) -> str:
     """``yes``, ``no``, or why there is no answer."""
-    if comparison.get("reason"):
-        return reason(comparison["reason"])
-    return "yes" if comparison.get("significant") else "no"
+    if comparison.reason:
+        return reason(comparison.reason)
+    return "yes" if comparison.significant else "no"
 
 
-def dates(experiment: Mapping[str, Any]) -> str:
-    start, end = experiment.get("start"), experiment.get("end")
+def dates(experiment: ExperimentInfo) -> str:
+    start, end = experiment.start, experiment.end
     if not start and not end:
         return "not set"
     return f"{start or '?'} to {end or 'ongoing'}"

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from xp.reports import formatting as fmt
 from xp.reports.charts import lift_chart, lift_series
+from xp.results.document import MetricResult, ResultsDocument
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ReportLinks:
 
 
 def render_html(
-    results: Mapping[str, Any], nav: Nav | None = None, links: ReportLinks | None = None
+    results: ResultsDocument, nav: Nav | None = None, links: ReportLinks | None = None
 ) -> str:
     """A complete HTML document of the results; without ``nav``/``links`` it stands alone."""
     return render("experiment.html", results=results, nav=nav, links=links)
@@ -85,15 +86,14 @@ def environment() -> Environment:
     return env
 
 
-def _metric_chart(metric: Mapping[str, Any], chart_id: str, results: Mapping[str, Any]) -> Markup:
+def _metric_chart(metric: MetricResult, chart_id: str, results: ResultsDocument) -> Markup:
     band = (
         "always-valid confidence sequence"
-        if results.get("method") == "sequential"
+        if results.method == "sequential"
         else "confidence interval"
     )
     title = (
-        f"Cumulative relative lift of {metric['name']} per day, "
-        f"{fmt.ci_level(results.get('alpha'))} {band}"
+        f"Cumulative relative lift of {metric.name} per day, {fmt.ci_level(results.alpha)} {band}"
     )
-    svg = lift_chart(lift_series(metric.get("series") or []), title=title, chart_id=chart_id)
+    svg = lift_chart(lift_series(metric.series), title=title, chart_id=chart_id)
     return Markup(svg)  # noqa: S704 - lift_chart escapes every piece of text it draws

@@ -6,19 +6,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from xp.reports import formatting as fmt
+from xp.results.document import Comparison, MetricResult, ResultsDocument, SrmCheck
 
 
-def render_markdown(results: Mapping[str, Any]) -> str:
+def render_markdown(results: ResultsDocument) -> str:
     """The whole report: summary, decision, one table per metric, SRM, diagnostics, segments."""
-    experiment = results["experiment"]
-    lines = [f"# {_inline(experiment.get('name') or experiment['key'])} (`{experiment['key']}`)"]
+    experiment = results.experiment
+    lines = [f"# {_inline(experiment.name or experiment.key)} (`{experiment.key}`)"]
     lines += ["", *_summary(results)]
     lines += ["", *_decision(results)]
-    level = fmt.ci_level(results.get("alpha"))
-    for metric in results.get("metrics", []):
+    level = fmt.ci_level(results.alpha)
+    for metric in results.metrics:
         lines += ["", *_metric(metric, level)]
-    lines += ["", *_srm(results), "", *_diagnostics(results.get("diagnostics") or {})]
-    segmented = [m for m in results.get("metrics", []) if m.get("segments")]
+    lines += ["", *_srm(results.srm), "", *_diagnostics(results.diagnostics)]
+    segmented = [m for m in results.metrics if m.segments]
     if segmented:
         lines += ["", "## Segments (exploratory)", ""]
         lines.append(
@@ -30,52 +31,53 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _summary(results: Mapping[str, Any]) -> list[str]:
-    experiment = results["experiment"]
-    units = results.get("units") or {}
+def _summary(results: ResultsDocument) -> list[str]:
+    experiment = results.experiment
     rows = [
-        ("Status", experiment.get("status")),
-        ("Hypothesis", experiment.get("hypothesis") or fmt.MISSING),
-        ("Owner", experiment.get("owner") or fmt.MISSING),
+        ("Status", experiment.status),
+        ("Hypothesis", experiment.hypothesis or fmt.MISSING),
+        ("Owner", experiment.owner or fmt.MISSING),
         ("Dates", fmt.dates(experiment)),
-        ("Units", " · ".join(f"{k} {fmt.count(v)}" for k, v in units.items()) or "none yet"),
+        ("Units", _units(results.units) or "none yet"),
         ("Method", _method(results)),
-        ("Generated", results.get("generated_at")),
+        ("Generated", results.generated_at),
     ]
-    return _table(("Experiment", experiment["key"]), rows)
+    return _table(("Experiment", experiment.key), rows)
 
 
-def _method(results: Mapping[str, Any]) -> str:
-    alpha = results.get("alpha")
-    if results.get("method") == "sequential":
-        tuning = fmt.count(results.get("sequential_tuning"))
+def _units(units: Mapping[str, int]) -> str:
+    return " · ".join(f"{k} {fmt.count(v)}" for k, v in units.items())
+
+
+def _method(results: ResultsDocument) -> str:
+    alpha = results.alpha
+    if results.method == "sequential":
+        tuning = fmt.count(results.sequential_tuning)
         return f"sequential, always valid (alpha {alpha}, tuned for {tuning} units)"
     return f"frequentist, fixed horizon (alpha {alpha})"
 
 
-def _decision(results: Mapping[str, Any]) -> list[str]:
-    decision = results.get("decision") or {}
-    lines = [f"## Decision: {fmt.decision(decision.get('decision'))}", ""]
-    srm = results.get("srm") or {}
-    if srm.get("alarm"):
+def _decision(results: ResultsDocument) -> list[str]:
+    decision = results.decision
+    lines = [f"## Decision: {fmt.decision(decision.decision)}", ""]
+    srm = results.srm
+    if srm.alarm:
         lines += [
-            f"> **Sample ratio mismatch** ({fmt.p_clause(srm.get('p_value'))}): the split "
+            f"> **Sample ratio mismatch** ({fmt.p_clause(srm.p_value)}): the split "
             "of units does not match the configured weights, so the lifts below are not "
             "trustworthy until the cause is found.",
             "",
         ]
-    reasons = decision.get("reasons") or []
-    lines += [f"- {_inline(r)}" for r in reasons] or ["- No reasons given."]
+    lines += [f"- {_inline(r)}" for r in decision.reasons] or ["- No reasons given."]
     return lines
 
 
-def _metric(metric: Mapping[str, Any], level: str) -> list[str]:
-    kind = metric.get("kind", "")
+def _metric(metric: MetricResult, level: str) -> list[str]:
+    kind = metric.kind
     title = (
-        f"## {_inline(metric['name'])} ({metric.get('role')}, {kind}, "
-        f"{metric.get('direction', 'increase')} is better)"
+        f"## {_inline(metric.name)} ({metric.role}, {kind}, "
+        f"{metric.direction or 'increase'} is better)"
     )
-    comparisons = {c["variant"]: c for c in metric.get("comparisons", [])}
     header = (
         "Variant",
         "Units",
@@ -83,61 +85,59 @@ def _metric(metric: Mapping[str, Any], level: str) -> list[str]:
         f"Absolute lift ({level} CI)",
         f"Relative lift ({level} CI)",
         "p-value",
-        f"p-value ({fmt.correction(metric.get('correction'))})",
+        f"p-value ({fmt.correction(metric.correction)})",
         "Significant",
     )
-    rows = []
-    for variant in metric.get("variants", []):
-        name = variant["variant"]
-        comparison = comparisons.get(name)
-        stats = (fmt.count(variant.get("units")), fmt.mean(variant.get("mean"), kind))
+    rows: list[tuple[str, ...]] = []
+    for variant in metric.variants:
+        comparison = metric.comparison(variant.variant)
+        stats = (fmt.count(variant.units), fmt.mean(variant.mean, kind))
         if comparison is None:
-            rows.append((name, *stats, "baseline", "baseline", "", "", ""))
+            rows.append((variant.variant, *stats, "baseline", "baseline", "", "", ""))
         else:
-            rows.append((name, *stats, *_comparison_cells(comparison, kind)))
+            rows.append((variant.variant, *stats, *_comparison_cells(comparison, kind)))
     lines = [title, "", *_table(header, rows)]
-    for comparison in comparisons.values():
-        cuped = comparison.get("cuped")
-        if cuped:
+    for comparison in metric.comparisons:
+        cuped = comparison.cuped
+        if cuped is not None:
             lines += [
                 "",
-                f"CUPED for {_inline(comparison['variant'])} (variance reduced by "
-                f"{fmt.percent(cuped.get('variance_reduction'), signed=False)}): absolute "
-                f"{fmt.interval(cuped.get('absolute'), kind)}, relative "
-                f"{fmt.interval(cuped.get('relative'))}, "
-                f"p-value {fmt.p_value((cuped.get('relative') or {}).get('p_value'))}.",
+                f"CUPED for {_inline(comparison.variant)} (variance reduced by "
+                f"{fmt.percent(cuped.variance_reduction, signed=False)}): absolute "
+                f"{fmt.interval(cuped.absolute, kind)}, relative "
+                f"{fmt.interval(cuped.relative)}, "
+                f"p-value {fmt.p_value(cuped.relative.p_value)}.",
             ]
     return lines
 
 
-def _comparison_cells(comparison: Mapping[str, Any], kind: str) -> tuple[str, ...]:
-    relative = comparison.get("relative") or {}
+def _comparison_cells(comparison: Comparison, kind: str) -> tuple[str, ...]:
     return (
-        fmt.interval(comparison.get("absolute"), kind),
-        fmt.interval(relative),
-        fmt.p_value(relative.get("p_value")),
-        fmt.p_value(comparison.get("p_value_corrected")),
+        fmt.interval(comparison.absolute, kind),
+        fmt.interval(comparison.relative),
+        fmt.p_value(comparison.relative.p_value),
+        fmt.p_value(comparison.p_value_corrected),
         fmt.significance(comparison),
     )
 
 
-def _srm(results: Mapping[str, Any]) -> list[str]:
-    srm = results.get("srm") or {}
-    verdict = "**mismatch**" if srm.get("alarm") else "no mismatch"
+def _srm(srm: SrmCheck) -> list[str]:
+    verdict = "**mismatch**" if srm.alarm else "no mismatch"
     lines = [
         "## Sample ratio",
         "",
-        f"Chi-square test against the configured weights: {fmt.p_clause(srm.get('p_value'))} "
-        f"(alarm below {srm.get('threshold')}): {verdict}.",
+        f"Chi-square test against the configured weights: {fmt.p_clause(srm.p_value)} "
+        f"(alarm below {srm.threshold}): {verdict}.",
         "",
     ]
-    observed = srm.get("observed") or {}
-    expected = srm.get("expected") or {}
-    rows = [(k, fmt.count(observed.get(k)), fmt.decimal(expected.get(k))) for k in observed]
+    rows = [
+        (k, fmt.count(observed), fmt.decimal(srm.expected.get(k)))
+        for k, observed in srm.observed.items()
+    ]
     return lines + _table(("Variant", "Observed units", "Expected units"), rows)
 
 
-def _diagnostics(diagnostics: Mapping[str, Any]) -> list[str]:
+def _diagnostics(diagnostics: Mapping[str, int]) -> list[str]:
     rows = [
         (key, fmt.count(value), fmt.DIAGNOSTICS.get(key, "")) for key, value in diagnostics.items()
     ]
@@ -146,8 +146,7 @@ def _diagnostics(diagnostics: Mapping[str, Any]) -> list[str]:
     return ["## Diagnostics", "", *_table(("Counter", "Events", "Meaning"), rows)]
 
 
-def _segments(metric: Mapping[str, Any], level: str) -> list[str]:
-    kind = metric.get("kind", "")
+def _segments(metric: MetricResult, level: str) -> list[str]:
     header = (
         "Segment",
         "Value",
@@ -159,20 +158,18 @@ def _segments(metric: Mapping[str, Any], level: str) -> list[str]:
         "p-value (Benjamini-Hochberg)",
         "Significant",
     )
-    rows = []
-    for segment in metric["segments"]:
-        units = " · ".join(f"{k} {fmt.count(v)}" for k, v in (segment.get("units") or {}).items())
-        for comparison in segment.get("comparisons", []):
-            rows.append(
-                (
-                    segment.get("segment"),
-                    segment.get("value"),
-                    units,
-                    comparison["variant"],
-                    *_comparison_cells(comparison, kind),
-                )
-            )
-    return [f"### {_inline(metric['name'])} by segment (exploratory)", "", *_table(header, rows)]
+    rows = [
+        (
+            segment.segment,
+            segment.value,
+            _units(segment.units),
+            comparison.variant,
+            *_comparison_cells(comparison, metric.kind),
+        )
+        for segment in metric.segments
+        for comparison in segment.comparisons
+    ]
+    return [f"### {_inline(metric.name)} by segment (exploratory)", "", *_table(header, rows)]
 
 
 def _table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list[str]:

@@ -4,40 +4,50 @@ Every report (the JSON API, CSV, Markdown, the HTML page, ``xp report``) renders
 document; the numbers all come from ``service.stats``. Corrections follow the issue's plan:
 Holm over variants x primary metrics, Benjamini-Hochberg over secondary metrics and, per
 metric, over the segment breakdowns (both labelled exploratory), none for guardrails.
+
+The document is built once: each metric's raw results first, then the corrected p-values of
+every family, then the frozen :class:`~xp.results.document.ResultsDocument`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import cast
 
 from xp.definitions.model import Definition, Metric
+from xp.results.arms import add, arm, mean_arm, variant_rows
+from xp.results.document import (
+    Comparison,
+    Cuped,
+    ExperimentInfo,
+    MetricResult,
+    ResultsDocument,
+    SegmentResult,
+    SrmCheck,
+    VariantWeight,
+)
+from xp.results.series import Looks
 from xp.stats.cuped import cuped_adjust
-from xp.stats.decision import MetricComparison, decide
+from xp.stats.decision import Direction, MetricComparison, Role, decide
 from xp.stats.frequentist import LiftResult, frequentist_lift
 from xp.stats.multiple import benjamini_hochberg, holm
 from xp.stats.sequential import DEFAULT_TUNING, sequential_lift, sequential_series
-from xp.stats.srm import srm_test
-from xp.stats.sufficient import (
-    ArmSummary,
-    CovariateStats,
-    MeanStats,
-    ProportionStats,
-    RatioStats,
-    finite_or_none,
-    json_safe,
-)
+from xp.stats.srm import SrmResult, srm_test
+from xp.stats.sufficient import ArmSummary, CovariateStats, finite_or_none
 from xp.store import Store
 from xp.store.model import ExperimentData, Slice, SufficientStats
+
+__all__ = ["CORRECTIONS", "METHODS", "experiment_results", "results_document"]
 
 # The analyses a report can show.
 METHODS = ("frequentist", "sequential")
 # Below this many units in some variant the decision is ``insufficient_data``.
 MIN_SAMPLE_PER_VARIANT = 100
 CORRECTIONS = {"primary": "holm", "secondary": "bh", "guardrail": "none"}
+
+Correction = Callable[[list[float]], Iterable[float]]
 
 
 def experiment_results(
@@ -46,7 +56,7 @@ def experiment_results(
     method: str = "frequentist",
     alpha: float = 0.05,
     now: dt.datetime | None = None,
-) -> dict[str, Any]:
+) -> ResultsDocument:
     """Read ``definition``'s statistics from ``store`` and build its results document."""
     return results_document(definition, store.experiment_stats(definition), method, alpha, now)
 
@@ -57,7 +67,7 @@ def results_document(
     method: str = "frequentist",
     alpha: float = 0.05,
     now: dt.datetime | None = None,
-) -> dict[str, Any]:
+) -> ResultsDocument:
     """The results document of ``definition`` over already-read statistics ``data``."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -68,29 +78,30 @@ def results_document(
     units = {v: int(data.units.get(v, 0)) for v in variants}
     srm = srm_test([units[v] for v in variants], definition.weights)
 
-    metrics = [analysis.metric(metric, data) for metric in definition.metrics]
-    _correct(metrics, alpha)
-    for document in metrics:
-        _correct_segments(document, alpha)
+    overall = [analysis.overall(metric, data) for metric in definition.metrics]
+    corrected = _corrected_overall(definition.metrics, overall)
+    metrics = tuple(
+        analysis.metric(metric, data, lifts, p)
+        for metric, lifts, p in zip(definition.metrics, overall, corrected, strict=True)
+    )
 
     # A variant at weight 0 takes no new units: it is reported, but the decision is about the
     # arms still open, and its sample cannot hold the decision at insufficient_data.
     open_arms = {v.key for v in definition.experiment.variants if v.weight > 0}
-    judged = []
-    for m in metrics:
-        for c in m["comparisons"]:
-            result = c.pop("_result")
-            if m["role"] in ("primary", "guardrail") and c["variant"] in open_arms:
-                judged.append(
-                    MetricComparison(
-                        metric=m["name"],
-                        variant=c["variant"],
-                        role=m["role"],
-                        direction=m["direction"],
-                        result=result,
-                        p_value=c["p_value_corrected"],
-                    )
-                )
+    judged = [
+        MetricComparison(
+            metric=metric.name,
+            variant=variant,
+            role=cast(Role, metric.role),
+            direction=cast(Direction, metric.direction),
+            result=result,
+            p_value=p[variant],
+        )
+        for metric, lifts, p in zip(definition.metrics, overall, corrected, strict=True)
+        if metric.role in ("primary", "guardrail")
+        for variant, result in lifts.results.items()
+        if variant in open_arms
+    ]
     planned = definition.planned_sample
     decision = decide(
         judged,
@@ -102,20 +113,26 @@ def results_document(
         planned_sample=planned * min(w for w in definition.weights if w > 0) if planned else None,
     )
     generated = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    return json_safe(
-        {
-            "experiment": _experiment(definition),
-            "method": method,
-            "alpha": alpha,
-            "sequential_tuning": analysis.tuning,
-            "generated_at": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "units": units,
-            "srm": srm.to_dict(variants),
-            "decision": decision.to_dict(),
-            "diagnostics": dict(data.diagnostics),
-            "metrics": metrics,
-        }
+    return ResultsDocument(
+        experiment=_experiment(definition),
+        method=method,
+        alpha=alpha,
+        sequential_tuning=analysis.tuning,
+        generated_at=generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        units=units,
+        srm=_srm(srm, variants),
+        decision=decision,
+        diagnostics=dict(data.diagnostics),
+        metrics=metrics,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Overall:
+    """A metric's uncorrected result per treatment, and its daily looks when computed."""
+
+    results: dict[str, LiftResult]
+    looks: Looks | None
 
 
 class _Analysis:
@@ -139,84 +156,82 @@ class _Analysis:
             return sequential_lift(control, treatment, self.alpha, self.tuning)
         return frequentist_lift(control, treatment, self.alpha)
 
-    def metric(self, metric: Metric, data: ExperimentData) -> dict[str, Any]:
-        stats = data.metrics.get(metric.name, {})
-        arms = self.arms(metric, stats)
+    def lifts(self, arms: Mapping[str, ArmSummary]) -> dict[str, LiftResult]:
+        return {v: self.lift(arms[self.control], arms[v]) for v in self.treatments}
+
+    def overall(self, metric: Metric, data: ExperimentData) -> _Overall:
+        arms = self.arms(metric, data.metrics.get(metric.name, {}))
         sequential = self.method == "sequential"
         looks = self.looks(metric, data.days) if sequential or metric.role == "primary" else None
-        # Sequentially, the overall result is the last look's: its p-value the running minimum
-        # and its interval the running intersection, so peeking daily is accounted for.
-        final = {v: r[-1] for v, r in looks.results.items() if r} if looks and sequential else {}
-        comparisons = self.comparisons(arms, final)
+        results = self.lifts(arms)
+        if looks is not None and sequential:
+            # Sequentially, the overall result is the last look's: its p-value the running
+            # minimum and its interval the running intersection, so daily peeking is accounted
+            # for.
+            results.update({v: r[-1] for v, r in looks.results.items() if r})
+        return _Overall(results, looks)
+
+    def metric(
+        self,
+        metric: Metric,
+        data: ExperimentData,
+        overall: _Overall,
+        corrected: Mapping[str, float | None],
+    ) -> MetricResult:
+        stats = data.metrics.get(metric.name, {})
         cuped = self.cuped(metric, stats)
-        for comparison, adjusted in zip(comparisons, cuped, strict=True):
-            comparison["cuped"] = adjusted
-        return {
-            "name": metric.name,
-            "kind": metric.kind,
-            "role": metric.role,
-            "direction": metric.direction,
-            "exploratory": metric.role == "secondary",
-            "correction": CORRECTIONS[metric.role],
-            "variants": _variant_rows(stats, arms),
-            "comparisons": comparisons,
-            "series": looks.points() if looks and metric.role == "primary" else [],
-            "segments": self.segments(metric, data.segments),
-        }
+        comparisons = tuple(
+            _comparison(v, result, corrected[v], self.alpha, cuped.get(v))
+            for v, result in overall.results.items()
+        )
+        looks = overall.looks
+        return MetricResult(
+            name=metric.name,
+            kind=metric.kind,
+            role=metric.role,
+            direction=metric.direction,
+            exploratory=metric.role == "secondary",
+            correction=CORRECTIONS[metric.role],
+            variants=variant_rows(stats, self.arms(metric, stats)),
+            comparisons=comparisons,
+            series=looks.points() if looks is not None and metric.role == "primary" else (),
+            segments=self.segments(metric, data.segments),
+        )
 
-    def comparisons(
-        self, arms: Mapping[str, ArmSummary], final: Mapping[str, LiftResult] | None = None
-    ) -> list[dict[str, Any]]:
-        out = []
-        for variant in self.treatments:
-            result = (final or {}).get(variant) or self.lift(arms[self.control], arms[variant])
-            out.append(
-                {
-                    "variant": variant,
-                    **result.to_dict(),
-                    "p_value_corrected": result.p_value,
-                    "significant": False,
-                    "cuped": None,
-                    "_result": result,
-                }
-            )
-        return out
-
-    def cuped(
-        self, metric: Metric, stats: Mapping[str, SufficientStats]
-    ) -> list[dict[str, Any] | None]:
-        """CUPED per treatment when every variant has units with a covariate; else ``None``."""
-        per_variant = [stats.get(v, SufficientStats()) for v in self.definition.variant_keys]
+    def cuped(self, metric: Metric, stats: Mapping[str, SufficientStats]) -> dict[str, Cuped]:
+        """CUPED per treatment when every variant has units with a covariate; else none."""
+        keys = self.definition.variant_keys
+        per_variant = [stats.get(v, SufficientStats()) for v in keys]
         if metric.kind == "ratio" or not all(s.n_x > 0 for s in per_variant):
-            return [None] * len(self.treatments)
-        raw = [_mean_arm(metric, s) for s in per_variant]
+            return {}
+        raw = [mean_arm(metric, s) for s in per_variant]
         covariates = [CovariateStats(s.sum_x, s.sum_x2, s.sum_xy) for s in per_variant]
         adjusted = cuped_adjust(raw, covariates)
         if adjusted.reason is not None:
-            return [None] * len(self.treatments)
-        out: list[dict[str, Any] | None] = []
+            return {}
+        out = {}
         for i in range(1, len(per_variant)):
             result = self.lift(adjusted.arms[0], adjusted.arms[i])
-            out.append(
-                {
-                    "theta": adjusted.theta,
-                    "variance_reduction": adjusted.variance_reduction(i),
-                    "units_with_covariate": {v: stats[v].n_x for v in self.definition.variant_keys},
-                    **result.to_dict(),
-                }
+            out[keys[i]] = Cuped(
+                theta=finite_or_none(adjusted.theta),
+                variance_reduction=finite_or_none(adjusted.variance_reduction(i)),
+                units_with_covariate={v: stats[v].n_x for v in keys},
+                absolute=result.absolute,
+                relative=result.relative,
+                reason=result.reason,
             )
         return out
 
-    def looks(self, metric: Metric, days: Mapping[str, Slice]) -> _Looks:
+    def looks(self, metric: Metric, days: Mapping[str, Slice]) -> Looks:
         """Each treatment's result on the statistics cumulated up to each UTC day of exposure."""
-        dates = list(days)
+        dates = tuple(days)
         cumulative: list[dict[str, ArmSummary]] = []
         units: list[dict[str, int]] = []
         running: dict[str, SufficientStats] = {}
         for date in dates:
             day = days[date].metrics.get(metric.name, {})
             for variant in self.definition.variant_keys:
-                running[variant] = _add(running.get(variant, SufficientStats()), day.get(variant))
+                running[variant] = add(running.get(variant, SufficientStats()), day.get(variant))
             cumulative.append({v: arm(metric, s) for v, s in running.items()})
             units.append({v: s.n for v, s in running.items()})
         results = {}
@@ -226,154 +241,99 @@ class _Analysis:
                 results[variant] = sequential_series(pairs, self.alpha, self.tuning)
             else:
                 results[variant] = [frequentist_lift(c, t, self.alpha) for c, t in pairs]
-        return _Looks(self.control, dates, units, results)
+        return Looks(self.control, dates, tuple(units), results)
 
     def segments(
         self, metric: Metric, segments: Mapping[str, Mapping[str, Slice]]
-    ) -> list[dict[str, Any]]:
-        out = []
-        for name, values in segments.items():
-            for value, piece in values.items():
-                stats = piece.metrics.get(metric.name, {})
-                arms = self.arms(metric, stats)
-                comparisons = self.comparisons(arms)
-                for c in comparisons:
-                    del c["_result"]
-                out.append(
-                    {
-                        "segment": name,
-                        "value": value,
-                        "units": {v: int(piece.units.get(v, 0)) for v in arms},
-                        "variants": _variant_rows(stats, arms),
-                        "comparisons": comparisons,
-                    }
-                )
-        return out
-
-
-@dataclass(frozen=True)
-class _Looks:
-    """The daily looks at one metric: dates, cumulative units, each treatment's results."""
-
-    control: str
-    dates: list[str]
-    units: list[dict[str, int]]
-    results: dict[str, list[LiftResult]]
-
-    def points(self) -> list[dict[str, Any]]:
-        """The series: one point per (treatment, day)."""
-        return [
-            {
-                "date": date,
-                "variant": variant,
-                "units": n[variant],
-                "control_units": n[self.control],
-                "relative": _band(result, "relative"),
-                "absolute": _band(result, "absolute"),
-                "p_value": result.p_value,
-            }
-            for variant, results in self.results.items()
-            for date, n, result in zip(self.dates, self.units, results, strict=True)
+    ) -> tuple[SegmentResult, ...]:
+        """Each segment value's comparisons, BH-corrected over all of this metric's segments."""
+        pieces = [
+            (name, value, piece, self.arms(metric, piece.metrics.get(metric.name, {})))
+            for name, values in segments.items()
+            for value, piece in values.items()
         ]
+        lifts = [self.lifts(arms) for *_, arms in pieces]
+        family = [result.p_value for one in lifts for result in one.values()]
+        adjusted = iter(_correct(family, benjamini_hochberg))
+        out = []
+        for (name, value, piece, arms), one in zip(pieces, lifts, strict=True):
+            comparisons = tuple(
+                _comparison(v, result, next(adjusted), self.alpha) for v, result in one.items()
+            )
+            out.append(
+                SegmentResult(
+                    segment=name,
+                    value=value,
+                    units={v: int(piece.units.get(v, 0)) for v in arms},
+                    variants=variant_rows(piece.metrics.get(metric.name, {}), arms),
+                    comparisons=comparisons,
+                )
+            )
+        return tuple(out)
 
 
-def arm(metric: Metric, stats: SufficientStats) -> ArmSummary:
-    """The statistics engine's view of one variant's sums for ``metric``'s kind."""
-    if metric.kind == "ratio":
-        return RatioStats(
-            stats.n,
-            stats.sum,
-            stats.sum_squares,
-            stats.den_sum,
-            stats.den_sum_squares,
-            stats.sum_product,
-        )
-    return _mean_arm(metric, stats)
-
-
-def _mean_arm(metric: Metric, stats: SufficientStats) -> MeanStats | ProportionStats:
-    if metric.kind in ("binomial", "retention"):
-        return ProportionStats(stats.n, stats.sum)
-    return MeanStats(stats.n, stats.sum, stats.sum_squares)
-
-
-def _add(total: SufficientStats, more: SufficientStats | None) -> SufficientStats:
-    if more is None:
-        return total
-    return SufficientStats(
-        **{f.name: getattr(total, f.name) + getattr(more, f.name) for f in fields(SufficientStats)}
+def _comparison(
+    variant: str,
+    result: LiftResult,
+    corrected: float | None,
+    alpha: float,
+    cuped: Cuped | None = None,
+) -> Comparison:
+    return Comparison(
+        variant=variant,
+        absolute=result.absolute,
+        relative=result.relative,
+        reason=result.reason,
+        p_value_corrected=corrected,
+        significant=corrected is not None and corrected < alpha,
+        cuped=cuped,
     )
 
 
-def _variant_rows(
-    stats: Mapping[str, SufficientStats], arms: Mapping[str, ArmSummary]
-) -> list[dict[str, Any]]:
-    return [_variant_row(v, stats.get(v, SufficientStats()), a) for v, a in arms.items()]
-
-
-def _variant_row(variant: str, stats: SufficientStats, summary: ArmSummary) -> dict[str, Any]:
-    moments = summary.moments()
-    row: dict[str, Any] = {
-        "variant": variant,
-        "units": stats.n,
-        "sum": stats.sum,
-        "mean": finite_or_none(moments.mean),
-        "sd": finite_or_none(math.sqrt(moments.variance)) if moments.variance >= 0 else None,
-    }
-    if isinstance(summary, RatioStats):
-        row["denominator_sum"] = stats.den_sum
-    return row
-
-
-def _band(result: LiftResult, scale: str) -> dict[str, float | None]:
-    estimate = getattr(result, scale)
-    return {"estimate": estimate.estimate, "ci_low": estimate.ci_low, "ci_high": estimate.ci_high}
-
-
-def _correct(metrics: Sequence[dict[str, Any]], alpha: float) -> None:
-    """Holm over every primary comparison, BH over every secondary one, none for guardrails."""
+def _corrected_overall(
+    metrics: Sequence[Metric], overall: Sequence[_Overall]
+) -> list[dict[str, float | None]]:
+    """Per metric, each treatment's p-value after its role's correction (none: guardrails)."""
+    corrected = [{v: r.p_value for v, r in o.results.items()} for o in overall]
     for role, correct in (("primary", holm), ("secondary", benjamini_hochberg)):
-        family = [c for m in metrics if m["role"] == role for c in m["comparisons"]]
-        _apply(family, correct)
-    for m in metrics:
-        for c in m["comparisons"]:
-            _mark(c, alpha)
+        family = [(i, v) for i, m in enumerate(metrics) if m.role == role for v in corrected[i]]
+        adjusted = _correct([corrected[i][v] for i, v in family], correct)
+        for (i, v), p in zip(family, adjusted, strict=True):
+            corrected[i][v] = p
+    return corrected
 
 
-def _correct_segments(metric: dict[str, Any], alpha: float) -> None:
-    family = [c for segment in metric["segments"] for c in segment["comparisons"]]
-    _apply(family, benjamini_hochberg)
-    for c in family:
-        _mark(c, alpha)
+def _correct(family: Sequence[float | None], correct: Correction) -> list[float | None]:
+    """``family`` corrected as one family; ``None`` (untestable) stays ``None``."""
+    tested = [p for p in family if p is not None]
+    adjusted = iter(correct(tested) if tested else [])
+    return [None if p is None else float(next(adjusted)) for p in family]
 
 
-def _apply(family: Sequence[dict[str, Any]], correct: Any) -> None:
-    tested = [c for c in family if c["p_value_corrected"] is not None]
-    if not tested:
-        return
-    adjusted = correct([c["p_value_corrected"] for c in tested])
-    for c, p in zip(tested, adjusted, strict=True):
-        c["p_value_corrected"] = float(p)
+def _srm(srm: SrmResult, variants: Sequence[str]) -> SrmCheck:
+    return SrmCheck(
+        p_value=finite_or_none(srm.p_value),
+        alarm=srm.alarm,
+        threshold=srm.threshold,
+        chi2=finite_or_none(srm.chi2),
+        observed=dict(zip(variants, srm.observed, strict=True)),
+        expected=dict(zip(variants, srm.expected, strict=True)),
+    )
 
 
-def _mark(comparison: dict[str, Any], alpha: float) -> None:
-    p = comparison["p_value_corrected"]
-    comparison["significant"] = p is not None and p < alpha
-
-
-def _experiment(definition: Definition) -> dict[str, Any]:
+def _experiment(definition: Definition) -> ExperimentInfo:
     experiment = definition.experiment
-    return {
-        "key": definition.key,
-        "name": definition.name,
-        "status": definition.status,
-        "winner": experiment.winner,
-        "hypothesis": definition.hypothesis,
-        "owner": definition.owner,
-        "start": definition.start.isoformat() if definition.start else None,
-        "end": definition.end.isoformat() if definition.end else None,
-        "planned_sample": definition.planned_sample,
-        "variants": [{"key": v.key, "weight": v.weight} for v in experiment.variants],
-        "segments": list(definition.segments),
-        "metrics": [m.name for m in definition.metrics],
-    }
+    return ExperimentInfo(
+        key=definition.key,
+        name=definition.name,
+        status=definition.status,
+        winner=experiment.winner,
+        hypothesis=definition.hypothesis,
+        owner=definition.owner,
+        start=definition.start.isoformat() if definition.start else None,
+        end=definition.end.isoformat() if definition.end else None,
+        planned_sample=definition.planned_sample,
+        variants=tuple(VariantWeight(v.key, v.weight) for v in experiment.variants),
+        segments=tuple(definition.segments),
+        metrics=tuple(m.name for m in definition.metrics),
+    )

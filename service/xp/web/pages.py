@@ -7,7 +7,6 @@ The key never travels in a URL.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, request, session, url_for
@@ -22,6 +21,7 @@ from xp.errors import ApiError
 from xp.reports.formats import METHODS
 from xp.reports.html import Nav, ReportLinks, render, render_html
 from xp.results.build import experiment_results
+from xp.results.document import ResultsDocument
 from xp.runtime import runtime
 
 bp = Blueprint("pages", __name__)
@@ -94,8 +94,8 @@ def index() -> ResponseReturnValue:
                 "name": definition.name or key,
                 "status": definition.status,
                 "owner": definition.owner,
-                "units": sum((results.get("units") or {}).values()),
-                "decision": (results.get("decision") or {}).get("decision"),
+                "units": sum(results.units.values()),
+                "decision": results.decision.decision,
                 "href": url_for("pages.experiment", key=key),
             }
         )
@@ -154,7 +154,7 @@ def _login_form(target: str, error: str | None = None) -> str:
     return render("login.html", action=url_for("pages.login"), next=target, error=error, nav=None)
 
 
-def _results(definition: Definition, method: str) -> dict[str, Any]:
+def _results(definition: Definition, method: str) -> ResultsDocument:
     return experiment_results(definition, runtime().store, method=method)
 
 
