@@ -1,4 +1,4 @@
-"""Parsing and validating raw events; the batch envelope of ``ingest_batch``."""
+"""Loading and validating raw events; the batch envelope of ``ingest_batch``."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from xp.events.parse import (
     BatchError,
     BatchTooLarge,
     EventError,
-    batch_events,
-    parse_event,
+    load_batch,
+    load_event,
 )
 from xp.ingest import ingest_batch
 
@@ -27,7 +27,7 @@ CONVERSION = {"type": "conversion", "event": "purchase", "user_id": "u1", "event
 
 
 def test_exposure_with_defaults() -> None:
-    event = parse_event(EXPOSURE, NOW)
+    event = load_event(EXPOSURE, NOW)
 
     assert event == Exposure("exp", "u1", "control", NOW, {}, {}, "exposure:exp:u1")
 
@@ -42,7 +42,7 @@ def test_exposure_with_everything() -> None:
         "sdk": "python/1.0",  # unknown fields are ignored
     }
 
-    event = parse_event(raw, NOW)
+    event = load_event(raw, NOW)
 
     assert isinstance(event, Exposure)
     assert event.ts == 1793525400.25
@@ -52,23 +52,23 @@ def test_exposure_with_everything() -> None:
 
 
 def test_conversion_with_defaults_and_numbers() -> None:
-    assert parse_event(CONVERSION, NOW) == Conversion("purchase", "u1", 1.0, NOW, "e1")
-    event = parse_event({**CONVERSION, "user_id": 42, "value": 9.5, "ts": NOW - 1.23456}, NOW)
+    assert load_event(CONVERSION, NOW) == Conversion("purchase", "u1", 1.0, NOW, "e1")
+    event = load_event({**CONVERSION, "user_id": 42, "value": 9.5, "ts": NOW - 1.23456}, NOW)
     assert event == Conversion("purchase", "42", 9.5, round(NOW - 1.23456, 3), "e1")
 
 
 def test_an_exposure_without_id_gets_one_per_experiment_and_unit() -> None:
-    a = parse_event({**EXPOSURE, "variant": "control"}, NOW)
-    b = parse_event({**EXPOSURE, "variant": "treatment", "ts": NOW - 5}, NOW)
-    c = parse_event({**EXPOSURE, "user_id": "u2"}, NOW)
+    a = load_event({**EXPOSURE, "variant": "control"}, NOW)
+    b = load_event({**EXPOSURE, "variant": "treatment", "ts": NOW - 5}, NOW)
+    c = load_event({**EXPOSURE, "user_id": "u2"}, NOW)
 
     assert a.event_id == b.event_id != c.event_id
 
 
 def test_iso_timestamps_without_a_zone_are_utc() -> None:
-    event = parse_event({**CONVERSION, "ts": "2026-11-01T00:00:00"}, NOW)
+    event = load_event({**CONVERSION, "ts": "2026-11-01T00:00:00"}, NOW)
     assert event.ts == 1793491200.0
-    event = parse_event({**CONVERSION, "ts": "2026-11-01T01:00:00+01:00"}, NOW)
+    event = load_event({**CONVERSION, "ts": "2026-11-01T01:00:00+01:00"}, NOW)
     assert event.ts == 1793491200.0
 
 
@@ -104,7 +104,7 @@ def test_iso_timestamps_without_a_zone_are_utc() -> None:
 )
 def test_bad_events_name_the_field(raw: Any, field: str, words: str) -> None:
     with pytest.raises(EventError) as caught:
-        parse_event(raw, NOW)
+        load_event(raw, NOW)
 
     assert caught.value.field == field
     assert words in caught.value.message
@@ -122,7 +122,7 @@ def test_bad_events_name_the_field(raw: Any, field: str, words: str) -> None:
 )
 def test_a_body_that_is_not_a_batch(body: Any, error: type[BatchError], field: str) -> None:
     with pytest.raises(error) as caught:
-        batch_events(body)
+        load_batch(body, NOW)
 
     assert type(caught.value) is error
     assert caught.value.field == field
@@ -183,3 +183,15 @@ def test_ingest_batch_passes_valid_events_and_merges_the_outcomes() -> None:
         "duplicates": 1,
         "rejected": 2,
     }
+
+
+def test_a_batch_loads_each_bad_event_as_its_error_in_place() -> None:
+    body = {"events": [EXPOSURE, {**CONVERSION, "ts": "soon"}, 7], "sdk": "python/1"}
+
+    loaded = load_batch(body, NOW)
+
+    assert isinstance(loaded[0], Exposure)
+    assert [(e.field, e.message[:16]) for e in loaded[1:] if isinstance(e, EventError)] == [
+        ("ts", "is not an ISO 86"),
+        ("", "must be an objec"),
+    ]

@@ -1,4 +1,4 @@
-"""Batches of raw events into the store: parse each, ingest the valid ones, report on all."""
+"""Batches of raw events into the store: load each, ingest the valid ones, report on all."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from xp.definitions.model import Definition
 from xp.events.model import Event
-from xp.events.parse import EventError, batch_events, parse_event, rejected
+from xp.events.parse import EventError, load_batch, rejected
 from xp.store.base import Store
 
 
@@ -20,16 +20,15 @@ def ingest_batch(
     otherwise every event gets a result: ``accepted``, ``duplicate`` or ``rejected`` (with
     ``reason`` and, when one field is at fault, ``field``).
     """
-    events = batch_events(body)
+    events = load_batch(body, now)
     results: list[dict[str, Any]] = [{} for _ in events]
     valid: list[Event] = []
     positions: list[int] = []
-    for i, raw in enumerate(events):
-        try:
-            valid.append(parse_event(raw, now))
-        except EventError as exc:
-            results[i] = rejected(i, exc.field, exc.message)
+    for i, event in enumerate(events):
+        if isinstance(event, EventError):
+            results[i] = rejected(i, event.field, event.message)
         else:
+            valid.append(event)
             positions.append(i)
     for i, outcome in zip(positions, store.ingest(valid, definitions, now), strict=True):
         if outcome.status == "rejected":

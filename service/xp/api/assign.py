@@ -10,12 +10,12 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from xp.api.body import json_body, load
 from xp.auth import require
+from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME
 from xp.runtime import runtime
 from xp_client.engine import assign_variant
+from xp_client.limits import MAX_USER_ID
 
 bp = Blueprint("assign", __name__, url_prefix="/v1")
-
-MAX_ATTRIBUTES = 100
 
 
 class StrictBoolean(fields.Boolean):
@@ -28,24 +28,27 @@ class StrictBoolean(fields.Boolean):
 
 
 class AssignRequestSchema(Schema):
-    user_id = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    user_id = fields.String(required=True, validate=validate.Length(min=1, max=MAX_USER_ID))
     attributes = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=128)),
         load_default=dict,
         validate=validate.Length(max=MAX_ATTRIBUTES),
     )
     experiments = fields.List(
-        fields.String(validate=validate.Length(min=1, max=64)),
+        fields.String(validate=validate.Length(min=1, max=MAX_NAME)),
         load_default=None,
         validate=validate.Length(max=500),
     )
     log_exposure = StrictBoolean(load_default=True)
 
 
+ASSIGN_REQUEST_SCHEMA = AssignRequestSchema()
+
+
 @bp.post("/assign")
 @require("sdk")
 def assign() -> ResponseReturnValue:
-    request_data = load(AssignRequestSchema(), json_body())
+    request_data = load(ASSIGN_REQUEST_SCHEMA, json_body())
     rt = runtime()
     definitions = rt.registry.current().definitions
     attributes = {**request_data["attributes"], "user_id": request_data["user_id"]}

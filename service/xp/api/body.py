@@ -9,9 +9,9 @@ from typing import Any
 from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
-from xp.definitions.loader import flatten_messages
 from xp.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from xp.events.parse import is_unicode_text
+from xp.validation import messages_by_path
 
 MAX_DEPTH = 32
 # A UTF-16 surrogate escape; only these can make a JSON string that is not valid Unicode.
@@ -63,9 +63,7 @@ def load(schema: Schema, document: Any) -> Any:
     try:
         return schema.load(document)
     except ValidationError as exc:
-        details: dict[str, list[str]] = {}
-        for path, message in flatten_messages(exc.messages):
-            details.setdefault(path, []).append(message)
+        details = messages_by_path(exc.messages)
         first = next(iter(details), "")
         raise ValidationFailed(f"invalid field {first!r}: {details[first][0]}", details) from None
 

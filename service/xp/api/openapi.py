@@ -1,23 +1,40 @@
-"""``GET /openapi.json``: the machine API as an OpenAPI 3.1 document.
+"""``GET /openapi.json``: the machine API as an OpenAPI 3.1 document, built by apispec.
 
-Request bodies validated by marshmallow are described from the schemas themselves (one
-source of truth); the rest is written here. A test fails when a route of the app is missing.
+Every request body is described by :mod:`apispec`'s ``MarshmallowPlugin`` from the very
+schema that validates it (:data:`REQUEST_BODIES`); the rest is written here. Tests fail when
+a route of the app is missing, or when the service and its document disagree about a body.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
-from marshmallow import Schema, fields, missing, validate
+from marshmallow import Schema, fields, validate
 
-from xp.api.assign import AssignRequestSchema
+from xp.api.assign import ASSIGN_REQUEST_SCHEMA
 from xp.errors import ErrorSchema
-from xp.events.parse import MAX_EVENTS
+from xp.events.parse import (
+    CONVERSION_SCHEMA,
+    EVENT_BATCH_SCHEMA,
+    EXPOSURE_SCHEMA,
+    SCHEMAS,
+    EventField,
+)
 from xp.stats.analyze import AnalyzeSchema
 
 bp = Blueprint("openapi", __name__)
+
+# (path, method) -> (component name, the schema that validates its body)
+REQUEST_BODIES: dict[tuple[str, str], tuple[str, Schema]] = {
+    ("/v1/assign", "post"): ("AssignRequest", ASSIGN_REQUEST_SCHEMA),
+    ("/v1/events", "post"): ("EventBatch", EVENT_BATCH_SCHEMA),
+    ("/v1/analyze", "post"): ("AnalyzeRequest", AnalyzeSchema()),
+}
 
 
 @bp.get("/openapi.json")
@@ -25,105 +42,84 @@ def openapi() -> ResponseReturnValue:
     return jsonify(document())
 
 
-def document() -> dict[str, Any]:
+def event_one_of(self: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """An event of a batch is an exposure or a conversion, told apart by ``type``."""
+    if not isinstance(field, EventField):
+        return {}
+    refs = {kind: self.resolve_nested_schema(schema) for kind, schema in SCHEMAS.items()}
     return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "xp",
-            "version": "1",
+        "oneOf": list(refs.values()),
+        "discriminator": {
+            "propertyName": "type",
+            "mapping": {kind: ref["$ref"] for kind, ref in refs.items()},
+        },
+    }
+
+
+def exact_bounds(
+    self: Any, field: fields.Field, ret: dict[str, Any], **kwargs: Any
+) -> dict[str, Any]:
+    """What apispec leaves out: open ``Range`` ends (``0 < alpha < 1``) and the size of an
+    object (``Length`` on a ``Dict`` counts its entries, not characters)."""
+    out: dict[str, Any] = {}
+    for rule in field.validators:
+        if isinstance(rule, validate.Range):
+            if rule.min is not None and not rule.min_inclusive:
+                out["exclusiveMinimum"] = rule.min
+                ret.pop("minimum", None)
+            if rule.max is not None and not rule.max_inclusive:
+                out["exclusiveMaximum"] = rule.max
+                ret.pop("maximum", None)
+    if isinstance(field, fields.Dict):
+        for chars, entries in (("minLength", "minProperties"), ("maxLength", "maxProperties")):
+            if chars in ret:
+                out[entries] = ret.pop(chars)
+    return out
+
+
+@cache
+def document() -> dict[str, Any]:
+    """The document, built once per process."""
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title="xp",
+        version="1",
+        openapi_version="3.1.0",
+        plugins=[plugin],
+        info={
             "description": "Experiment assignment, event statistics and lift analysis. "
             "Keys go in 'Authorization: Bearer <key>'; scope sdk covers assign, events and "
-            "config, scope admin everything.",
+            "config, scope admin everything. In an events batch an event its schema refuses "
+            "is rejected alone (its result names the field); the others are ingested."
         },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "AssignRequest": schema_of(AssignRequestSchema()),
-                "AnalyzeRequest": schema_of(AnalyzeSchema()),
-                "EventBatch": EVENT_BATCH,
-                "Error": schema_of(ErrorSchema()),
-            },
-        },
-        "paths": PATHS,
-    }
+    )
+    for attribute_function in (event_one_of, exact_bounds):
+        plugin.converter.add_attribute_function(attribute_function)  # type: ignore[union-attr]
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Exposure", schema=EXPOSURE_SCHEMA)
+    spec.components.schema("Conversion", schema=CONVERSION_SCHEMA)
+    spec.components.schema("Error", schema=ErrorSchema)
+    for name, schema in REQUEST_BODIES.values():
+        spec.components.schema(name, schema=schema)
+    for path, operations in PATHS.items():
+        spec.path(path=path, operations=_with_bodies(path, operations))
+    return spec.to_dict()
 
 
-def schema_of(schema: Schema) -> dict[str, Any]:
-    """JSON Schema of a marshmallow schema: its fields, what is required, nothing else allowed."""
-    properties = {name: field_schema(field) for name, field in schema.fields.items()}
-    required = [name for name, field in schema.fields.items() if field.required]
-    out: dict[str, Any] = {
-        "type": "object",
-        "properties": properties,
-        "additionalProperties": False,
-    }
-    if required:
-        out["required"] = required
+def _with_bodies(path: str, operations: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for method, operation in operations.items():
+        body = REQUEST_BODIES.get((path, method))
+        if body is not None:
+            name, _ = body
+            content = {"application/json": {"schema": _ref(name)}}
+            operation = {**operation, "requestBody": {"required": True, "content": content}}
+        out[method] = operation
     return out
-
-
-def field_schema(field: fields.Field) -> dict[str, Any]:
-    out: dict[str, Any]
-    if isinstance(field, fields.Nested):
-        nested = field.schema
-        out = schema_of(nested)
-        if getattr(nested, "many", False):
-            out = {"type": "array", "items": out}
-    elif isinstance(field, fields.List):
-        out = {"type": "array", "items": field_schema(field.inner)}
-    elif isinstance(field, fields.Dict):
-        values = field.value_field
-        out = {"type": "object", "additionalProperties": field_schema(values) if values else {}}
-    elif isinstance(field, fields.Boolean):
-        out = {"type": "boolean"}
-    elif isinstance(field, fields.Integer):
-        out = {"type": "integer"}
-    elif isinstance(field, fields.Number):
-        out = {"type": "number"}
-    elif isinstance(field, fields.String):
-        out = {"type": "string"}
-    else:
-        out = {}
-    for rule in field.validators:
-        out.update(_rule(rule, out.get("type")))
-    default = field.load_default
-    if default is not None and not callable(default) and default is not missing:
-        out["default"] = default
-    if field.allow_none:
-        out = {"anyOf": [out, {"type": "null"}]}
-    return out
-
-
-def _rule(rule: Any, kind: str | None) -> dict[str, Any]:
-    if isinstance(rule, validate.Length):
-        low, high = {
-            "array": ("minItems", "maxItems"),
-            "object": ("minProperties", "maxProperties"),
-        }.get(kind or "", ("minLength", "maxLength"))
-        out = {}
-        if rule.min is not None:
-            out[low] = rule.min
-        if rule.max is not None:
-            out[high] = rule.max
-        return out
-    if isinstance(rule, validate.Range):
-        out = {}
-        if rule.min is not None:
-            out["minimum" if rule.min_inclusive else "exclusiveMinimum"] = rule.min
-        if rule.max is not None:
-            out["maximum" if rule.max_inclusive else "exclusiveMaximum"] = rule.max
-        return out
-    if isinstance(rule, validate.OneOf):
-        return {"enum": list(rule.choices)}
-    return {}
 
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
 
 
 def _string(name: str, where: str) -> dict[str, Any]:
@@ -141,33 +137,6 @@ ERRORS = {
 SDK: list[dict[str, list[str]]] = [{"bearer": []}]  # sdk or admin
 ADMIN: list[dict[str, list[str]]] = [{"bearer": []}]  # admin only
 KEY = _string("key", "path")
-EVENT = {
-    "type": "object",
-    "required": ["type", "user_id"],
-    "oneOf": [
-        {"properties": {"type": {"const": "exposure"}}, "required": ["experiment", "variant"]},
-        {"properties": {"type": {"const": "conversion"}}, "required": ["event", "event_id"]},
-    ],
-    "properties": {
-        "type": {"enum": ["exposure", "conversion"]},
-        "experiment": {"type": "string", "description": "exposure: the experiment key"},
-        "variant": {"type": "string", "description": "exposure: the variant key"},
-        "event": {"type": "string", "description": "conversion: the event name"},
-        "user_id": {"type": ["string", "integer"], "maxLength": 256},
-        "value": {"type": "number", "minimum": -1e12, "maximum": 1e12},
-        "ts": {"type": ["number", "string"], "description": "epoch seconds or ISO 8601"},
-        "attributes": {"type": "object"},
-        "covariates": {"type": "object", "additionalProperties": {"type": "number"}},
-        "event_id": {"type": "string", "maxLength": 128, "description": "required on conversions"},
-    },
-}
-EVENT_BATCH = {
-    "type": "object",
-    "required": ["events"],
-    "properties": {
-        "events": {"type": "array", "items": EVENT, "minItems": 1, "maxItems": MAX_EVENTS}
-    },
-}
 OBJECT = {"type": "object"}
 
 
@@ -175,13 +144,13 @@ def _op(summary: str, security: Any, responses: dict[str, Any], **extra: Any) ->
     return {"summary": summary, "security": security, "responses": {**responses, **ERRORS}, **extra}
 
 
-PATHS: dict[str, Any] = {
+# Request bodies are added from REQUEST_BODIES.
+PATHS: dict[str, dict[str, Any]] = {
     "/v1/assign": {
         "post": _op(
             "Variants of one unit (logs exposures unless log_exposure is false)",
             SDK,
             {"200": _json(OBJECT)},
-            requestBody=_body("AssignRequest"),
         )
     },
     "/v1/events": {
@@ -189,7 +158,6 @@ PATHS: dict[str, Any] = {
             "A batch of exposures and conversions; a result per event",
             SDK,
             {"200": _json(OBJECT)},
-            requestBody=_body("EventBatch"),
         )
     },
     "/v1/config": {
@@ -268,7 +236,6 @@ PATHS: dict[str, Any] = {
             "Sufficient statistics in, lift out",
             ADMIN,
             {"200": _json(OBJECT)},
-            requestBody=_body("AnalyzeRequest"),
         )
     },
     "/healthz": {

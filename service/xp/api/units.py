@@ -11,8 +11,8 @@ from flask.typing import ResponseReturnValue
 
 from xp.auth import require
 from xp.errors import BadRequest
-from xp.events.parse import MAX_USER_ID
 from xp.runtime import runtime
+from xp_client.limits import MAX_USER_ID
 
 bp = Blueprint("units", __name__, url_prefix="/v1")
 

@@ -18,6 +18,7 @@ from marshmallow import ValidationError
 
 from xp.definitions.model import Definition, Metric
 from xp.definitions.schema import ExperimentSchema
+from xp.validation import flatten_messages, short
 from xp_client.definition import DefinitionError, Experiment
 
 MAX_FILE_BYTES = 1_000_000
@@ -35,7 +36,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.path}" if self.path else self.file
-        shown = "" if self.value is _MISSING else f" (got {_short(self.value)})"
+        shown = "" if self.value is _MISSING else f" (got {short(self.value)})"
         return f"{where}: {self.message}{shown}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -200,22 +201,6 @@ def cross_file_problems(loaded: Iterable[tuple[str, Definition]]) -> list[Proble
     return problems
 
 
-def flatten_messages(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """Marshmallow's nested error dict as ``(dotted.path, message)`` pairs."""
-    out: list[tuple[str, str]] = []
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            part = "" if key == "_schema" else str(key)
-            path = f"{prefix}.{part}" if prefix and part else prefix or part
-            out.extend(flatten_messages(value, path))
-    elif isinstance(messages, list | tuple):
-        for value in messages:
-            out.extend(flatten_messages(value, prefix))
-    else:
-        out.append((prefix, str(messages)))
-    return out
-
-
 def value_at(raw: Any, path: str) -> Any:
     """The value at a dotted path of ``raw``, or a marker when there is none."""
     value = raw
@@ -238,8 +223,3 @@ def _default(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,9 +1,12 @@
-"""Exposure and conversion events: parsed from raw dicts, validated, ingested in batches.
+"""Exposure and conversion events: validated by marshmallow schemas, loaded in batches.
 
-An event that fails validation is rejected with the path of the field at fault
-(``events.3.ts``); the good events beside it are still ingested. Checks that need the live
-definitions (unknown experiment or variant, experiment not running) happen in
-:meth:`service.store.base.Store.ingest`, the one path every event takes into the store.
+:data:`EXPOSURE_SCHEMA` and :data:`CONVERSION_SCHEMA` load one raw event into an
+:class:`~xp.events.model.Exposure` or :class:`~xp.events.model.Conversion`;
+:data:`EVENT_BATCH_SCHEMA` loads ``{"events": [...]}``. The same schemas describe the
+events in the OpenAPI document. An event that fails validation is rejected with the path of
+the field at fault (``events.3.ts``); the good events beside it are still ingested. Checks
+that need the live definitions (unknown experiment or variant, experiment not running) happen
+in :meth:`xp.store.base.Store.ingest`, the one path every event takes into the store.
 
 Choices worth knowing:
 
@@ -13,17 +16,21 @@ Choices worth knowing:
 - ``ts`` is seconds since the epoch (a number) or an ISO 8601 string (without a zone it is
   UTC); missing means the server's clock. It is kept to the millisecond. More than 5 minutes
   ahead of the server clock, or before 2000, is rejected.
-- Fields this module does not know are ignored, so newer SDKs can send more.
+- Fields these schemas do not know are ignored, so newer SDKs can send more.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+from marshmallow.experimental.context import Context
+
 from xp.events.model import Conversion, Event, Exposure
+from xp.validation import flatten_messages, short
 from xp_client.limits import MAX_ABS_VALUE, MAX_EVENT_ID, MAX_EVENT_NAME, MAX_USER_ID
 
 MAX_EVENTS = 1000
@@ -32,6 +39,7 @@ MIN_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
 MAX_NAME = 64
 MAX_ATTRIBUTES = 100
 MAX_COVARIATES = 100
+KINDS = ("exposure", "conversion")
 
 
 class EventError(ValueError):
@@ -56,34 +64,6 @@ class BatchTooLarge(BatchError):
     """More than :data:`MAX_EVENTS` events in one batch (a 413)."""
 
 
-def parse_event(raw: Any, now: float) -> Event:
-    """One raw event dict as an :class:`Exposure` or :class:`Conversion`, or :class:`EventError`."""
-    if not isinstance(raw, dict):
-        raise EventError("", f"must be an object, not {_type_name(raw)}")
-    kind = raw.get("type")
-    if kind == "exposure":
-        return Exposure(
-            experiment=_name(raw, "experiment"),
-            user_id=_user_id(raw),
-            variant=_name(raw, "variant"),
-            ts=_ts(raw, now),
-            attributes=_attributes(raw),
-            covariates=_covariates(raw),
-            event_id=_event_id(raw, required=False),
-        )
-    if kind == "conversion":
-        return Conversion(
-            event=_name(raw, "event", MAX_EVENT_NAME),
-            user_id=_user_id(raw),
-            value=_value(raw),
-            ts=_ts(raw, now),
-            event_id=_event_id(raw, required=True),
-        )
-    if kind is None:
-        raise EventError("type", "is required: 'exposure' or 'conversion'")
-    raise EventError("type", f"must be 'exposure' or 'conversion', got {_short(kind)}")
-
-
 def ts_problem(ts: float, now: float) -> str | None:
     """Why ``ts`` cannot be an event time, or None."""
     if not math.isfinite(ts):
@@ -94,44 +74,6 @@ def ts_problem(ts: float, now: float) -> str | None:
     if ts < MIN_TS:
         return f"{ts!r} is before 2000-01-01"
     return None
-
-
-def batch_events(body: Any) -> Sequence[Any]:
-    """The list of raw events in a request body, or :class:`BatchError`."""
-    if not isinstance(body, dict):
-        raise BatchError("", f"the body must be an object with 'events', not {_type_name(body)}")
-    events = body.get("events")
-    if events is None:
-        raise BatchError("events", "is required: a list of 1 to 1000 events")
-    if not isinstance(events, list):
-        raise BatchError("events", f"must be a list of events, not {_type_name(events)}")
-    if not events:
-        raise BatchError("events", "must hold at least one event")
-    if len(events) > MAX_EVENTS:
-        raise BatchTooLarge(
-            "events", f"holds {len(events)} events; send at most {MAX_EVENTS} per request"
-        )
-    return events
-
-
-def rejected(index: int, field: str, reason: str) -> dict[str, Any]:
-    path = f"events.{index}.{field}" if field else f"events.{index}"
-    return {"index": index, "status": "rejected", "reason": reason, "field": path}
-
-
-def _name(raw: dict[str, Any], key: str, limit: int = MAX_NAME) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value:
-        raise EventError(key, f"is required: a non-empty string, got {_short(value)}")
-    if len(value) > limit:
-        raise EventError(key, f"is longer than {limit} characters")
-    return _text(key, value)
-
-
-def _text(field: str, value: str) -> str:
-    if not is_unicode_text(value):
-        raise EventError(field, "is not valid Unicode text (a lone surrogate)")
-    return value
 
 
 def is_unicode_text(value: str) -> bool:
@@ -146,26 +88,13 @@ def is_unicode_text(value: str) -> bool:
     return True
 
 
-def _user_id(raw: dict[str, Any]) -> str:
-    value = raw.get("user_id")
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value:
-        raise EventError("user_id", f"is required: a non-empty string, got {_short(value)}")
-    if len(value) > MAX_USER_ID:
-        raise EventError("user_id", f"is longer than {MAX_USER_ID} characters")
-    return _text("user_id", value)
+# --- fields: strict JSON types, today's messages -------------------------------------------
 
 
-def _event_id(raw: dict[str, Any], required: bool) -> str:
-    value = raw.get("event_id")
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not value:
-        raise EventError("event_id", f"is required: a non-empty string, got {_short(value)}")
-    if len(value) > MAX_EVENT_ID:
-        raise EventError("event_id", f"is longer than {MAX_EVENT_ID} characters")
-    return _text("event_id", value)
+def _text(value: str) -> str:
+    if not is_unicode_text(value):
+        raise ValidationError("is not valid Unicode text (a lone surrogate)")
+    return value
 
 
 def _number(value: Any) -> float | None:
@@ -179,87 +108,286 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _value(raw: dict[str, Any]) -> float:
-    if "value" not in raw or raw["value"] is None:
-        return 1.0
-    return _bounded("value", raw["value"])
-
-
-def _bounded(field: str, value: Any) -> float:
-    number = _number(value)
-    if number is None:
-        raise EventError(field, f"must be a finite number, got {_short(value)}")
-    if abs(number) > MAX_ABS_VALUE:
-        raise EventError(field, f"must be between -{MAX_ABS_VALUE:g} and {MAX_ABS_VALUE:g}")
-    return number
-
-
-def _ts(raw: dict[str, Any], now: float) -> float:
-    value = raw.get("ts")
-    if value is None:
-        return now
-    if isinstance(value, str):
-        ts = _iso_ts(value)
-    else:
-        number = _number(value)
-        if number is None:
-            raise EventError(
-                "ts", f"must be seconds since the epoch or an ISO 8601 string, got {_short(value)}"
-            )
-        ts = number
-    problem = ts_problem(ts, now)
-    if problem:
-        raise EventError("ts", problem)
-    return ts
-
-
-def _iso_ts(text: str) -> float:
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise EventError("ts", f"is not an ISO 8601 time: {_short(text)}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
-
-
-def _attributes(raw: dict[str, Any]) -> dict[str, Any]:
-    value = raw.get("attributes")
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise EventError("attributes", f"must be an object, not {_type_name(value)}")
-    if len(value) > MAX_ATTRIBUTES:
-        raise EventError("attributes", f"has more than {MAX_ATTRIBUTES} entries")
-    for name, item in value.items():
-        _text("attributes", name)
-        if isinstance(item, str):
-            _text(f"attributes.{name}", item)
-    return value
-
-
-def _covariates(raw: dict[str, Any]) -> dict[str, float]:
-    value = raw.get("covariates")
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise EventError(
-            "covariates", f"must be an object of metric: number, not {_type_name(value)}"
-        )
-    if len(value) > MAX_COVARIATES:
-        raise EventError("covariates", f"has more than {MAX_COVARIATES} entries")
-    covariates = {}
-    for name, x in value.items():
-        covariates[_text("covariates", name)] = _bounded(f"covariates.{name}", x)
-    return covariates
-
-
 def _type_name(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", type(None): "null"}.get(
         type(value), type(value).__name__
     )
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+NON_EMPTY = "is required: a non-empty string, got None"
+
+
+class Name(fields.String):
+    """A non-empty string of valid Unicode, at most ``max`` characters."""
+
+    def __init__(self, max: int, **kwargs: Any) -> None:
+        kwargs.setdefault("error_messages", {"required": NON_EMPTY, "null": NON_EMPTY})
+        super().__init__(validate=validate.Length(min=1, max=max), **kwargs)
+        self.max = max
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str) or not value:
+            raise ValidationError(f"is required: a non-empty string, got {short(value)}")
+        if len(value) > self.max:
+            raise ValidationError(f"is longer than {self.max} characters")
+        return _text(value)
+
+
+class UnitId(Name):
+    """:class:`Name`, or an integer taken as its decimal string (``42`` is ``"42"``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Integers count by their decimal digits (a minus sign included).
+        biggest, smallest = 10**MAX_USER_ID - 1, -(10 ** (MAX_USER_ID - 1) - 1)
+        metadata = {
+            "type": ["string", "integer"],
+            "minimum": smallest,
+            "maximum": biggest,
+            "description": "the unit; an integer is taken as its decimal string",
+        }
+        super().__init__(MAX_USER_ID, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Bounded(fields.Float):
+    """A finite JSON number (not a string, not a bool) within +/-:data:`MAX_ABS_VALUE`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        bounds = validate.Range(min=-MAX_ABS_VALUE, max=MAX_ABS_VALUE)
+        super().__init__(allow_nan=False, validate=bounds, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        number = _number(value)
+        if number is None:
+            raise ValidationError(f"must be a finite number, got {short(value)}")
+        if abs(number) > MAX_ABS_VALUE:
+            raise ValidationError(f"must be between -{MAX_ABS_VALUE:g} and {MAX_ABS_VALUE:g}")
+        return number
+
+
+class Timestamp(fields.Field):
+    """Seconds since the epoch, or an ISO 8601 string (UTC without a zone), as a float."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {
+            "type": ["number", "string"],
+            "minimum": MIN_TS,
+            "description": "seconds since the epoch or an ISO 8601 string (UTC without a "
+            f"zone); missing means now; at most {MAX_FUTURE_SECONDS:.0f} s ahead of the "
+            "server clock",
+        }
+        super().__init__(load_default=None, allow_none=True, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, str):
+            try:
+                moment = dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise ValidationError(f"is not an ISO 8601 time: {short(value)}") from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.UTC)
+            return moment.timestamp()
+        number = _number(value)
+        if number is None:
+            raise ValidationError(
+                f"must be seconds since the epoch or an ISO 8601 string, got {short(value)}"
+            )
+        return number
+
+
+class Attributes(fields.Dict):
+    """An object of at most :data:`MAX_ATTRIBUTES` entries; its names and strings Unicode."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            load_default=None,
+            allow_none=True,
+            validate=validate.Length(max=MAX_ATTRIBUTES),
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError(f"must be an object, not {_type_name(value)}")
+        if len(value) > MAX_ATTRIBUTES:
+            raise ValidationError(f"has more than {MAX_ATTRIBUTES} entries")
+        for name, item in value.items():
+            _text(name)
+            if isinstance(item, str) and not is_unicode_text(item):
+                raise ValidationError({name: ["is not valid Unicode text (a lone surrogate)"]})
+        return value
+
+
+class Covariates(fields.Dict):
+    """An object of at most :data:`MAX_COVARIATES` metric: bounded number entries."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            values=Bounded(),
+            load_default=None,
+            allow_none=True,
+            validate=validate.Length(max=MAX_COVARIATES),
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError(f"must be an object of metric: number, not {_type_name(value)}")
+        if len(value) > MAX_COVARIATES:
+            raise ValidationError(f"has more than {MAX_COVARIATES} entries")
+        bounded = Bounded()
+        covariates = {}
+        for name, x in value.items():
+            _text(name)
+            try:
+                covariates[name] = bounded.deserialize(x)
+            except ValidationError as exc:
+                raise ValidationError({name: exc.messages}) from None
+        return covariates
+
+
+# --- schemas --------------------------------------------------------------------------------
+
+
+class _EventSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # newer SDKs may send more
+
+    user_id = UnitId(required=True)
+    ts = Timestamp()
+
+    def _when(self, data: Mapping[str, Any]) -> float:
+        """The event's time: its ``ts`` checked against the clock of :func:`load_event`."""
+        now = Context[float].get()
+        ts = now if data["ts"] is None else data["ts"]
+        problem = ts_problem(ts, now)
+        if problem:
+            raise ValidationError(problem, field_name="ts")
+        return ts
+
+
+def _kind(name: str) -> fields.String:
+    return fields.String(required=True, validate=validate.OneOf([name]))
+
+
+class ExposureSchema(_EventSchema):
+    type = _kind("exposure")
+    experiment = Name(MAX_NAME, required=True)
+    variant = Name(MAX_NAME, required=True)
+    attributes = Attributes()
+    covariates = Covariates()
+    event_id = Name(MAX_EVENT_ID, load_default=None, allow_none=True)  # none: one is made
+
+    @post_load
+    def _exposure(self, data: dict[str, Any], **kwargs: Any) -> Exposure:
+        return Exposure(
+            experiment=data["experiment"],
+            user_id=data["user_id"],
+            variant=data["variant"],
+            ts=self._when(data),
+            attributes=data["attributes"] or {},  # null: none
+            covariates=data["covariates"] or {},
+            event_id=data["event_id"] or "",
+        )
+
+
+class ConversionSchema(_EventSchema):
+    type = _kind("conversion")
+    event = Name(MAX_EVENT_NAME, required=True)
+    value = Bounded(load_default=None, allow_none=True, metadata={"default": 1.0})
+    event_id = Name(MAX_EVENT_ID, required=True)
+
+    @post_load
+    def _conversion(self, data: dict[str, Any], **kwargs: Any) -> Conversion:
+        return Conversion(
+            event=data["event"],
+            user_id=data["user_id"],
+            value=1.0 if data["value"] is None else data["value"],
+            ts=self._when(data),
+            event_id=data["event_id"],
+        )
+
+
+EXPOSURE_SCHEMA = ExposureSchema()
+CONVERSION_SCHEMA = ConversionSchema()
+SCHEMAS: dict[str, Schema] = {"exposure": EXPOSURE_SCHEMA, "conversion": CONVERSION_SCHEMA}
+
+
+def load_event(raw: Any, now: float) -> Event:
+    """One raw event as an :class:`Exposure` or :class:`Conversion`, or :class:`EventError`
+    naming its first bad field."""
+    if not isinstance(raw, dict):
+        raise EventError("", f"must be an object, not {_type_name(raw)}")
+    kind = raw.get("type")
+    if kind is None:
+        raise EventError("type", "is required: 'exposure' or 'conversion'")
+    schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
+    if schema is None:
+        raise EventError("type", f"must be 'exposure' or 'conversion', got {short(kind)}")
+    try:
+        with Context(now):
+            event: Event = schema.load(raw)
+    except ValidationError as exc:
+        field, message = flatten_messages(exc.messages)[0]
+        raise EventError(field, message) from None
+    return event
+
+
+class EventField(fields.Field):
+    """One event of a batch, loaded by its type's schema. A bad event is not an error of the
+    batch: it loads as its :class:`EventError`, to be rejected alone."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> Event | EventError:
+        try:
+            return load_event(value, Context[float].get())
+        except EventError as exc:
+            return exc
+
+
+class EventBatchSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    events = fields.List(
+        EventField(),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_EVENTS),
+        error_messages={
+            "required": f"is required: a list of 1 to {MAX_EVENTS} events",
+            "null": f"is required: a list of 1 to {MAX_EVENTS} events",
+        },
+    )
+
+
+EVENT_BATCH_SCHEMA = EventBatchSchema()
+
+
+def load_batch(body: Any, now: float) -> list[Event | EventError]:
+    """The events of ``{"events": [...]}``, each loaded or its :class:`EventError`; raises
+    :class:`BatchError` (:class:`BatchTooLarge`) when the body is not a batch at all."""
+    if not isinstance(body, dict):
+        raise BatchError("", f"the body must be an object with 'events', not {_type_name(body)}")
+    events = body.get("events")
+    # Before the schema: refusing 100,000 events should not load them first.
+    if isinstance(events, list) and len(events) > MAX_EVENTS:
+        raise BatchTooLarge(
+            "events", f"holds {len(events)} events; send at most {MAX_EVENTS} per request"
+        )
+    try:
+        with Context(now):
+            batch: list[Event | EventError] = EVENT_BATCH_SCHEMA.load(body)["events"]
+    except ValidationError as exc:
+        field, message = flatten_messages(exc.messages)[0]
+        raise BatchError(field, message) from None
+    return batch
+
+
+def rejected(index: int, field: str, reason: str) -> dict[str, Any]:
+    path = f"events.{index}.{field}" if field else f"events.{index}"
+    return {"index": index, "status": "rejected", "reason": reason, "field": path}

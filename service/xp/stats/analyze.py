@@ -37,6 +37,7 @@ from xp.stats.sufficient import (
     ProportionStats,
     json_safe,
 )
+from xp.validation import messages_by_path
 
 
 class AnalyzeInputError(ValueError):
@@ -138,21 +139,6 @@ class AnalyzeSchema(Schema):
             raise ValidationError(errors)
 
 
-def _flatten(messages: Any, path: str = "") -> dict[str, list[str]]:
-    """``{"variants": {1: {"n": [...]}}}`` -> ``{"variants.1.n": [...]}``."""
-    if isinstance(messages, Mapping):
-        out: dict[str, list[str]] = {}
-        for key, value in messages.items():
-            name = "" if key == "_schema" else str(key)
-            child = f"{path}.{name}" if path and name else path or name
-            for p, msgs in _flatten(value, child).items():
-                out.setdefault(p, []).extend(msgs)
-        return out
-    if isinstance(messages, list | tuple):
-        return {path: [str(m) for m in messages]}
-    return {path: [str(messages)]}
-
-
 def _arm(kind: str, variant: Mapping[str, Any]) -> MeanStats | ProportionStats:
     if kind == "proportion":
         return ProportionStats(variant["n"], variant["sum"])
@@ -164,7 +150,8 @@ def analyze(request: Any) -> dict[str, Any]:
     try:
         data = AnalyzeSchema().load(request)
     except ValidationError as exc:
-        raise AnalyzeInputError(_flatten(exc.messages) or {"": ["Invalid input."]}) from None
+        errors = messages_by_path(exc.messages)
+        raise AnalyzeInputError(errors or {"": ["Invalid input."]}) from None
 
     kind: str = data["metric"]["kind"]
     alpha: float = data["alpha"]
