@@ -94,6 +94,8 @@ SAMPLES: dict[tuple[str, str], list[tuple[Any, bool]]] = {
         ({"user_id": 42}, False),
         ({**ASSIGN, "attributes": {f"a{i}": i for i in range(101)}}, False),
         ({**ASSIGN, "attributes": ["US"]}, False),
+        ({**ASSIGN, "attributes": {"": 1}}, False),
+        ({**ASSIGN, "attributes": {"k" * 129: 1}}, False),
         ({**ASSIGN, "experiments": ["x" * 65]}, False),
         ({**ASSIGN, "experiments": ["e"] * 501}, False),
         ({**ASSIGN, "log_exposure": "no"}, False),

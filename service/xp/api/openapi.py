@@ -59,8 +59,8 @@ def event_one_of(self: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any
 def exact_bounds(
     self: Any, field: fields.Field, ret: dict[str, Any], **kwargs: Any
 ) -> dict[str, Any]:
-    """What apispec leaves out: open ``Range`` ends (``0 < alpha < 1``) and the size of an
-    object (``Length`` on a ``Dict`` counts its entries, not characters)."""
+    """What apispec leaves out: open ``Range`` ends (``0 < alpha < 1``), the size of an object
+    (``Length`` on a ``Dict`` counts its entries, not characters) and its key rules."""
     out: dict[str, Any] = {}
     for rule in field.validators:
         if isinstance(rule, validate.Range):
@@ -71,6 +71,8 @@ def exact_bounds(
                 out["exclusiveMaximum"] = rule.max
                 ret.pop("maximum", None)
     if isinstance(field, fields.Dict):
+        if field.key_field is not None:
+            out["propertyNames"] = self.field2property(field.key_field)
         for chars, entries in (("minLength", "minProperties"), ("maxLength", "maxProperties")):
             if chars in ret:
                 out[entries] = ret.pop(chars)
