@@ -11,8 +11,8 @@ class LRUSet:
     """Remembers up to ``maxsize`` keys; :meth:`seen` is O(1) and thread-safe.
 
     The SDK keeps one per experiment, keyed by unit id, so each unit's exposure is sent once
-    while it stays among the ``maxsize`` most recent units of that experiment. A forgotten key is sent again, which is harmless:
-    the service keeps the first exposure of each unit.
+    while it stays among the ``maxsize`` most recent units of that experiment. A forgotten key
+    is sent again, which is harmless: the service keeps the first exposure of each unit.
     """
 
     def __init__(self, maxsize: int = 10_000) -> None:
