@@ -25,7 +25,8 @@ from xp.definitions.loader import load_directory
 from xp.events.model import Conversion, Event, Exposure
 from xp.ingest import ingest_batch
 from xp.store import Store, open_store
-from xp.store.redis.store import RedisStore, conversion_call, exposure_call
+from xp.store.redis.codec import conversion_call, exposure_call
+from xp.store.redis.store import RedisStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

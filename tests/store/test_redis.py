@@ -16,7 +16,8 @@ from xp.definitions.model import Definition
 from xp.events.model import Conversion, Exposure
 from xp.store import StoreError, open_store
 from xp.store.redis import keys as key_names
-from xp.store.redis.store import RedisStore, conversion_call, erase_call, exposure_call
+from xp.store.redis.codec import conversion_call, erase_call, exposure_call
+from xp.store.redis.store import RedisStore
 
 pytestmark = pytest.mark.redis
 

@@ -5,9 +5,9 @@ An exposure becomes one :class:`ExposureOp` (or a rejection); a conversion becom
 atomically on its own (one Lua call, or inside one SQLite transaction), and is idempotent by
 its event id, so a retried batch stays exact even when it was cut off half way.
 
-The attribution arithmetic lives here too (:func:`deltas`, :func:`increments`);
-``lua/conversion.lua`` does the same sums for Redis, and the contract tests hold the two
-backends to the same numbers.
+The attribution arithmetic lives here too: :func:`deltas` (through the metric's kind in
+:mod:`xp.attribution.metric_kinds`) and :func:`increments`; ``lua/conversion.lua`` does the
+same sums for Redis, and the contract tests hold the two backends to the same numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from xp.attribution.metric_kinds import MetricKind, kind_of
 from xp.attribution.scopes import segment_value
 from xp.definitions.model import Definition, Metric
 from xp.events.model import Conversion, Event, Exposure, exposure_event_id
@@ -49,6 +50,10 @@ class MetricRule:
     @property
     def name(self) -> str:
         return self.metric.name
+
+    @property
+    def kind(self) -> MetricKind:
+        return kind_of(self.metric)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +100,11 @@ class EventIndex:
             events: dict[str, list[MetricRule]] = {}
             for metric in definition.metrics:
                 for event in dict.fromkeys(metric.events):
-                    ratio = metric.kind == "ratio"
+                    has_den = kind_of(metric).has_denominator
                     rule = MetricRule(
                         metric,
-                        numerator=not ratio or event == metric.numerator,
-                        denominator=ratio and event == metric.denominator,
+                        numerator=not has_den or event == metric.numerator,
+                        denominator=has_den and event == metric.denominator,
                     )
                     events.setdefault(event, []).append(rule)
             for event, rules in events.items():
@@ -190,27 +195,24 @@ def outcome(planned: Planned, codes: Sequence[int]) -> Outcome:
     return Outcome("duplicate", "event_id already ingested")
 
 
-def deltas(rule: MetricRule, value: float, total: float) -> tuple[float, float]:
+def deltas(rule: MetricRule, value: float, total: float, den: float) -> tuple[float, float]:
     """What an attributed event adds to the unit's (total, denominator total)."""
-    kind = rule.metric.kind
-    if kind in ("binomial", "retention"):
-        return (1.0 if total == 0 else 0.0), 0.0  # 1 only on the first attributed event
-    if kind == "count":
-        return 1.0, 0.0
-    if kind == "sum":
-        return value, 0.0
-    return (value if rule.numerator else 0.0), (value if rule.denominator else 0.0)
+    step = rule.kind.step
+    return (
+        step(total, value) if rule.numerator else 0.0,
+        step(den, value) if rule.denominator else 0.0,
+    )
 
 
 def increments(
-    total: float, den: float, d: float, dd: float, x: float | None, ratio: bool
+    total: float, den: float, d: float, dd: float, x: float | None, has_denominator: bool
 ) -> dict[str, float]:
     """How the sums move when a unit's totals go from (total, den) to (total + d, den + dd).
 
     ``(y + d)^2 - y^2`` is written ``2 y d + d^2``, the form that stays exact longest.
     """
     out = {"sum": d, "sum_squares": 2 * total * d + d * d}
-    if ratio:
+    if has_denominator:
         out["den_sum"] = dd
         out["den_sum_squares"] = 2 * den * dd + dd * dd
         out["sum_product"] = total * dd + d * den + d * dd

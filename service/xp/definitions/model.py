@@ -8,6 +8,7 @@ from typing import Any
 
 from xp_client.definition import Experiment
 
+# What each kind does to a unit's total: xp.attribution.metric_kinds, which checks this list.
 METRIC_KINDS = ("binomial", "count", "sum", "retention", "ratio")
 METRIC_ROLES = ("primary", "secondary", "guardrail")
 DIRECTIONS = ("increase", "decrease")

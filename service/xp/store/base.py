@@ -42,7 +42,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def _apply(self, ops: Sequence[Op]) -> list[int]:
-        """Apply ops in order; one result code (``service.store.plan``) per op."""
+        """Apply ops in order; one result code (``xp.attribution.ops``) per op."""
 
     @abc.abstractmethod
     def experiment_stats(self, definition: Definition) -> ExperimentData:

@@ -1,4 +1,4 @@
--- The SQLite store (service/store/sqlite_store.py): one file in WAL mode, shared by every
+-- The SQLite store (xp/store/sqlite/store.py): one file in WAL mode, shared by every
 -- worker process on the host. Every statement is idempotent; it runs at each open.
 -- A slice ("scope") is (kind, name, value): ('all', '', ''), ('day', '', '2026-11-01') or
 -- ('segment', 'country', 'US').
@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS unit_counts (
     PRIMARY KEY (experiment, scope_kind, scope_name, scope_value, variant)
 ) WITHOUT ROWID;
 
--- Sufficient statistics per slice, variant and metric (see service/store/model.py).
+-- Sufficient statistics per slice, variant and metric (see xp/store/model.py).
 CREATE TABLE IF NOT EXISTS metric_stats (
     experiment       TEXT NOT NULL,
     scope_kind       TEXT NOT NULL,

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from xp.attribution.metric_kinds import kind_of
 from xp.attribution.ops import (
     ACCEPTED,
     BEFORE_EXPOSURE,
@@ -202,7 +203,7 @@ class SqliteStore(Store):
                     denominators={
                         m.name: mine.get(m.name, (0.0, None))[1] or 0.0
                         for m in definition.metrics
-                        if m.kind == "ratio"
+                        if kind_of(m).has_denominator
                     },
                 )
             last = units[-1][0]
@@ -273,21 +274,21 @@ def _conversion(conn: sqlite3.Connection, op: ConversionOp) -> int:
             conn.execute(DIAGNOSTIC_UPSERT, (e, "outside_window"))
             continue
         attributed = True
-        ratio = rule.metric.kind == "ratio"
+        has_den = rule.kind.has_denominator
         found = conn.execute(
             "SELECT total, den FROM unit_totals"
             " WHERE experiment = ? AND unit_id = ? AND metric = ?",
             (e, op.unit_id, rule.name),
         ).fetchone()
         total, den = (found[0], found[1] or 0.0) if found else (0.0, 0.0)
-        d, dd = deltas(rule, op.value, total)
+        d, dd = deltas(rule, op.value, total, den)
         if d == 0 and dd == 0:
             continue
         conn.execute(
             "INSERT OR REPLACE INTO unit_totals VALUES (?, ?, ?, ?, ?)",
-            (e, op.unit_id, rule.name, total + d, den + dd if ratio else None),
+            (e, op.unit_id, rule.name, total + d, den + dd if has_den else None),
         )
-        change = _stat_row(increments(total, den, d, dd, xs.get(rule.name), ratio))
+        change = _stat_row(increments(total, den, d, dd, xs.get(rule.name), has_den))
         conn.executemany(
             STATS_UPSERT, [(e, *scope, variant, rule.name, *change) for scope in scopes]
         )

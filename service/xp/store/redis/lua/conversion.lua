@@ -8,10 +8,11 @@
 -- ARGV[2] = ts, seconds since the epoch
 -- ARGV[3] = value
 -- ARGV[4] = event digest field
--- ARGV[5] = the metrics on the event, ';' between metrics, each 'name,kind,total,den,start,end':
---           kind b = binomial or retention, c = count, s = sum, r = ratio; total and den are
---           1 when the event adds to the unit's total or denominator total, else 0; start and
---           end bound the window in seconds after exposure (end '' = no end)
+-- ARGV[5] = the metrics on the event, ';' between metrics, each
+--           'name,kind,has_den,total,den,start,end': kind a key of KINDS (kinds.lua); has_den 1
+--           when the kind keeps a denominator total; total and den are 1 when the event adds
+--           to the unit's total or denominator total, else 0; start and end bound the window
+--           in seconds after exposure (end '' = no end)
 -- Returns 0 attributed, 1 duplicate, 3 not exposed, 4 before exposure, 5 outside every window
 
 local units, stats, names, diag, seen = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -33,9 +34,10 @@ end
 local scopes = unit_scopes(unit.vid, unit.ts, unit.segs)
 local attributed, changed = false, false
 for spec in string.gmatch(ARGV[5], '[^;]+') do
-  local name, kind, adds_total, adds_den, start, stop =
-    string.match(spec, '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$')
-  adds_total, adds_den = adds_total == '1', adds_den == '1'
+  local name, kind, has_den, adds_total, adds_den, start, stop =
+    string.match(spec, '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$')
+  local step = KINDS[kind] or error('unknown metric kind ' .. kind)
+  has_den, adds_total, adds_den = has_den == '1', adds_total == '1', adds_den == '1'
   start, stop = tonumber(start), tonumber(stop)
   if after < start or (stop and after >= stop) then
     redis.call('HINCRBY', diag, 'outside_window', 1)
@@ -44,22 +46,14 @@ for spec in string.gmatch(ARGV[5], '[^;]+') do
     local mid = name_id(names, 'm\31' .. name)
     local t = unit.tots[mid]
     if not t then
-      t = {0, kind == 'r' and 0 or nil}
+      t = {0, has_den and 0 or nil}
       unit.tots[mid] = t
       unit.order[#unit.order + 1] = mid
     end
     local total, den = t[1], t[2] or 0
     local d, dd = 0, 0
-    if kind == 'b' then
-      if total == 0 then d = 1 end
-    elseif kind == 'c' then
-      d = 1
-    elseif kind == 's' then
-      d = value
-    else
-      if adds_total then d = value end
-      if adds_den then dd = value end
-    end
+    if adds_total then d = step(total, value) end
+    if adds_den then dd = step(den, value) end
     if d ~= 0 or dd ~= 0 then
       changed = true
       local x = unit.covs[mid]
@@ -67,7 +61,7 @@ for spec in string.gmatch(ARGV[5], '[^;]+') do
         local p = scope .. ':' .. mid .. ':'
         bump(stats, p .. 's', d)
         bump(stats, p .. 'ss', 2 * total * d + d * d)
-        if kind == 'r' then
+        if has_den then
           bump(stats, p .. 'ds', dd)
           bump(stats, p .. 'dss', 2 * den * dd + dd * dd)
           bump(stats, p .. 'sp', total * dd + d * den + d * dd)
@@ -75,7 +69,7 @@ for spec in string.gmatch(ARGV[5], '[^;]+') do
         if x then bump(stats, p .. 'xy', x * d) end
       end
       t[1] = total + d
-      if kind == 'r' then t[2] = den + dd end
+      if has_den then t[2] = den + dd end
     end
   end
 end

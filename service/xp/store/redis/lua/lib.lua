@@ -1,4 +1,4 @@
--- Helpers prepended to every script of this folder (service/store/redis_store.py).
+-- Helpers prepended to every script of this folder (xp/store/redis/scripts.py).
 -- KEYS: none of its own; ARGV: none of its own.
 --
 -- Statistics hash fields (all ids are small integers from the names hash):

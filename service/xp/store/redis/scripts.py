@@ -1,0 +1,93 @@
+"""The Lua scripts: read once from ``lua/`` with importlib.resources, loaded on each server
+once, called by SHA in one pipeline per server.
+
+Each script is ``lib.lua`` and ``kinds.lua`` (the per-kind steps) followed by its own file.
+After a ``NOSCRIPT`` (a restarted or flushed server) the scripts are loaded again and the
+calls that got it, which did not run, are sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+import redis
+from redis.exceptions import NoScriptError
+
+from xp.store.base import StoreError
+
+SCRIPTS = ("exposure", "conversion", "erase")
+PRELUDE = ("lib", "kinds")  # prepended to every script, in this order
+
+Call = tuple[str, list[str], list[Any]]  # script name, keys, args
+
+
+def lua_source(*parts: str) -> str:
+    """The ``lua/<part>.lua`` files, one after the other."""
+    folder = resources.files("xp.store.redis") / "lua"
+    return "\n".join((folder / f"{part}.lua").read_text("utf-8") for part in parts)
+
+
+def script_source(name: str) -> str:
+    return lua_source(*PRELUDE, name)
+
+
+class Scripts:
+    """The scripts' sources and SHAs, and which servers hold them already."""
+
+    def __init__(self) -> None:
+        self.sources = {name: script_source(name) for name in SCRIPTS}
+        self.shas = {
+            name: hashlib.sha1(source.encode()).hexdigest() for name, source in self.sources.items()
+        }
+        self._loaded: set[str] = set()  # nodes holding the scripts
+        self._lock = threading.Lock()
+
+    def run(
+        self,
+        node: str,
+        client: redis.Redis,
+        calls: Sequence[Call],
+        indices: list[int],
+        asking: bool,
+    ) -> list[Any]:
+        """EVALSHA ``calls[i]`` for each of ``indices`` on one node, in one pipeline; answers
+        (errors included, as exceptions) in order. ``asking`` sends ``ASKING`` before each."""
+        if node not in self._loaded:
+            self._load(node, client)
+        got = self._pipeline(client, calls, indices, asking)
+        missing = [i for i, r in zip(indices, got, strict=True) if isinstance(r, NoScriptError)]
+        if missing:
+            # A NOSCRIPT call did not run, so sending it again cannot count it twice.
+            self._load(node, client)
+            got = _spread(got, self._pipeline(client, calls, missing, asking))
+        return got
+
+    def _pipeline(
+        self, client: redis.Redis, calls: Sequence[Call], indices: list[int], asking: bool
+    ) -> list[Any]:
+        pipe = client.pipeline(transaction=False)
+        for i in indices:
+            name, call_keys, args = calls[i]
+            if asking:  # ASKING admits the next command only
+                pipe.execute_command("ASKING")
+            pipe.evalsha(self.shas[name], len(call_keys), *call_keys, *args)
+        answers = list(pipe.execute(raise_on_error=False))
+        return answers[1::2] if asking else answers
+
+    def _load(self, node: str, client: redis.Redis) -> None:
+        with self._lock:
+            for name, source in self.sources.items():
+                sha = client.script_load(source)
+                if sha != self.shas[name]:
+                    raise StoreError(f"Redis returned SHA {sha} for script {name!r}")
+            self._loaded.add(node)
+
+
+def _spread(got: Sequence[Any], again: Sequence[Any]) -> list[Any]:
+    """``again`` (answers to the NOSCRIPT calls of ``got``, in order) laid over ``got``."""
+    answers = iter(again)
+    return [next(answers) if isinstance(first, NoScriptError) else first for first in got]
