@@ -6,6 +6,14 @@ over the pooled units of every variant, as gbstats' ``compute_theta`` does. The 
 arms come back as :class:`ArmMoments` (adjusted mean and variance, raw mean kept as the
 relative-lift denominator), ready for ``frequentist_lift`` or ``sequential_lift``.
 
+Those lift functions give the relative lift the *unadjusted* delta-method variance (with
+adjusted variances), which is not what GrowthBook does. :func:`cuped_compare` computes one
+control-treatment comparison as GrowthBook's current engine does: ``theta`` pooled over that
+pair only, absolute lift on the adjusted means with variance ``vC*/nC + vT*/nT``, relative lift
+``(mT* - mC*) / |mC|`` (``mC`` the raw control mean) with the regression-adjusted variance of
+gbstats ``models/tests.py::frequentist_variance_relative_cuped`` (see
+:func:`relative_variance_cuped`). With a real lift the two relative standard errors differ.
+
 Reference (gbstats ``tests/frequentist/test_tests.py::test_sequential_test_runs_ra``):
 post A n=3000 sum=1396.87 ss=52377.9767, B n=3461 sum=2422.7 ss=134698.29; pre A sum=16.87
 ss=527.9767, B sum=22.7 ss=1348.29; sum_xy 1 and 1, pooled theta, N*=5000: relative 0.50338
@@ -21,7 +29,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from xp.stats.frequentist import FloatArray
+from xp.stats.frequentist import (
+    INSUFFICIENT_DATA,
+    ZERO_CONTROL_MEAN,
+    ZERO_VARIANCE,
+    Effect,
+    FloatArray,
+    LiftMoments,
+    lift_moments,
+    welch_df,
+)
 from xp.stats.sufficient import (
     ArmMoments,
     CovariateStats,
@@ -145,3 +162,127 @@ def cuped_adjust(
         )
         arms.append(ArmMoments(arm.n, float(mean), float(variance), unadjusted_mean=arm.mean))
     return CupedResult(tuple(arms), raw, theta)
+
+
+def relative_variance_cuped(
+    mean_control: ArrayLike,
+    var_control: ArrayLike,
+    cov_control: ArrayLike,
+    var_x_control: ArrayLike,
+    n_control: ArrayLike,
+    mean_treatment: ArrayLike,
+    var_adjusted_treatment: ArrayLike,
+    n_treatment: ArrayLike,
+    theta: ArrayLike,
+) -> FloatArray:
+    """Variance of ``(mT* - mC*) / mC`` as GrowthBook's engine computes it.
+
+    ``mean_*`` are the raw (unadjusted) post-period means, ``var_control``/``cov_control``/
+    ``var_x_control`` the control's raw metric variance, metric-covariate covariance and
+    covariate variance, ``var_adjusted_treatment`` the treatment's ``Var(y - theta x)``.
+    """
+    mc, vc, cc = (np.asarray(a, dtype=np.float64) for a in (mean_control, var_control, cov_control))
+    vxc, nc = np.asarray(var_x_control, dtype=np.float64), np.asarray(n_control, dtype=np.float64)
+    mt = np.asarray(mean_treatment, dtype=np.float64)
+    vt, nt = np.asarray(var_adjusted_treatment, dtype=np.float64), np.asarray(n_treatment)
+    th = np.asarray(theta, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # GrowthBook packages/stats/gbstats/models/tests.py::frequentist_variance_relative_cuped
+        # (growthbook/growthbook 8f1db44): delta method with the gradient of the control terms
+        #   Var = vT* / (nT mC^2)
+        #       + (vC mT^2 / mC^2 - 2 theta cov_C mT / mC + theta^2 vxC) / (nC mC^2)
+        # where vT* = vT + theta^2 vxT - 2 theta cov_T and mC, mT are the unadjusted means.
+        v_trt = vt / (nt * mc**2)
+        v_ctrl = (vc * mt**2 / mc**2 - 2.0 * th * cc * mt / mc + th**2 * vxc) / (nc * mc**2)
+        return np.asarray(v_trt + v_ctrl, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class CupedComparison:
+    """One control-treatment comparison adjusted as GrowthBook does.
+
+    ``moments`` holds the adjusted arms (``unadjusted_mean`` kept), the absolute and relative
+    :class:`~xp.stats.frequentist.Effect` with GrowthBook's variances and the Welch df on the
+    adjusted variances. ``reason`` is ``no_covariate`` or ``zero_covariate_variance`` when the
+    comparison came back unadjusted (``theta = 0``, ordinary lift moments).
+    """
+
+    theta: float
+    moments: LiftMoments
+    reason: str | None = None
+
+
+def cuped_compare(
+    metrics: Sequence[MeanStats | ProportionStats],
+    covariates: Sequence[CovariateStats | None],
+    treatment: int,
+    control: int = 0,
+    theta: float | None = None,
+) -> CupedComparison:
+    """CUPED lift moments of ``treatment`` against ``control``, ``theta`` pooled over the pair.
+
+    GrowthBook estimates ``theta`` on the control-treatment pair it compares
+    (gbstats ``models/statistics.py::compute_theta`` on ``a``/``b``), not on all variants.
+    Degenerate inputs come back with reason codes (never exceptions): ``no_covariate``,
+    ``zero_covariate_variance``, and in ``moments`` ``insufficient_data`` (n < 2),
+    ``zero_variance`` and ``zero_control_mean``.
+    """
+    if len(metrics) != len(covariates):
+        raise ValueError(f"{len(metrics)} metrics but {len(covariates)} covariates")
+    pair = cuped_adjust(
+        [metrics[control], metrics[treatment]], [covariates[control], covariates[treatment]], theta
+    )
+    c_raw, t_raw = pair.raw_arms
+    if pair.reason is not None:
+        return CupedComparison(0.0, lift_moments(c_raw, t_raw), pair.reason)
+    th = pair.theta
+    c_adj, t_adj = pair.arms
+    cov_c = covariates[control]
+    assert cov_c is not None  # cuped_adjust returned no reason
+    mc, mt = c_raw.mean, t_raw.mean
+    diff = t_adj.mean - c_adj.mean
+    # absolute: Var(mT* - mC*) = vC*/nC + vT*/nT (gbstats utils.frequentist_variance on the
+    # RegressionAdjustedStatistic variances)
+    abs_var = _difference_variance(c_adj, t_adj)
+    rel_var = float(
+        relative_variance_cuped(
+            mc,
+            c_raw.variance,
+            cov_c.covariance(metrics[control]),
+            cov_c.variance(metrics[control].n),
+            c_raw.n,
+            mt,
+            t_adj.variance,
+            t_adj.n,
+            th,
+        )
+    )
+    df = float(welch_df(c_adj.variance, c_adj.n, t_adj.variance, t_adj.n))
+
+    reason: str | None = None
+    numbers = (c_adj.mean, t_adj.mean, c_adj.variance, t_adj.variance, mc, mt, th)
+    if c_adj.n < 2 or t_adj.n < 2 or not all(math.isfinite(x) for x in numbers):
+        reason = INSUFFICIENT_DATA
+    elif not abs_var > 0:
+        reason = ZERO_VARIANCE
+    relative_reason = reason
+    # gbstats utils.frequentist_diff divides by abs(unadjusted control mean)
+    rel = diff / abs(mc) if mc != 0 else math.nan
+    if mc == 0:
+        relative_reason = reason or ZERO_CONTROL_MEAN
+    elif reason is None and not rel_var > 0:
+        relative_reason = ZERO_VARIANCE
+    if reason is not None:
+        abs_var = df = math.nan
+    if relative_reason is not None:
+        rel_var = math.nan
+    moments = LiftMoments(
+        control=c_adj,
+        treatment=t_adj,
+        absolute=Effect(diff, abs_var),
+        relative=Effect(rel, rel_var),
+        df=df,
+        reason=reason,
+        relative_reason=relative_reason,
+    )
+    return CupedComparison(th, moments)
