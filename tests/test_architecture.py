@@ -177,3 +177,32 @@ def test_no_module_is_over_the_line_limit() -> None:
 def test_tests_import_their_helpers_as_a_package() -> None:
     for conftest in (ROOT / "tests").rglob("conftest.py"):
         assert "sys.path" not in conftest.read_text(encoding="utf-8"), conftest
+
+
+def _is_kind(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "kind") or (
+        isinstance(node, ast.Name) and node.id == "kind"
+    )
+
+
+def test_only_the_kind_registries_branch_on_a_metric_kind() -> None:
+    """Everything else reads a kind's traits, so adding a kind touches one place per layer."""
+    from xp.definitions.model import METRIC_KINDS
+
+    registries = {"xp.definitions.model", "xp.attribution.metric_kinds"}
+    branching: dict[str, list[int]] = {}
+    for module, path in MODULES.items():
+        if module in registries or not module.startswith("xp."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Compare) or not _is_kind(node.left):
+                continue
+            named = {
+                c.value
+                for comparator in node.comparators
+                for c in ast.walk(comparator)
+                if isinstance(c, ast.Constant)
+            }
+            if named & set(METRIC_KINDS):
+                branching.setdefault(module, []).append(node.lineno)
+    assert branching == {}

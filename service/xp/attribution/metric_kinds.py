@@ -7,8 +7,9 @@ Everything else (the attribution window, the sums of squares and products, erasu
 same for every kind. ``lua/kinds.lua`` holds the same step per kind for Redis; the store
 contract tests hold both backends to one brute-force recomputation.
 
-Adding a kind: its name in ``xp.definitions.model.METRIC_KINDS``, one :class:`MetricKind`
-here, one function in ``lua/kinds.lua`` (see docs/storage.md).
+Adding a kind: its traits in ``xp.definitions.model.METRIC_TRAITS`` (what validation and
+analysis read), one :class:`MetricKind` here, one function in ``lua/kinds.lua`` (see
+docs/storage.md).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from xp.definitions.model import METRIC_KINDS, Metric
+from xp.definitions.model import METRIC_KINDS, METRIC_TRAITS, Metric
 
 Step = Callable[[float, float], float]  # (old total, event value) -> what the event adds
 
@@ -27,7 +28,11 @@ class MetricKind:
 
     name: str
     step: Step
-    has_denominator: bool = False  # keeps a second per-unit total (ratio metrics)
+
+    @property
+    def has_denominator(self) -> bool:
+        """Keeps a second per-unit total (ratio metrics)."""
+        return METRIC_TRAITS[self.name].has_denominator
 
 
 def _first_only(total: float, value: float) -> float:
@@ -49,7 +54,7 @@ KINDS: Mapping[str, MetricKind] = {
         MetricKind("count", _one),
         MetricKind("sum", _value),
         MetricKind("retention", _first_only),  # binomial within its window [a, b) days
-        MetricKind("ratio", _value, has_denominator=True),
+        MetricKind("ratio", _value),
     )
 }
 assert tuple(KINDS) == METRIC_KINDS, "every metric kind needs exactly one entry in KINDS"

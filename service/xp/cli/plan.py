@@ -21,8 +21,6 @@ from xp.results.arms import arm
 from xp.stats import power
 from xp.store.model import ExperimentData, SufficientStats
 
-PROPORTION_KINDS = ("binomial", "retention")
-
 
 @dataclass(frozen=True)
 class Baseline:
@@ -113,7 +111,7 @@ def observed_baseline(definition: Definition, metric: Metric, data: ExperimentDa
     control = definition.variant_keys[0]
     stats = data.metrics.get(metric.name, {}).get(control, SufficientStats())
     moments = arm(metric, stats).moments()
-    if metric.kind in PROPORTION_KINDS:
+    if metric.traits.proportion:
         rate = moments.mean
         if not 0 < rate < 1:
             raise click.ClickException(

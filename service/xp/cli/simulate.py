@@ -60,7 +60,7 @@ def event_plans(definition: Definition) -> list[EventPlan]:
     denominators = {
         m.numerator: m.denominator
         for m in definition.metrics
-        if m.kind == "ratio" and m.numerator != m.denominator
+        if m.traits.has_denominator and m.numerator != m.denominator
     }
     plans = []
     for event, metrics in by_event.items():
@@ -73,12 +73,12 @@ def event_plans(definition: Definition) -> list[EventPlan]:
             EventPlan(
                 name=event,
                 lifted=any(
-                    m.role == "primary" and (m.kind != "ratio" or m.numerator == event)
+                    m.role == "primary" and (not m.traits.has_denominator or m.numerator == event)
                     for m in metrics
                 ),
-                repeats=any(m.kind in ("count", "sum", "ratio") for m in metrics),
+                repeats=any(m.traits.repeats for m in metrics),
                 window=(start, end),
-                valued=any(m.kind == "sum" for m in metrics),
+                valued=any(m.traits.valued for m in metrics),
                 follows=denominators.get(event),
             )
         )

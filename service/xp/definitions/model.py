@@ -8,8 +8,34 @@ from typing import Any
 
 from xp_client.definition import Experiment
 
-# What each kind does to a unit's total: xp.attribution.metric_kinds, which checks this list.
-METRIC_KINDS = ("binomial", "count", "sum", "retention", "ratio")
+
+@dataclass(frozen=True, slots=True)
+class MetricTraits:
+    """What validation, analysis and simulation read of a metric kind.
+
+    A kind's arithmetic (what one event adds to a unit's total) lives in
+    ``xp.attribution.metric_kinds`` and ``lua/kinds.lua``, which check this table.
+    """
+
+    name: str
+    proportion: bool = False  # a 0/1 total per unit, analysed as a proportion
+    has_denominator: bool = False  # numerator and denominator events, delta-method ratio
+    window_pair: bool = False  # needs ``window_days: [start, end]``
+    repeats: bool = False  # more than one event per unit counts
+    valued: bool = False  # adds up the events' values
+
+
+METRIC_TRAITS: dict[str, MetricTraits] = {
+    traits.name: traits
+    for traits in (
+        MetricTraits("binomial", proportion=True),
+        MetricTraits("count", repeats=True),
+        MetricTraits("sum", repeats=True, valued=True),
+        MetricTraits("retention", proportion=True, window_pair=True),
+        MetricTraits("ratio", has_denominator=True, repeats=True),
+    )
+}
+METRIC_KINDS = tuple(METRIC_TRAITS)
 METRIC_ROLES = ("primary", "secondary", "guardrail")
 DIRECTIONS = ("increase", "decrease")
 DAY_SECONDS = 86_400.0
@@ -35,9 +61,13 @@ class Metric:
     description: str = ""
 
     @property
+    def traits(self) -> MetricTraits:
+        return METRIC_TRAITS[self.kind]
+
+    @property
     def events(self) -> tuple[str, ...]:
         """Event names this metric listens to."""
-        if self.kind == "ratio":
+        if self.traits.has_denominator:
             assert self.numerator is not None and self.denominator is not None
             return (self.numerator, self.denominator)
         assert self.event is not None

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from xp.definitions.model import DIRECTIONS, METRIC_KINDS, METRIC_ROLES
+from xp.definitions.model import DIRECTIONS, METRIC_KINDS, METRIC_ROLES, METRIC_TRAITS
 from xp_client.conditions import validate_condition
 
 KEY_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
@@ -81,22 +81,24 @@ class MetricSchema(Schema):
     @validates_schema(pass_original=True)
     def _kind_fields(self, data: dict[str, Any], original: Any, **_: Any) -> None:
         kind = data.get("kind")
+        traits = METRIC_TRAITS.get(kind) if isinstance(kind, str) else None
         errors: dict[str, list[str]] = {}
-        if kind == "ratio":
+        if traits is not None and traits.has_denominator:
             for name in ("numerator", "denominator"):
                 if not data.get(name):
-                    errors[name] = [f"a ratio metric needs {name!r} (an event name)"]
+                    errors[name] = [f"a {kind} metric needs {name!r} (an event name)"]
             if data.get("event"):
-                errors["event"] = ["a ratio metric takes numerator and denominator, not event"]
-        elif kind is not None:
+                errors["event"] = [f"a {kind} metric takes numerator and denominator, not event"]
+        elif traits is not None:
             if not data.get("event"):
                 errors["event"] = [f"a {kind} metric needs 'event'"]
+            takers = " and ".join(k for k, t in METRIC_TRAITS.items() if t.has_denominator)
             for name in ("numerator", "denominator"):
                 if data.get(name):
-                    errors[name] = [f"only ratio metrics take {name!r}"]
+                    errors[name] = [f"only {takers} metrics take {name!r}"]
         raw_window = original.get("window_days") if isinstance(original, dict) else None
-        if kind == "retention" and not isinstance(raw_window, list):
-            errors["window_days"] = ["a retention metric needs window_days: [start, end] in days"]
+        if traits is not None and traits.window_pair and not isinstance(raw_window, list):
+            errors["window_days"] = [f"a {kind} metric needs window_days: [start, end] in days"]
         if errors:
             raise ValidationError(errors)
 

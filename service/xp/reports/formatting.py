@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Protocol
 
+from xp.definitions.model import METRIC_TRAITS
 from xp.results.document import Comparison, ExperimentInfo
 
 MISSING = "—"
@@ -34,7 +35,7 @@ DIAGNOSTICS = {
 }
 
 # Metrics whose per-unit value is 0 or 1: means read as rates, absolute lifts as points.
-RATE_KINDS = frozenset({"binomial", "retention"})
+RATE_KINDS = frozenset(kind for kind, traits in METRIC_TRAITS.items() if traits.proportion)
 
 
 class Interval(Protocol):

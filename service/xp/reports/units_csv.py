@@ -24,7 +24,7 @@ def unit_columns(definition: Definition) -> list[str]:
     columns = ["unit_id", "variant", "first_exposure", *definition.segments]
     for metric in definition.metrics:
         columns.append(metric.name)
-        if metric.kind == "ratio":
+        if metric.traits.has_denominator:
             columns.append(f"{metric.name}_denominator")
     return columns
 
@@ -59,7 +59,7 @@ def unit_row(definition: Definition, unit: Mapping[str, Any]) -> list[str]:
     ]
     for metric in definition.metrics:
         row.append(cell(_total(metrics.get(metric.name, 0))))
-        if metric.kind == "ratio":
+        if metric.traits.has_denominator:
             row.append(cell(_total(denominators.get(metric.name, 0))))
     return row
 

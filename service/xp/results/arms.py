@@ -20,7 +20,7 @@ from xp.store.model import SufficientStats
 
 def arm(metric: Metric, stats: SufficientStats) -> ArmSummary:
     """The statistics engine's view of one variant's sums for ``metric``'s kind."""
-    if metric.kind == "ratio":
+    if metric.traits.has_denominator:
         return RatioStats(
             stats.n,
             stats.sum,
@@ -34,7 +34,7 @@ def arm(metric: Metric, stats: SufficientStats) -> ArmSummary:
 
 def mean_arm(metric: Metric, stats: SufficientStats) -> MeanStats | ProportionStats:
     """The arm of a non-ratio metric (CUPED adjusts these)."""
-    if metric.kind in ("binomial", "retention"):
+    if metric.traits.proportion:
         return ProportionStats(stats.n, stats.sum)
     return MeanStats(stats.n, stats.sum, stats.sum_squares)
 

@@ -202,7 +202,7 @@ class _Analysis:
         """CUPED per treatment when every variant has units with a covariate; else none."""
         keys = self.definition.variant_keys
         per_variant = [stats.get(v, SufficientStats()) for v in keys]
-        if metric.kind == "ratio" or not all(s.n_x > 0 for s in per_variant):
+        if metric.traits.has_denominator or not all(s.n_x > 0 for s in per_variant):
             return {}
         raw = [mean_arm(metric, s) for s in per_variant]
         covariates = [CovariateStats(s.sum_x, s.sum_x2, s.sum_xy) for s in per_variant]
