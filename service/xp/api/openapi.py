@@ -25,7 +25,7 @@ from xp.events.parse import (
     SCHEMAS,
     EventField,
 )
-from xp.stats.analyze import AnalyzeSchema
+from xp.stats.analyze import ANALYZE_SCHEMA
 
 bp = Blueprint("openapi", __name__)
 
@@ -33,7 +33,7 @@ bp = Blueprint("openapi", __name__)
 REQUEST_BODIES: dict[tuple[str, str], tuple[str, Schema]] = {
     ("/v1/assign", "post"): ("AssignRequest", ASSIGN_REQUEST_SCHEMA),
     ("/v1/events", "post"): ("EventBatch", EVENT_BATCH_SCHEMA),
-    ("/v1/analyze", "post"): ("AnalyzeRequest", AnalyzeSchema()),
+    ("/v1/analyze", "post"): ("AnalyzeRequest", ANALYZE_SCHEMA),
 }
 
 
