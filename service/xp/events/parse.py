@@ -320,6 +320,12 @@ SCHEMAS: dict[str, Schema] = {"exposure": EXPOSURE_SCHEMA, "conversion": CONVERS
 def load_event(raw: Any, now: float) -> Event:
     """One raw event as an :class:`Exposure` or :class:`Conversion`, or :class:`EventError`
     naming its first bad field."""
+    with Context(now):
+        return _load_event(raw)
+
+
+def _load_event(raw: Any) -> Event:
+    """:func:`load_event` inside the clock's :class:`Context` (a batch enters it once)."""
     if not isinstance(raw, dict):
         raise EventError("", f"must be an object, not {_type_name(raw)}")
     kind = raw.get("type")
@@ -329,8 +335,7 @@ def load_event(raw: Any, now: float) -> Event:
     if schema is None:
         raise EventError("type", f"must be 'exposure' or 'conversion', got {short(kind)}")
     try:
-        with Context(now):
-            event: Event = schema.load(raw)
+        event: Event = schema.load(raw)
     except ValidationError as exc:
         field, message = flatten_messages(exc.messages)[0]
         raise EventError(field, message) from None
@@ -345,7 +350,7 @@ class EventField(fields.Field):
         self, value: Any, attr: str | None, data: Any, **kwargs: Any
     ) -> Event | EventError:
         try:
-            return load_event(value, Context[float].get())
+            return _load_event(value)
         except EventError as exc:
             return exc
 
