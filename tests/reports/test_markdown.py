@@ -108,7 +108,8 @@ def test_segments_are_exploratory_and_cells_stay_in_their_columns() -> None:
     assert us["Relative lift (95% CI)"] == "+6.3% (-7.8% to +20.4%)"
     assert us["p-value (Benjamini-Hochberg)"] == "0.763"
     tablet = next(c for c in segments if c[1] == "tablet|kiosk")
-    assert tablet[-1] == "not enough data"
+    assert tablet[-1] == "insufficient data"
+    assert tablet[4] == tablet[5] == "insufficient data"  # no number in the lift cells
     assert "tablet\\|kiosk" in text
 
 

@@ -21,8 +21,8 @@ from xp.definitions.model import Definition
 from xp.events.model import Conversion, Exposure
 from xp.results.build import experiment_results
 from xp.results.document import ResultsDocument
-from xp.stats.cuped import cuped_adjust
-from xp.stats.frequentist import frequentist_lift
+from xp.stats.cuped import cuped_adjust, cuped_compare
+from xp.stats.frequentist import frequentist_lift, frequentist_result
 from xp.stats.multiple import benjamini_hochberg, holm
 from xp.stats.sequential import sequential_series
 from xp.stats.sufficient import CovariateStats, MeanStats, ProportionStats
@@ -212,12 +212,16 @@ def test_cuped_uses_the_exposures_covariates(
                 sum(x), sum(a * a for a in x), sum(a * b for a, b in zip(x, y, strict=True))
             )
         )
-    truth = cuped_adjust(arms, covariates)
+    # GrowthBook's CUPED: theta pooled over control and b only, its relative variance
+    truth = cuped_compare(arms, covariates, treatment=1)
     assert spend["theta"] == pytest.approx(truth.theta, rel=1e-9)
-    assert spend["variance_reduction"] == pytest.approx(truth.variance_reduction(1), rel=1e-9)
+    assert spend["theta"] != pytest.approx(cuped_adjust(arms, covariates).theta, rel=1e-6)
+    assert spend["variance_reduction"] == pytest.approx(truth.variance_reduction, rel=1e-9)
     assert spend["variance_reduction"] > 0.2  # spend follows x closely
-    adjusted = frequentist_lift(truth.arms[0], truth.arms[1])
+    adjusted = frequentist_result(truth.moments)
     assert spend["absolute"]["ci_low"] == pytest.approx(adjusted.absolute.ci_low, rel=1e-9)
+    assert spend["relative"]["se"] == pytest.approx(truth.moments.relative.variance**0.5, rel=1e-9)
+    assert spend["relative"]["ci_high"] == pytest.approx(adjusted.relative.ci_high, rel=1e-9)
     assert spend["units_with_covariate"] == {"control": 400, "b": 400, "c": 400}
     # no covariate was sent for the other metrics
     assert comparisons(document, "clicks")["b"]["cuped"] is None
@@ -390,7 +394,9 @@ DOCUMENTED = {
     "cuped": {
         "theta", "variance_reduction", "units_with_covariate", "absolute", "relative", "reason",
     },
-    "point": {"date", "variant", "units", "control_units", "relative", "absolute", "p_value"},
+    "point": {
+        "date", "variant", "units", "control_units", "relative", "absolute", "p_value", "reason",
+    },
     "band": {"estimate", "ci_low", "ci_high"},
     "segment": {"segment", "value", "units", "variants", "comparisons"},
 }  # fmt: skip

@@ -13,8 +13,6 @@ from xp.stats.cuped import (
 )
 from xp.stats.frequentist import (
     INSUFFICIENT_DATA,
-    ZERO_CONTROL_MEAN,
-    ZERO_VARIANCE,
     frequentist_lift,
     relative_variance,
 )
@@ -167,7 +165,7 @@ def test_growthbook_cuped_lift_with_real_effect(name: str) -> None:
     (theta, absolute, abs_var), (relative, rel_var) = REFERENCE_CASES[name][2:]
     result = cuped_compare(metrics, covariates, treatment=1)
     m = result.moments
-    assert result.reason is None and m.reason is None and m.relative_reason is None
+    assert result.reason is None and m.reason is None
     assert result.theta == pytest.approx(theta, rel=1e-9)
     assert m.absolute.estimate == pytest.approx(absolute, rel=1e-9)
     assert m.absolute.variance == pytest.approx(abs_var, rel=1e-9)
@@ -233,15 +231,28 @@ def test_compare_degenerate_inputs_return_reasons() -> None:
         [CovariateStats(6.0, 14.0, 14.0), CovariateStats(9.0, 29.0, 29.0)],
         treatment=1,
     )
-    assert exact.moments.reason == ZERO_VARIANCE
+    assert exact.moments.reason == INSUFFICIENT_DATA
 
-    zero_mean = cuped_compare(
-        [MeanStats(3, 0.0, 2.0), MeanStats(3, 3.0, 5.0)],
-        [CovariateStats(3.0, 5.0, 1.0), CovariateStats(6.0, 14.0, 7.0)],
+    # y = x exactly, but with enough units: the adjusted variance is 0 in both arms
+    x = np.arange(20.0)
+    sums = (float(x.sum()), float((x**2).sum()))
+    flat_after = cuped_compare(
+        [MeanStats(20, *sums), MeanStats(20, sums[0] + 20, sums[1] + 2 * sums[0] + 20)],
+        [CovariateStats(*sums, sums[1]), CovariateStats(*sums, sums[1] + sums[0])],
         treatment=1,
     )
-    assert zero_mean.moments.reason is None
-    assert zero_mean.moments.relative_reason == ZERO_CONTROL_MEAN
+    assert flat_after.reason is None
+    assert flat_after.moments.reason == INSUFFICIENT_DATA
+    assert np.isnan(flat_after.moments.absolute.variance)
+
+    # a control mean of 0 (values -1 and +1): no relative lift, so no verdict at all
+    zero_mean = cuped_compare(
+        [MeanStats(20, 0.0, 20.0), MeanStats(20, 6.0, 24.0)],
+        [CovariateStats(3.0, 25.0, 4.0), CovariateStats(6.0, 30.0, 7.0)],
+        treatment=1,
+    )
+    assert zero_mean.reason is None
+    assert zero_mean.moments.reason == INSUFFICIENT_DATA
     assert np.isnan(zero_mean.moments.relative.variance)
 
     empty = cuped_compare(

@@ -51,6 +51,7 @@ def _point(
             "ci_high": round(high * CONTROL_RATE, 6),
         },
         "p_value": p,
+        "reason": None,
     }
 
 

@@ -24,10 +24,13 @@ MAX_DATE_LABELS = 6
 
 @dataclass(frozen=True, slots=True)
 class LiftPoint:
+    """One day's lift; an ``insufficient`` day has no numbers and breaks the line."""
+
     day: dt.date
     estimate: float | None
     low: float | None
     high: float | None
+    insufficient: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +73,13 @@ def lift_series(series: Iterable[SeriesPoint]) -> list[LiftSeries]:
     by_variant: dict[str, list[LiftPoint]] = {}
     for entry in series:
         relative = entry.relative
+        day = dt.date.fromisoformat(entry.date)
+        if entry.reason:  # insufficient data: no number to draw (stats/sufficiency.py)
+            by_variant.setdefault(entry.variant, []).append(LiftPoint(day, None, None, None, True))
+            continue
         by_variant.setdefault(entry.variant, []).append(
             LiftPoint(
-                dt.date.fromisoformat(entry.date),
+                day,
                 _finite(relative.estimate),
                 _finite(relative.ci_low),
                 _finite(relative.ci_high),
@@ -106,10 +113,11 @@ def lift_chart(
     )
     points = [p for s in series for p in s.points]
     values = [v for p in points for v in (p.estimate, p.low, p.high) if v is not None]
-    if not points:
+    if not points or all(p.insufficient for p in points):
+        message = "Insufficient data yet" if points else "No daily data yet"
         return (
             f'{head}<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
-            f'fill="#555">No daily data yet</text></svg>'
+            f'fill="#555">{message}</text></svg>'
         )
     ticks = nice_ticks(min([0.0, *values]), max([0.0, *values]))
     frame = Frame(
@@ -224,6 +232,13 @@ def _series(frame: Frame, series: LiftSeries, color: str) -> str:
             f'<path class="line" d="{" ".join(subpaths)}" fill="none" stroke="{color}" '
             f'stroke-width="2.2" stroke-linejoin="round"/>'
         )
+    for point in series.points:
+        if point.insufficient:  # a hollow mark on the zero line, no number
+            parts.append(
+                f'<circle class="insufficient" cx="{_r(frame.x(point.day))}" '
+                f'cy="{_r(frame.y(0))}" r="3" fill="#fff" stroke="#888">'
+                f"<title>{label} {point.day.isoformat()}: insufficient data</title></circle>"
+            )
     last = next((p for p in reversed(series.points) if p.estimate is not None), None)
     if last is not None and last.estimate is not None:
         parts.append(
@@ -253,8 +268,13 @@ def _describe(series: Sequence[LiftSeries]) -> str:
     sentences = []
     for one in series:
         known = [p for p in one.points if p.estimate is not None]
+        insufficient = sum(p.insufficient for p in one.points)
         if not known:
-            sentences.append(f"{one.label}: no estimate yet.")
+            sentences.append(
+                f"{one.label}: insufficient data yet."
+                if insufficient
+                else f"{one.label}: no estimate yet."
+            )
             continue
         last = known[-1]
         band = (
@@ -266,6 +286,8 @@ def _describe(series: Sequence[LiftSeries]) -> str:
             f"{one.label}: {percent(last.estimate)}{band} on {last.day.isoformat()}, "
             f"{len(known)} days from {known[0].day.isoformat()}."
         )
+        if insufficient:
+            sentences.append(f"{one.label}: insufficient data on {insufficient} days.")
     return " ".join(sentences)
 
 

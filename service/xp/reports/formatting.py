@@ -19,11 +19,9 @@ DECISIONS = {
     "insufficient_data": "Insufficient data",
 }
 
-REASONS = {
-    "insufficient_data": "not enough data",
-    "zero_control_mean": "control mean is zero",
-    "zero_variance": "no variance",
-}
+# What a comparison with a reason shows in place of its numbers (stats/sufficiency.py).
+INSUFFICIENT = "insufficient data"
+REASONS = {"insufficient_data": INSUFFICIENT}
 
 CORRECTIONS = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "none"}
 
@@ -103,8 +101,16 @@ def absolute(value: Any, kind: str) -> str:
     return number(value, signed=True)
 
 
-def interval(estimate: Interval | None, kind: str | None = None) -> str:
-    """``+4.3% (-6.6% to +15.1%)``; ``kind`` given means an absolute lift of that metric kind."""
+def interval(
+    estimate: Interval | None, kind: str | None = None, reason_code: str | None = None
+) -> str:
+    """``+4.3% (-6.6% to +15.1%)``; ``kind`` given means an absolute lift of that metric kind.
+
+    A comparison with a reason code (``insufficient_data``) shows the reason, never a number:
+    its observed lift has no interval and supports no reading.
+    """
+    if reason_code:
+        return reason(reason_code)
     if estimate is None:
         return MISSING
 

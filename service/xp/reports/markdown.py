@@ -99,7 +99,9 @@ def _metric(metric: MetricResult, level: str) -> list[str]:
     lines = [title, "", *_table(header, rows)]
     for comparison in metric.comparisons:
         cuped = comparison.cuped
-        if cuped is not None:
+        if cuped is not None and cuped.reason:
+            lines += ["", f"CUPED for {_inline(comparison.variant)}: {fmt.reason(cuped.reason)}."]
+        elif cuped is not None:
             lines += [
                 "",
                 f"CUPED for {_inline(comparison.variant)} (variance reduced by "
@@ -113,8 +115,8 @@ def _metric(metric: MetricResult, level: str) -> list[str]:
 
 def _comparison_cells(comparison: Comparison, kind: str) -> tuple[str, ...]:
     return (
-        fmt.interval(comparison.absolute, kind),
-        fmt.interval(comparison.relative),
+        fmt.interval(comparison.absolute, kind, comparison.reason),
+        fmt.interval(comparison.relative, reason_code=comparison.reason),
         fmt.p_value(comparison.relative.p_value),
         fmt.p_value(comparison.p_value_corrected),
         fmt.significance(comparison),

@@ -29,11 +29,17 @@ from xp.results.document import (
     VariantWeight,
 )
 from xp.results.series import Looks
-from xp.stats.cuped import cuped_adjust
+from xp.stats.cuped import cuped_compare
 from xp.stats.decision import Direction, MetricComparison, Role, decide
-from xp.stats.frequentist import LiftResult, frequentist_lift
+from xp.stats.frequentist import (
+    LiftMoments,
+    LiftResult,
+    frequentist_lift,
+    frequentist_result,
+    lift_moments,
+)
 from xp.stats.multiple import benjamini_hochberg, holm
-from xp.stats.sequential import DEFAULT_TUNING, sequential_lift, sequential_series
+from xp.stats.sequential import DEFAULT_TUNING, sequential_result, sequential_series
 from xp.stats.srm import SrmResult, srm_test
 from xp.stats.sufficient import ArmSummary, CovariateStats, finite_or_none
 from xp.store import Store
@@ -152,9 +158,13 @@ class _Analysis:
         }
 
     def lift(self, control: ArmSummary, treatment: ArmSummary) -> LiftResult:
+        return self.result(lift_moments(control, treatment))
+
+    def result(self, moments: LiftMoments) -> LiftResult:
+        """This document's method's intervals and p-values of one comparison's moments."""
         if self.method == "sequential":
-            return sequential_lift(control, treatment, self.alpha, self.tuning)
-        return frequentist_lift(control, treatment, self.alpha)
+            return sequential_result(moments, self.alpha, self.tuning)
+        return frequentist_result(moments, self.alpha)
 
     def lifts(self, arms: Mapping[str, ArmSummary]) -> dict[str, LiftResult]:
         return {v: self.lift(arms[self.control], arms[v]) for v in self.treatments}
@@ -199,22 +209,26 @@ class _Analysis:
         )
 
     def cuped(self, metric: Metric, stats: Mapping[str, SufficientStats]) -> dict[str, Cuped]:
-        """CUPED per treatment when every variant has units with a covariate; else none."""
+        """CUPED per treatment when every variant has units with a covariate; else none.
+
+        GrowthBook's CUPED (``stats.cuped.cuped_compare``): theta pooled over each
+        control-treatment pair, its regression-adjusted relative variance.
+        """
         keys = self.definition.variant_keys
         per_variant = [stats.get(v, SufficientStats()) for v in keys]
         if metric.traits.has_denominator or not all(s.n_x > 0 for s in per_variant):
             return {}
         raw = [mean_arm(metric, s) for s in per_variant]
         covariates = [CovariateStats(s.sum_x, s.sum_x2, s.sum_xy) for s in per_variant]
-        adjusted = cuped_adjust(raw, covariates)
-        if adjusted.reason is not None:
-            return {}
         out = {}
         for i in range(1, len(per_variant)):
-            result = self.lift(adjusted.arms[0], adjusted.arms[i])
+            adjusted = cuped_compare(raw, covariates, treatment=i)
+            if adjusted.reason is not None:
+                continue  # no covariate variance in this pair: nothing to adjust
+            result = self.result(adjusted.moments)
             out[keys[i]] = Cuped(
                 theta=finite_or_none(adjusted.theta),
-                variance_reduction=finite_or_none(adjusted.variance_reduction(i)),
+                variance_reduction=finite_or_none(adjusted.variance_reduction),
                 units_with_covariate={v: stats[v].n_x for v in keys},
                 absolute=result.absolute,
                 relative=result.relative,

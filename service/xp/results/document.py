@@ -120,7 +120,7 @@ class Band:
 
 @dataclass(frozen=True, slots=True)
 class SeriesPoint:
-    """One treatment's cumulative result up to one UTC day of exposure."""
+    """One treatment's cumulative result up to one UTC day (``reason``: insufficient_data)."""
 
     date: str
     variant: str
@@ -129,6 +129,7 @@ class SeriesPoint:
     relative: Band
     absolute: Band
     p_value: float | None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +376,7 @@ def _point_dict(p: SeriesPoint) -> dict[str, Any]:
         "relative": _band_dict(p.relative),
         "absolute": _band_dict(p.absolute),
         "p_value": p.p_value,
+        "reason": p.reason,
     }
 
 
@@ -387,6 +389,7 @@ def _point_of(p: Mapping[str, Any]) -> SeriesPoint:
         relative=Band(**p["relative"]),
         absolute=Band(**p["absolute"]),
         p_value=p["p_value"],
+        reason=p.get("reason"),  # absent in documents saved before it existed
     )
 
 

@@ -28,6 +28,7 @@ class Looks:
                 relative=_band(result.relative),
                 absolute=_band(result.absolute),
                 p_value=result.p_value,
+                reason=result.reason,
             )
             for variant, results in self.results.items()
             for date, n, result in zip(self.dates, self.units, results, strict=True)

@@ -4,7 +4,9 @@ The one entry point behind ``xp analyze`` and ``POST /v1/analyze``. The first va
 control; every other variant is compared with it, by Welch/delta method (``frequentist``) or
 by the always-valid confidence sequence (``sequential``), with Holm-corrected p-values across
 the treatments, an SRM check when ``weights`` are given, and CUPED when every variant carries
-a pre-period ``covariate``. Request::
+a pre-period ``covariate`` (GrowthBook's: ``cuped_compare``, theta pooled per pair). A
+degenerate comparison answers ``reason: insufficient_data`` with null p-values and intervals
+(``sufficiency.py``). Request::
 
     {"metric": {"kind": "mean" | "proportion", "name"?: str},
      "alpha"?: 0.05, "method"?: "frequentist" | "sequential", "sequential_tuning"?: 5000,
@@ -25,13 +27,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from xp.stats.cuped import cuped_adjust
-from xp.stats.frequentist import LiftResult, frequentist_lift
+from xp.stats.cuped import cuped_compare
+from xp.stats.frequentist import LiftMoments, LiftResult, frequentist_result, lift_moments
 from xp.stats.multiple import holm
-from xp.stats.sequential import DEFAULT_TUNING, sequential_lift
+from xp.stats.sequential import DEFAULT_TUNING, sequential_result
 from xp.stats.srm import srm_test
 from xp.stats.sufficient import (
-    ArmSummary,
     CovariateStats,
     MeanStats,
     ProportionStats,
@@ -165,15 +166,15 @@ def analyze(request: Any) -> dict[str, Any]:
         v["n"] = int(v["n"])  # validated whole and finite
     raw = [_arm(kind, v) for v in variants]
 
-    def lift(control: ArmSummary, treatment: ArmSummary) -> LiftResult:
+    def lift(moments: LiftMoments) -> LiftResult:
         if method == "sequential":
-            return sequential_lift(control, treatment, alpha, tuning)
-        return frequentist_lift(control, treatment, alpha)
+            return sequential_result(moments, alpha, tuning)
+        return frequentist_result(moments, alpha)
 
-    results = [lift(raw[0], arm) for arm in raw[1:]]
+    results = [lift(lift_moments(raw[0], arm)) for arm in raw[1:]]
     corrected = holm([r.p_value for r in results])
 
-    cuped = None
+    covariates: list[CovariateStats | None] | None = None
     if "covariate" in variants[0]:
         covariates = [
             CovariateStats(
@@ -181,24 +182,25 @@ def analyze(request: Any) -> dict[str, Any]:
             )
             for v in variants
         ]
-        cuped = cuped_adjust(raw, covariates)
 
     rows = []
     for i, (variant, result) in enumerate(zip(variants[1:], results, strict=True), start=1):
         row = {"variant": variant["key"], **result.to_dict()}
-        row["p_value_corrected"] = float(corrected[i - 1])
+        row["p_value_corrected"] = float(corrected[i - 1])  # nan (null) when untested
         row["cuped"] = None
-        if cuped is not None and cuped.reason is not None:
-            # Covariates were given but cannot adjust (e.g. no variance): say so, not silently.
-            row["cuped"] = {"applied": False, "reason": cuped.reason}
-        elif cuped is not None:
-            adjusted = lift(cuped.arms[0], cuped.arms[i])
-            row["cuped"] = {
-                "applied": True,
-                "theta": cuped.theta,
-                "variance_reduction": cuped.variance_reduction(i),
-                **adjusted.to_dict(),
-            }
+        if covariates is not None:
+            # GrowthBook's CUPED: theta pooled over this control-treatment pair
+            cuped = cuped_compare(raw, covariates, treatment=i)
+            if cuped.reason is not None:
+                # Covariates were given but cannot adjust (e.g. no variance): say so.
+                row["cuped"] = {"applied": False, "reason": cuped.reason}
+            else:
+                row["cuped"] = {
+                    "applied": True,
+                    "theta": cuped.theta,
+                    "variance_reduction": cuped.variance_reduction,
+                    **lift(cuped.moments).to_dict(),
+                }
         rows.append(row)
 
     document: dict[str, Any] = {

@@ -30,12 +30,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from xp.stats.frequentist import (
-    INSUFFICIENT_DATA,
-    ZERO_CONTROL_MEAN,
-    ZERO_VARIANCE,
     Effect,
     FloatArray,
     LiftMoments,
+    checked_moments,
     lift_moments,
     welch_df,
 )
@@ -160,7 +158,15 @@ def cuped_adjust(
             theta,
             mean_x_pooled,
         )
-        arms.append(ArmMoments(arm.n, float(mean), float(variance), unadjusted_mean=arm.mean))
+        arms.append(
+            ArmMoments(
+                arm.n,
+                float(mean),
+                float(variance),
+                unadjusted_mean=arm.mean,
+                minority_count=arm.minority_count,
+            )
+        )
     return CupedResult(tuple(arms), raw, theta)
 
 
@@ -203,13 +209,16 @@ class CupedComparison:
 
     ``moments`` holds the adjusted arms (``unadjusted_mean`` kept), the absolute and relative
     :class:`~xp.stats.frequentist.Effect` with GrowthBook's variances and the Welch df on the
-    adjusted variances. ``reason`` is ``no_covariate`` or ``zero_covariate_variance`` when the
-    comparison came back unadjusted (``theta = 0``, ordinary lift moments).
+    adjusted variances; ``frequentist_result`` or ``sequential_result`` draws the intervals.
+    ``reason`` is ``no_covariate`` or ``zero_covariate_variance`` when the comparison came back
+    unadjusted (``theta = 0``, ordinary lift moments). ``variance_reduction`` is
+    ``1 - Var(adjusted difference) / Var(raw difference)``, 0 when either is undefined.
     """
 
     theta: float
     moments: LiftMoments
     reason: str | None = None
+    variance_reduction: float = 0.0
 
 
 def cuped_compare(
@@ -224,8 +233,9 @@ def cuped_compare(
     GrowthBook estimates ``theta`` on the control-treatment pair it compares
     (gbstats ``models/statistics.py::compute_theta`` on ``a``/``b``), not on all variants.
     Degenerate inputs come back with reason codes (never exceptions): ``no_covariate``,
-    ``zero_covariate_variance``, and in ``moments`` ``insufficient_data`` (n < 2),
-    ``zero_variance`` and ``zero_control_mean``.
+    ``zero_covariate_variance``, and in ``moments`` ``insufficient_data`` (the rule of
+    ``sufficiency.py`` on the adjusted arms: few units or conversions, an adjusted variance of
+    0, a raw control mean of 0).
     """
     if len(metrics) != len(covariates):
         raise ValueError(f"{len(metrics)} metrics but {len(covariates)} covariates")
@@ -258,31 +268,7 @@ def cuped_compare(
         )
     )
     df = float(welch_df(c_adj.variance, c_adj.n, t_adj.variance, t_adj.n))
-
-    reason: str | None = None
-    numbers = (c_adj.mean, t_adj.mean, c_adj.variance, t_adj.variance, mc, mt, th)
-    if c_adj.n < 2 or t_adj.n < 2 or not all(math.isfinite(x) for x in numbers):
-        reason = INSUFFICIENT_DATA
-    elif not abs_var > 0:
-        reason = ZERO_VARIANCE
-    relative_reason = reason
     # gbstats utils.frequentist_diff divides by abs(unadjusted control mean)
     rel = diff / abs(mc) if mc != 0 else math.nan
-    if mc == 0:
-        relative_reason = reason or ZERO_CONTROL_MEAN
-    elif reason is None and not rel_var > 0:
-        relative_reason = ZERO_VARIANCE
-    if reason is not None:
-        abs_var = df = math.nan
-    if relative_reason is not None:
-        rel_var = math.nan
-    moments = LiftMoments(
-        control=c_adj,
-        treatment=t_adj,
-        absolute=Effect(diff, abs_var),
-        relative=Effect(rel, rel_var),
-        df=df,
-        reason=reason,
-        relative_reason=relative_reason,
-    )
-    return CupedComparison(th, moments)
+    moments = checked_moments(c_adj, t_adj, Effect(diff, abs_var), Effect(rel, rel_var), df)
+    return CupedComparison(th, moments, variance_reduction=pair.variance_reduction(1))

@@ -8,6 +8,9 @@
    treatment with ``p < alpha``. A harm signal stops the experiment whatever the sample.
 3. ``insufficient_data`` -- some variant has fewer than ``min_sample`` units, or a primary
    comparison has no p-value (its result carries a reason code).
+
+A comparison whose result is ``insufficient_data`` (``sufficiency.py``) is never significant:
+it cannot ship a variant, count as worse, or breach a guardrail, whatever p-value it carries.
 4. ``ship`` -- some treatment is a winner: at least one primary metric significantly better
    (``p < alpha``, after the caller's correction) and none significantly worse. Among
    winners the one with the largest improvement on the first primary metric is ``winner``.
@@ -70,7 +73,7 @@ class MetricComparison:
 
     def significant(self, alpha: float) -> bool:
         p = self.p
-        return p is not None and p < alpha
+        return self.result.reason is None and p is not None and p < alpha
 
     def better(self, alpha: float) -> bool:
         return self.significant(alpha) and (self.improvement or 0.0) > 0
@@ -133,7 +136,8 @@ def decide(
             for k, n in small
         ]
         lines += [
-            f"{c.metric}: {c.variant} cannot be tested yet ({c.result.reason or 'no p-value'})."
+            f"{c.metric}: {c.variant} cannot be tested yet "
+            f"({(c.result.reason or 'no p-value').replace('_', ' ')})."
             for c in untestable
         ]
         if not primaries:
@@ -182,6 +186,9 @@ def decide(
 
 def _sentence(c: MetricComparison, alpha: float, level: float) -> str:
     """``purchase_rate: green is +4.1% (95% CI -1.2% to +9.4%), not significant yet.``"""
+    role = "guardrail " if c.role == "guardrail" else ""
+    if c.result.reason is not None:
+        return f"{c.metric}: {c.variant} has insufficient data for a {role}verdict yet."
     lift = _describe(c.result.relative, level, percent=True)
     if lift is None:
         lift = _describe(c.result.absolute, level, percent=False) or "not estimable"
@@ -191,7 +198,6 @@ def _sentence(c: MetricComparison, alpha: float, level: float) -> str:
         verdict = f"significantly worse (p = {c.p:.2g})"
     else:
         verdict = "not significant yet"
-    role = "guardrail " if c.role == "guardrail" else ""
     return f"{c.metric}: {c.variant} is {lift}, {role}{verdict}."
 
 

@@ -2,8 +2,10 @@
 
 The kernels (:func:`difference_moments`, :func:`welch_df`, :func:`relative_variance`,
 :func:`t_interval`) take numpy arrays so simulations can run thousands of experiments at once;
-:func:`lift_moments` and :func:`frequentist_lift` are the per-comparison API, with reason codes
-for degenerate data. The sequential test (``sequential.py``) reuses :func:`lift_moments`.
+:func:`lift_moments` and :func:`frequentist_lift` are the per-comparison API, with the
+``insufficient_data`` reason of ``sufficiency.py`` for degenerate data;
+:func:`frequentist_result` draws the intervals of moments computed elsewhere (CUPED). The
+sequential test (``sequential.py``) reuses :func:`lift_moments`.
 
 Reference (gbstats ``tests/frequentist/test_tests.py``, A n=3407 sum=1396.87
 sum_squares=52377.9767, B n=3461 sum=2422.7 sum_squares=134698.29): absolute 0.29,
@@ -21,13 +23,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats as sps
 
+from xp.stats.sufficiency import INSUFFICIENT_DATA, insufficiency
 from xp.stats.sufficient import NAN, ArmMoments, ArmSummary, finite_or_none
 
 FloatArray = NDArray[np.float64]
-
-INSUFFICIENT_DATA = "insufficient_data"
-ZERO_VARIANCE = "zero_variance"
-ZERO_CONTROL_MEAN = "zero_control_mean"
 
 
 def _array(x: ArrayLike) -> FloatArray:
@@ -170,8 +169,8 @@ class Estimate:
 class LiftResult:
     """Absolute (``mT - mC``) and relative (``(mT - mC) / mC``) lift of one treatment.
 
-    ``reason`` is ``None`` when both scales are computed, else the first of
-    ``insufficient_data``, ``zero_variance``, ``zero_control_mean`` that applies.
+    ``reason`` is ``None`` when both scales are tested, else ``insufficient_data`` (the rule of
+    ``sufficiency.py``): then both scales carry the observed effect only, no interval.
     """
 
     absolute: Estimate
@@ -207,7 +206,10 @@ class Effect:
 
 @dataclass(frozen=True)
 class LiftMoments:
-    """Everything a test needs about one comparison, before an interval is drawn."""
+    """Everything a test needs about one comparison, before an interval is drawn.
+
+    ``reason`` is ``insufficient_data`` when no interval may be drawn (variances are ``nan``).
+    """
 
     control: ArmMoments
     treatment: ArmMoments
@@ -215,7 +217,6 @@ class LiftMoments:
     relative: Effect
     df: float
     reason: str | None
-    relative_reason: str | None
 
     @property
     def n_total(self) -> float:
@@ -224,48 +225,52 @@ class LiftMoments:
 
 def lift_moments(control: ArmSummary, treatment: ArmSummary) -> LiftMoments:
     """Point estimates, their variances and Welch df of the absolute and relative lift,
-    with the reason code that stops either scale from being tested."""
+    with the reason code that stops them from being tested."""
     c, t = control.moments(), treatment.moments()
     k = difference_moments(
         c.mean, c.variance, c.n, t.mean, t.variance, t.n, c.reference_mean, t.reference_mean
     )
-    diff, rel = float(k.absolute), float(k.relative)
-    abs_var, rel_var, df = float(k.absolute_variance), float(k.relative_variance), float(k.df)
-
-    reason: str | None = None
-    numbers = (c.mean, t.mean, c.variance, t.variance, c.reference_mean, t.reference_mean)
-    if c.n < 2 or t.n < 2 or not all(math.isfinite(x) for x in numbers):
-        reason = INSUFFICIENT_DATA
-    elif not abs_var > 0:
-        reason = ZERO_VARIANCE
-    relative_reason = reason
-    if c.reference_mean == 0:
-        rel = NAN
-        relative_reason = reason or ZERO_CONTROL_MEAN
-    if reason is not None:
-        abs_var = rel_var = df = NAN
-    return LiftMoments(
-        control=c,
-        treatment=t,
-        absolute=Effect(diff, abs_var),
-        relative=Effect(rel, rel_var),
-        df=df,
-        reason=reason,
-        relative_reason=relative_reason,
+    rel = float(k.relative) if c.reference_mean != 0 else NAN
+    return checked_moments(
+        c,
+        t,
+        Effect(float(k.absolute), float(k.absolute_variance)),
+        Effect(rel, float(k.relative_variance)),
+        float(k.df),
     )
+
+
+def checked_moments(
+    control: ArmMoments, treatment: ArmMoments, absolute: Effect, relative: Effect, df: float
+) -> LiftMoments:
+    """The moments of one comparison with the insufficiency rule applied: an insufficient
+    comparison (or one whose variances came out non-positive) keeps its point estimates and
+    loses its variances and df."""
+    reason = insufficiency(control, treatment)
+    variances = (absolute.variance, relative.variance)
+    if reason is None and not all(math.isfinite(v) and v > 0 for v in variances):
+        reason = INSUFFICIENT_DATA
+    if reason is not None:
+        absolute, relative = Effect(absolute.estimate, NAN), Effect(relative.estimate, NAN)
+        df = NAN
+    return LiftMoments(control, treatment, absolute, relative, df, reason)
 
 
 def frequentist_lift(control: ArmSummary, treatment: ArmSummary, alpha: float = 0.05) -> LiftResult:
     """Two-sided Welch t-test and ``1 - alpha`` intervals for the absolute and relative lift."""
+    return frequentist_result(lift_moments(control, treatment), alpha)
+
+
+def frequentist_result(m: LiftMoments, alpha: float = 0.05) -> LiftResult:
+    """The Welch t intervals and p-values of already computed moments (CUPED's included)."""
     check_alpha(alpha)
-    m = lift_moments(control, treatment)
     return LiftResult(
         absolute=_t_estimate(m.absolute, m.df, alpha, m.reason),
-        relative=_t_estimate(m.relative, m.df, alpha, m.relative_reason),
+        relative=_t_estimate(m.relative, m.df, alpha, m.reason),
         control_mean=finite_or_none(m.control.mean),
         treatment_mean=finite_or_none(m.treatment.mean),
         method="frequentist",
-        reason=m.reason or m.relative_reason,
+        reason=m.reason,
     )
 
 

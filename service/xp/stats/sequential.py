@@ -30,6 +30,7 @@ from xp.stats.frequentist import (
     Effect,
     Estimate,
     FloatArray,
+    LiftMoments,
     LiftResult,
     check_alpha,
     lift_moments,
@@ -108,12 +109,18 @@ def sequential_lift(
     tuning: float = DEFAULT_TUNING,
 ) -> LiftResult:
     """Always-valid ``1 - alpha`` intervals and p-values for the absolute and relative lift."""
+    return sequential_result(lift_moments(control, treatment), alpha, tuning)
+
+
+def sequential_result(
+    m: LiftMoments, alpha: float = 0.05, tuning: float = DEFAULT_TUNING
+) -> LiftResult:
+    """The confidence sequences and p-values of already computed moments (CUPED's included)."""
     check_alpha(alpha)
     _check_tuning(tuning)
-    m = lift_moments(control, treatment)
 
-    def estimate(effect: Effect, reason: str | None) -> Estimate:
-        if reason is not None:
+    def estimate(effect: Effect) -> Estimate:
+        if m.reason is not None:
             return Estimate.point(effect.estimate)
         half = float(cs_halfwidth(effect.variance, m.n_total, alpha, tuning))
         p = float(always_valid_p_value(effect.estimate, effect.variance, m.n_total, alpha, tuning))
@@ -121,12 +128,12 @@ def sequential_lift(
         return Estimate.of(effect.estimate, math.sqrt(effect.variance), low, high, p)
 
     return LiftResult(
-        absolute=estimate(m.absolute, m.reason),
-        relative=estimate(m.relative, m.relative_reason),
+        absolute=estimate(m.absolute),
+        relative=estimate(m.relative),
         control_mean=finite_or_none(m.control.mean),
         treatment_mean=finite_or_none(m.treatment.mean),
         method="sequential",
-        reason=m.reason or m.relative_reason,
+        reason=m.reason,
     )
 
 
@@ -143,12 +150,19 @@ def sequential_series(
     ``alpha`` exactly when some look's interval, hence the intersection, excluded 0. An empty
     intersection (the estimates moved further than any interval allowed, a sign the model is
     wrong) keeps the current look's interval.
+
+    An insufficient look (``reason`` set: a zero variance, a zero control mean, too few units
+    or conversions) is reported as it is, with no p-value and no interval, and takes no part
+    in the running minimum or intersection: its p = 0 would otherwise stick for good.
     """
     out = []
     absolute: Estimate | None = None
     relative: Estimate | None = None
     for control, treatment in looks:
         result = sequential_lift(control, treatment, alpha, tuning)
+        if result.reason is not None:
+            out.append(result)
+            continue
         absolute = _narrowed(absolute, result.absolute)
         relative = _narrowed(relative, result.relative)
         out.append(replace(result, absolute=absolute, relative=relative))
@@ -156,7 +170,8 @@ def sequential_series(
 
 
 def _narrowed(before: Estimate | None, now: Estimate) -> Estimate:
-    """``now`` with the running minimum p-value and the running intersection interval."""
+    """``now`` (a tested look) with the running minimum p-value and the running
+    intersection interval of the tested looks before it."""
     if before is None:
         return now
     p = _min(before.p_value, now.p_value)

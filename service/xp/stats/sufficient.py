@@ -23,12 +23,15 @@ class ArmMoments:
 
     ``unadjusted_mean`` is the arm's raw mean when ``mean`` has been adjusted (CUPED): relative
     lift divides by it, as gbstats does (``RegressionAdjustedStatistic.unadjusted_mean``).
+    ``minority_count`` is, for a 0/1 metric, the smaller of conversions and non-conversions
+    (what the normal approximation needs enough of, ``sufficiency.py``); ``None`` otherwise.
     """
 
     n: float
     mean: float
     variance: float
     unadjusted_mean: float | None = None
+    minority_count: float | None = None
 
     @property
     def reference_mean(self) -> float:
@@ -96,7 +99,8 @@ class ProportionStats:
         return p * (1.0 - p) if self.n > 0 else NAN
 
     def moments(self) -> ArmMoments:
-        return ArmMoments(self.n, self.mean, self.variance)
+        minority = min(self.sum, self.n - self.sum)
+        return ArmMoments(self.n, self.mean, self.variance, minority_count=minority)
 
 
 @dataclass(frozen=True)
