@@ -442,3 +442,136 @@ def test_the_json_has_the_documented_keys_and_round_trips(
             keys("segment", segment)
     assert cuped > 0  # the seeded spend metric carries a covariate
     assert any(m["series"] for m in data["metrics"]) and any(m["segments"] for m in data["metrics"])
+
+
+# --- degenerate comparisons, from a real store -------------------------------------------
+
+TWO_ARMS: dict[str, Any] = {
+    "key": "two-arms",
+    "name": "Two arms",
+    "status": "running",
+    "variants": [{"key": "control", "weight": 0.5}, {"key": "green", "weight": 0.5}],
+    "metrics": [
+        {"name": "bought", "event": "buy", "kind": "binomial", "role": "primary"},
+        {"name": "spend", "event": "spend", "kind": "sum", "role": "secondary"},
+        {
+            "name": "refunded",
+            "event": "refund",
+            "kind": "binomial",
+            "role": "guardrail",
+            "direction": "decrease",
+        },
+    ],
+}
+
+
+def seed_days(
+    store: Store,
+    definition: Definition,
+    days: list[dict[str, tuple[int, int]]],
+    now: float,
+    spend: dict[str, float] | None = None,
+) -> None:
+    """``days[d][variant] = (units exposed on day d, how many of them buy)``: day 0 first.
+
+    A buyer also spends ``spend[variant]`` (default 10) and every 4th buyer refunds.
+    """
+    events: list[Exposure | Conversion] = []
+    for d, day in enumerate(days):
+        exposed = now - (len(days) - d) * DAY + 60
+        for variant, (units, buyers) in day.items():
+            for i in range(units):
+                user = f"{variant}-{d}-{i}"
+                events.append(Exposure.create(definition.key, user, variant, exposed))
+                if i < buyers:
+                    amount = (spend or {}).get(variant, 10.0)
+                    events.append(Conversion("buy", user, 1.0, exposed + 5, f"{user}-b"))
+                    if amount:
+                        events.append(Conversion("spend", user, amount, exposed + 6, f"{user}-s"))
+                    if i % 4 == 0:
+                        events.append(Conversion("refund", user, 1.0, exposed + 7, f"{user}-r"))
+    store.ingest(events, {definition.key: definition}, now)
+
+
+def _assert_no_verdict(comparison: dict[str, Any]) -> None:
+    assert comparison["reason"] == "insufficient_data"
+    assert comparison["p_value_corrected"] is None and comparison["significant"] is False
+    for scale in ("absolute", "relative"):
+        assert comparison[scale]["p_value"] is None and comparison[scale]["se"] is None
+        assert comparison[scale]["ci_low"] is None and comparison[scale]["ci_high"] is None
+
+
+@pytest.mark.parametrize("method", ["frequentist", "sequential"])
+def test_one_in_eight_against_none_in_eight_gives_no_verdict(
+    tmp_path: Path, store: Store, method: str
+) -> None:
+    definition = load(tmp_path, TWO_ARMS)
+    seed_days(store, definition, [{"control": (8, 1), "green": (8, 0)}], time.time())
+    document = results_json(definition, store, method=method)
+    bought = comparisons(document, "bought")["green"]
+    _assert_no_verdict(bought)
+    assert bought["relative"]["estimate"] == pytest.approx(-1.0)  # observed, not tested
+    _assert_no_verdict(comparisons(document, "spend")["green"])  # green spent nothing
+    series = next(m for m in document["metrics"] if m["name"] == "bought")["series"]
+    assert series and all(p["reason"] == "insufficient_data" for p in series)
+    assert all(p["p_value"] is None and p["relative"]["ci_low"] is None for p in series)
+    assert document["decision"]["decision"] == "insufficient_data"
+    assert ResultsDocument.from_dict(document).as_dict() == document
+
+
+def test_zero_conversions_on_day_one_do_not_stick_in_the_sequential_view(
+    tmp_path: Path, store: Store
+) -> None:
+    # The issue's launch: on day 1 green has no conversion (relative se 0, p = 0 for good
+    # under the old rule); then ten days of an equal 4% rate in both arms.
+    definition = load(tmp_path, TWO_ARMS)
+    days = [{"control": (8, 1), "green": (8, 0)}]
+    days += [{"control": (500, 20), "green": (500, 20)} for _ in range(10)]
+    seed_days(store, definition, days, time.time())
+    document = results_json(definition, store, method="sequential")
+    metric = next(m for m in document["metrics"] if m["name"] == "bought")
+    first, *rest = metric["series"]
+    assert first["reason"] == "insufficient_data" and first["p_value"] is None
+    assert rest and all(p["reason"] is None and p["p_value"] is not None for p in rest)
+    assert min(p["p_value"] for p in rest) > 0.05
+    overall = comparisons(document, "bought")["green"]
+    assert overall["reason"] is None
+    assert overall["relative"]["p_value"] > 0.05
+    assert overall["relative"]["ci_low"] < 0 < overall["relative"]["ci_high"]
+    assert document["decision"]["decision"] == "keep_running"
+    frequentist = results_json(definition, store, method="frequentist")
+    assert comparisons(frequentist, "bought")["green"]["relative"]["p_value"] > 0.05
+
+
+def test_zero_control_mean_and_zero_variance_in_a_mean_metric(
+    tmp_path: Path, store: Store
+) -> None:
+    definition = load(tmp_path, TWO_ARMS)
+    day = {"control": (300, 60), "green": (300, 75)}
+    # control buyers spend nothing: its spend mean is 0 (green's varies: 0 or 10)
+    seed_days(store, definition, [day, day], time.time(), spend={"control": 0.0})
+    document = results_json(definition, store)
+    _assert_no_verdict(comparisons(document, "spend")["green"])
+    assert comparisons(document, "bought")["green"]["reason"] is None
+    assert comparisons(document, "refunded")["green"]["reason"] is None
+
+
+def test_zero_variance_in_a_mean_metric(tmp_path: Path, store: Store) -> None:
+    definition = load(tmp_path, TWO_ARMS)
+    # every unit of both arms buys and spends 10: no variance anywhere
+    seed_days(store, definition, [{"control": (40, 40), "green": (40, 40)}], time.time())
+    for method in ("frequentist", "sequential"):
+        document = results_json(definition, store, method=method)
+        for metric in ("bought", "spend"):
+            _assert_no_verdict(comparisons(document, metric)["green"])
+        assert document["decision"]["decision"] == "insufficient_data"
+
+
+def test_an_insufficient_guardrail_does_not_breach(tmp_path: Path, store: Store) -> None:
+    definition = load(tmp_path, TWO_ARMS)
+    # green refunds on 1 of 4 buyers, control never: a relative p of 0 under the old rule
+    day = {"control": (300, 0), "green": (300, 80)}
+    seed_days(store, definition, [day], time.time())
+    document = results_json(definition, store)
+    _assert_no_verdict(comparisons(document, "refunded")["green"])
+    assert document["decision"]["decision"] != "guardrail_breached"

@@ -70,7 +70,7 @@ def test_guardrail_moving_the_good_way_is_not_a_breach() -> None:
     ("units", "comparisons"),
     [
         ({"control": 50, "green": 5000}, [_cmp(0.1, 0.001)]),
-        (UNITS, [_cmp(0.1, None, reason="zero_variance")]),
+        (UNITS, [_cmp(0.1, None, reason="insufficient_data")]),
         (UNITS, [_cmp(0.1, 0.001, role="secondary")]),
     ],
 )
@@ -128,3 +128,31 @@ def test_corrected_p_value_overrides_the_raw_one() -> None:
 def test_to_dict() -> None:
     d = decide([_cmp(0.05, 0.01)], UNITS).to_dict()
     assert d["decision"] == SHIP and d["winner"] == "green" and isinstance(d["reasons"], list)
+
+
+def test_an_insufficient_comparison_never_ships_nor_breaches() -> None:
+    # Even if a p-value below alpha reached it (a caller's corrected p, an old running
+    # minimum), a comparison marked insufficient_data is not significant either way.
+    breach = MetricComparison(
+        "refund_rate",
+        "green",
+        "guardrail",
+        "decrease",
+        _result(0.5, 0.001, reason=INSUFFICIENT_DATA),
+        p_value=0.001,
+    )
+    win = MetricComparison(
+        "purchase_rate",
+        "green",
+        "primary",
+        "increase",
+        _result(0.3, 0.001, reason=INSUFFICIENT_DATA),
+        p_value=0.001,
+    )
+    assert not breach.worse(0.05) and not win.better(0.05)
+    decision = decide([win, breach], UNITS)
+    assert decision.decision == INSUFFICIENT_DATA
+    assert "purchase_rate: green cannot be tested yet (insufficient data)." in decision.reasons
+    alone = decide([_cmp(0.1, 0.2), breach], UNITS)
+    assert alone.decision == KEEP_RUNNING
+    assert "refund_rate: no guardrail breached." in alone.reasons

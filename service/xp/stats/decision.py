@@ -128,7 +128,7 @@ def decide(
         return Decision(GUARDRAIL_BREACHED, tuple(guardrail_lines))
 
     small = [(k, n) for k, n in units.items() if n < min_sample]
-    untestable = [c for c in primaries if c.p is None]
+    untestable = [c for c in primaries if c.p is None or c.result.reason is not None]
     if small or untestable or not primaries:
         lines = [
             f"{k} has {n:,.0f} {'unit' if n == 1 else 'units'}, "
@@ -186,9 +186,6 @@ def decide(
 
 def _sentence(c: MetricComparison, alpha: float, level: float) -> str:
     """``purchase_rate: green is +4.1% (95% CI -1.2% to +9.4%), not significant yet.``"""
-    role = "guardrail " if c.role == "guardrail" else ""
-    if c.result.reason is not None:
-        return f"{c.metric}: {c.variant} has insufficient data for a {role}verdict yet."
     lift = _describe(c.result.relative, level, percent=True)
     if lift is None:
         lift = _describe(c.result.absolute, level, percent=False) or "not estimable"
@@ -198,6 +195,7 @@ def _sentence(c: MetricComparison, alpha: float, level: float) -> str:
         verdict = f"significantly worse (p = {c.p:.2g})"
     else:
         verdict = "not significant yet"
+    role = "guardrail " if c.role == "guardrail" else ""
     return f"{c.metric}: {c.variant} is {lift}, {role}{verdict}."
 
 

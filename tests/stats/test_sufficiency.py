@@ -1,0 +1,135 @@
+"""The one ``insufficient_data`` rule (stats/sufficiency.py) across every test that reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from xp.stats.cuped import cuped_compare
+from xp.stats.frequentist import INSUFFICIENT_DATA, LiftResult, frequentist_lift
+from xp.stats.sequential import sequential_lift, sequential_series
+from xp.stats.sufficiency import MIN_OUTCOMES, MIN_UNITS, insufficiency, sufficient_arms
+from xp.stats.sufficient import (
+    ArmMoments,
+    ArmSummary,
+    CovariateStats,
+    MeanStats,
+    ProportionStats,
+    RatioStats,
+)
+
+Lift = Callable[[ArmSummary, ArmSummary], LiftResult]
+METHODS: dict[str, Lift] = {"frequentist": frequentist_lift, "sequential": sequential_lift}
+
+
+def _mean(values: list[float]) -> MeanStats:
+    v = np.asarray(values, dtype=np.float64)
+    return MeanStats(v.size, float(v.sum()), float((v**2).sum()))
+
+
+DEGENERATE: dict[str, tuple[ArmSummary, ArmSummary]] = {
+    # the issue's case: before the rule, relative se 0 and p = 0
+    "1/8 vs 0/8": (ProportionStats(8, 1), ProportionStats(8, 0)),
+    "0/400 in treatment": (ProportionStats(400, 20), ProportionStats(400, 0)),
+    "zero control mean": (ProportionStats(400, 0), ProportionStats(400, 9)),
+    "all converted": (ProportionStats(400, 400), ProportionStats(400, 398)),
+    "4 conversions": (ProportionStats(400, MIN_OUTCOMES - 1), ProportionStats(400, 30)),
+    "4 non-conversions": (ProportionStats(400, 396), ProportionStats(400, 300)),
+    "n = 1": (MeanStats(1, 3.0, 9.0), _mean([1.0, 2.0, 3.0] * 10)),
+    "n = 9": (_mean([1.0, 2.0, 3.0] * 3), _mean([1.0, 2.0, 3.0] * 10)),
+    "empty arms": (MeanStats(0, 0.0, 0.0), MeanStats(0, 0.0, 0.0)),
+    "zero variance mean": (_mean([5.0] * 50), _mean([5.0, 6.0] * 25)),
+    "zero control mean, sd > 0": (_mean([-1.0, 1.0] * 25), _mean([0.0, 2.0] * 25)),
+    "ratio with no denominator": (
+        RatioStats(50, 5.0, 5.0, 0.0, 0.0, 0.0),
+        RatioStats(50, 5.0, 5.0, 50.0, 50.0, 5.0),
+    ),
+    "huge values": (MeanStats(50, 1e308, 1e308), _mean([1.0, 2.0] * 25)),
+}
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("case", sorted(DEGENERATE))
+def test_degenerate_comparisons_give_no_verdict_on_either_scale(case: str, method: str) -> None:
+    control, treatment = DEGENERATE[case]
+    result = METHODS[method](control, treatment)
+    assert result.reason == INSUFFICIENT_DATA
+    assert result.p_value is None
+    for scale in (result.absolute, result.relative):
+        # never p = 0 and never a zero-width interval: nothing at all
+        assert scale.p_value is None and scale.se is None
+        assert scale.ci_low is None and scale.ci_high is None
+
+
+def test_the_observed_difference_is_still_reported() -> None:
+    result = frequentist_lift(ProportionStats(8, 1), ProportionStats(8, 0))
+    assert result.absolute.estimate == pytest.approx(-0.125)
+    assert result.relative.estimate == pytest.approx(-1.0)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_just_enough_data_is_tested(method: str) -> None:
+    # exactly MIN_OUTCOMES conversions and MIN_UNITS units pass
+    props = METHODS[method](ProportionStats(MIN_UNITS, MIN_OUTCOMES), ProportionStats(400, 30))
+    assert props.reason is None and props.p_value is not None and 0 < props.p_value <= 1
+    means = METHODS[method](_mean([1.0, 2.0] * (MIN_UNITS // 2)), _mean([1.0, 3.0] * 20))
+    assert means.reason is None and means.relative.se is not None and means.relative.se > 0
+
+
+def test_vectorised_rule_matches_the_per_comparison_rule() -> None:
+    rng = np.random.default_rng(3)
+    n = rng.integers(0, 30, 500).astype(float)
+    k = np.floor(rng.random(500) * (n + 1))
+    mean = np.divide(k, n, out=np.full(500, np.nan), where=n > 0)
+    variance = mean * (1 - mean)
+    minority = np.minimum(k, n - k)
+    mask = sufficient_arms(n, mean, variance, minority)
+    for i in range(0, 500, 2):
+        arms = [ProportionStats(n[j], k[j]).moments() for j in (i, i + 1)]
+        expected = bool(mask[i] and mask[i + 1]) and arms[0].mean != 0
+        assert (insufficiency(arms[0], arms[1]) is None) == expected
+
+
+def test_cuped_comparison_obeys_the_same_rule() -> None:
+    covariates = [CovariateStats(40.0, 90.0, 5.0), CovariateStats(35.0, 70.0, 0.0)]
+    # 1/20 vs 0/20 conversions: adjusted variances exist, the proportion rule still applies
+    result = cuped_compare([ProportionStats(20, 1), ProportionStats(20, 0)], covariates, 1)
+    assert result.reason is None
+    assert result.moments.reason == INSUFFICIENT_DATA
+    assert np.isnan(result.moments.relative.variance)
+    assert np.isnan(result.moments.absolute.variance)
+
+
+def test_adjusted_arms_keep_their_minority_count() -> None:
+    arm = ArmMoments(100, 0.2, 0.16, unadjusted_mean=0.25, minority_count=3)
+    other = ProportionStats(100, 30).moments()
+    assert insufficiency(arm, other) == INSUFFICIENT_DATA
+    assert insufficiency(ArmMoments(100, 0.2, 0.16, 0.25, minority_count=25), other) is None
+
+
+def test_sequential_series_does_not_keep_a_degenerate_first_day() -> None:
+    # Day 1: 0 of 8 conversions in the treatment (the old rule gave relative p = 0 for good);
+    # then a real and equal 4% rate in both arms.
+    rng = np.random.default_rng(12)
+    looks = [(ProportionStats(8, 1), ProportionStats(8, 0))]
+    n_c, k_c, n_t, k_t = 8, 1, 8, 0
+    for _ in range(14):
+        n_c, n_t = n_c + 300, n_t + 300
+        k_c, k_t = k_c + int(rng.binomial(300, 0.04)), k_t + int(rng.binomial(300, 0.04))
+        looks.append((ProportionStats(n_c, k_c), ProportionStats(n_t, k_t)))
+    series = sequential_series(looks)
+    first = series[0]
+    assert first.reason == INSUFFICIENT_DATA and first.p_value is None
+    tested = [sequential_lift(c, t) for c, t in looks[1:]]
+    raw_p = [r.relative.p_value for r in tested]
+    assert all(p is not None for p in raw_p)
+    # the running minimum is over the tested looks only, and no longer 0
+    assert [s.relative.p_value for s in series[1:]] == pytest.approx(
+        np.minimum.accumulate(np.asarray(raw_p, dtype=float)).tolist()
+    )
+    last = series[-1]
+    assert last.reason is None and last.p_value is not None and last.p_value > 0.05
+    assert last.relative.ci_low is not None and last.relative.ci_high is not None
+    assert last.relative.ci_low < 0 < last.relative.ci_high
