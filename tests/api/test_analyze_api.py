@@ -40,7 +40,8 @@ def _means(*arms: tuple[int, float, float], method: str = "frequentist") -> dict
         "metric": {"kind": "mean"},
         "method": method,
         "variants": [
-            {"key": f"v{i}", "n": n, "sum": s, "sum_squares": ss} for i, (n, s, ss) in enumerate(arms)
+            {"key": f"v{i}", "n": n, "sum": s, "sum_squares": ss}
+            for i, (n, s, ss) in enumerate(arms)
         ],
     }
 

@@ -543,9 +543,7 @@ def test_zero_conversions_on_day_one_do_not_stick_in_the_sequential_view(
     assert comparisons(frequentist, "bought")["green"]["relative"]["p_value"] > 0.05
 
 
-def test_zero_control_mean_and_zero_variance_in_a_mean_metric(
-    tmp_path: Path, store: Store
-) -> None:
+def test_zero_control_mean_and_zero_variance_in_a_mean_metric(tmp_path: Path, store: Store) -> None:
     definition = load(tmp_path, TWO_ARMS)
     day = {"control": (300, 60), "green": (300, 75)}
     # control buyers spend nothing: its spend mean is 0 (green's varies: 0 or 10)
