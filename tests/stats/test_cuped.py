@@ -16,7 +16,7 @@ from xp.stats.frequentist import (
     frequentist_lift,
     relative_variance,
 )
-from xp.stats.sequential import sequential_lift
+from xp.stats.sequential import sequential_lift, sequential_result
 from xp.stats.sufficient import CovariateStats, MeanStats, ProportionStats
 
 
@@ -43,6 +43,26 @@ def test_growthbook_reference_fixed_theta() -> None:
     assert round(rel.estimate or 0, 5) == 0.50236
     assert round(rel.se or 0, 5) == 0.3093
     assert (round(rel.ci_low or 0, 5), round(rel.ci_high or 0, 5)) == (-0.43745, 1.44217)
+
+
+def test_growthbook_reference_through_cuped_compare() -> None:
+    # The same gbstats case through the path results and analyze report: theta pooled over
+    # the pair (here the only two arms, theta ~ -0.0114, so the relative-variance terms that
+    # differ from cuped_adjust's are ~1e-7 and the published numbers hold).
+    covariates: list[CovariateStats | None] = [
+        CovariateStats(16.87, 527.9767, 1),
+        CovariateStats(22.7, 1348.29, 1),
+    ]
+    result = cuped_compare([SEQ_CONTROL, SEQ_TREATMENT], covariates, treatment=1)
+    rel = sequential_result(result.moments).relative
+    assert round(rel.estimate or 0, 5) == 0.50338
+    assert round(rel.se or 0, 5) == 0.33341
+    assert (round(rel.ci_low or 0, 5), round(rel.ci_high or 0, 5)) == (-0.50969, 1.51646)
+    # with theta fixed at 0.5 the control-side term of frequentist_variance_relative_cuped
+    # matters: se 0.31692, where the unadjusted delta formula gave the older 0.3093
+    covariates = [CovariateStats(16.87, 527.9767, 12525), CovariateStats(22.7, 1348.29, 3333)]
+    fixed = cuped_compare([SEQ_CONTROL, SEQ_TREATMENT], covariates, treatment=1, theta=0.5)
+    assert round(sequential_result(fixed.moments).relative.se or 0, 5) == 0.31692
 
 
 def _arms(

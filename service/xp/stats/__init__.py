@@ -8,13 +8,14 @@ implementation.
 from __future__ import annotations
 
 from xp.stats.analyze import AnalyzeInputError, analyze
-from xp.stats.cuped import CupedResult, cuped_adjust
+from xp.stats.cuped import CupedComparison, CupedResult, cuped_adjust, cuped_compare
 from xp.stats.decision import Decision, MetricComparison, decide
 from xp.stats.frequentist import (
     Estimate,
     LiftMoments,
     LiftResult,
     frequentist_lift,
+    frequentist_result,
     lift_moments,
 )
 from xp.stats.multiple import adjust_p_values, benjamini_hochberg, holm
@@ -31,9 +32,11 @@ from xp.stats.sequential import (
     cs_halfwidth,
     running_minimum,
     sequential_lift,
+    sequential_result,
     sequential_series,
 )
 from xp.stats.srm import SRM_THRESHOLD, SrmResult, srm_test
+from xp.stats.sufficiency import INSUFFICIENT_DATA, insufficiency
 from xp.stats.sufficient import (
     ArmMoments,
     ArmSummary,
@@ -45,11 +48,13 @@ from xp.stats.sufficient import (
 
 __all__ = [
     "DEFAULT_TUNING",
+    "INSUFFICIENT_DATA",
     "SRM_THRESHOLD",
     "AnalyzeInputError",
     "ArmMoments",
     "ArmSummary",
     "CovariateStats",
+    "CupedComparison",
     "CupedResult",
     "Decision",
     "Estimate",
@@ -66,10 +71,13 @@ __all__ = [
     "benjamini_hochberg",
     "cs_halfwidth",
     "cuped_adjust",
+    "cuped_compare",
     "days_to_reach",
     "decide",
     "frequentist_lift",
+    "frequentist_result",
     "holm",
+    "insufficiency",
     "lift_moments",
     "mde_mean",
     "mde_proportion",
@@ -77,6 +85,7 @@ __all__ = [
     "sample_size_mean",
     "sample_size_proportion",
     "sequential_lift",
+    "sequential_result",
     "sequential_series",
     "srm_test",
 ]
