@@ -1,5 +1,6 @@
 """A/A and A/B experiments through the whole pipeline: ``POST /v1/events`` into a real store
-behind a real ``xp serve``, then ``GET /v1/experiments/<key>/results`` with both methods.
+(SQLite, then Redis) behind a real ``xp serve``, then ``GET /v1/experiments/<key>/results``
+with both methods.
 
 Each experiment has a 0/1 primary metric and a 0/1 guardrail (``decrease`` is better), both
 at base rates drawn from 2-5%, and a launch-like ramp over 14 UTC days: a handful of units on
@@ -29,6 +30,8 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +39,7 @@ import pytest
 import yaml
 from scipy import stats as sps
 
+from tests.support.redis_server import redis_binary, redis_required, running_redis
 from tests.support.service_process import running_service
 
 pytestmark = pytest.mark.slow
@@ -107,10 +111,24 @@ def _events(
     return exposures, conversions
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """80 experiments generated, posted and read back once for every test of this module."""
-    root = tmp_path_factory.mktemp("aa")
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def pipeline(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """80 experiments generated, posted and read back once per store backend."""
+    with ExitStack() as stack:
+        env: dict[str, str] = {}
+        if request.param == "redis":
+            if redis_binary() is None:
+                if redis_required():
+                    pytest.fail("XP_REQUIRE_REDIS=1 but redis-server is not on PATH")
+                pytest.skip("redis-server is not on PATH; install Redis to run the Redis tests")
+            env["XP_STORE_URL"] = stack.enter_context(running_redis())
+        yield _run(tmp_path_factory.mktemp(f"aa-{request.param}"), env)
+
+
+def _run(root: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Generate the experiments and their events, post them, read every results document."""
     folder = root / "experiments"
     folder.mkdir()
     rng = np.random.default_rng(20261202)
@@ -125,7 +143,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         exposures += e
         conversions += c
 
-    with running_service(folder, root / "data") as url:
+    with running_service(folder, root / "data", env=env) as url:
         started = time.monotonic()
         # every exposure before any conversion: an unmatched conversion is not held (yet)
         accepted = _post_all(url, exposures) + _post_all(url, conversions)
@@ -135,7 +153,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             for key, *_ in plan
             for method in ("frequentist", "sequential")
         }
-    yield {
+    return {
         "plan": plan,
         "results": results,
         "events": len(exposures) + len(conversions),
