@@ -133,3 +133,47 @@ def test_sequential_series_does_not_keep_a_degenerate_first_day() -> None:
     assert last.reason is None and last.p_value is not None and last.p_value > 0.05
     assert last.relative.ci_low is not None and last.relative.ci_high is not None
     assert last.relative.ci_low < 0 < last.relative.ci_high
+
+
+def test_sequential_aa_with_a_launch_ramp_stays_within_alpha() -> None:
+    # 4,000 A/A experiments, 14 daily looks, a ramp from 4 units per arm on day 1, base rates
+    # of 2-5%: the running minimum of the relative always-valid p-value over the looks the
+    # rule lets through rejects in at most alpha (+3 sd) of them. The old rule (only a zero
+    # variance of the *difference* stopped a look) lets a 0-conversion arm through with a
+    # relative se of 0 and p = 0, and rejects in far more.
+    from xp.stats.frequentist import difference_moments
+    from xp.stats.sequential import always_valid_p_value
+
+    rng = np.random.default_rng(2026)
+    sims, alpha = 4000, 0.05
+    ramp = np.array([4, 8, 16, 30, 50, 70, 90, 100, 100, 100, 100, 100, 100, 100])
+    n = np.broadcast_to(np.cumsum(ramp), (sims, ramp.size)).astype(float)
+    rate = rng.uniform(0.02, 0.05, (sims, 1))
+    k_c = np.cumsum(rng.binomial(ramp, rate), axis=1).astype(float)
+    k_t = np.cumsum(rng.binomial(ramp, rate), axis=1).astype(float)
+    m_c, m_t = k_c / n, k_t / n
+    v_c, v_t = m_c * (1 - m_c), m_t * (1 - m_t)
+    moments = difference_moments(m_c, v_c, n, m_t, v_t, n)
+    tuning = 2.0 * n[0, -1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_rel = always_valid_p_value(
+            moments.relative, moments.relative_variance, 2 * n, alpha, tuning
+        )
+        p_abs = always_valid_p_value(
+            moments.absolute, moments.absolute_variance, 2 * n, alpha, tuning
+        )
+
+    ok = (
+        sufficient_arms(n, m_c, v_c, np.minimum(k_c, n - k_c))
+        & sufficient_arms(n, m_t, v_t, np.minimum(k_t, n - k_t))
+        & (m_c != 0)
+    )
+    new = np.fmin.accumulate(np.where(ok, p_rel, np.nan), axis=1)[:, -1]
+    old_ok = moments.absolute_variance > 0
+    old_p = np.where(m_c != 0, p_rel, p_abs)  # the old fallback to the absolute scale
+    old = np.fmin.accumulate(np.where(old_ok, old_p, np.nan), axis=1)[:, -1]
+
+    bound = alpha + 3 * np.sqrt(alpha * (1 - alpha) / sims)  # 0.0603
+    assert np.mean(new < alpha) <= bound  # 0.042 with this seed; the old rule: 0.417
+    assert np.mean(old < alpha) > 3 * alpha  # the degenerate first looks did it
+    assert np.mean(ok[:, 0]) == 0  # no day-1 look is ever tested: 4 units per arm
