@@ -455,6 +455,13 @@ TWO_ARMS: dict[str, Any] = {
         {"name": "bought", "event": "buy", "kind": "binomial", "role": "primary"},
         {"name": "spend", "event": "spend", "kind": "sum", "role": "secondary"},
         {
+            "name": "spend_per_buy",
+            "kind": "ratio",
+            "numerator": "spend",
+            "denominator": "buy",
+            "role": "secondary",
+        },
+        {
             "name": "refunded",
             "event": "refund",
             "kind": "binomial",
@@ -512,6 +519,7 @@ def test_one_in_eight_against_none_in_eight_gives_no_verdict(
     _assert_no_verdict(bought)
     assert bought["relative"]["estimate"] == pytest.approx(-1.0)  # observed, not tested
     _assert_no_verdict(comparisons(document, "spend")["green"])  # green spent nothing
+    _assert_no_verdict(comparisons(document, "spend_per_buy")["green"])  # a 0 denominator
     series = next(m for m in document["metrics"] if m["name"] == "bought")["series"]
     assert series and all(p["reason"] == "insufficient_data" for p in series)
     assert all(p["p_value"] is None and p["relative"]["ci_low"] is None for p in series)
@@ -550,6 +558,7 @@ def test_zero_control_mean_and_zero_variance_in_a_mean_metric(tmp_path: Path, st
     seed_days(store, definition, [day, day], time.time(), spend={"control": 0.0})
     document = results_json(definition, store)
     _assert_no_verdict(comparisons(document, "spend")["green"])
+    _assert_no_verdict(comparisons(document, "spend_per_buy")["green"])  # 0 spend per buy
     assert comparisons(document, "bought")["green"]["reason"] is None
     assert comparisons(document, "refunded")["green"]["reason"] is None
 
@@ -560,7 +569,7 @@ def test_zero_variance_in_a_mean_metric(tmp_path: Path, store: Store) -> None:
     seed_days(store, definition, [{"control": (40, 40), "green": (40, 40)}], time.time())
     for method in ("frequentist", "sequential"):
         document = results_json(definition, store, method=method)
-        for metric in ("bought", "spend"):
+        for metric in ("bought", "spend", "spend_per_buy"):
             _assert_no_verdict(comparisons(document, metric)["green"])
         assert document["decision"]["decision"] == "insufficient_data"
 
