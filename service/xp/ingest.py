@@ -24,8 +24,9 @@ from xp.store.base import Store, StoreError
 
 log = logging.getLogger("xp.definitions")
 
-# Per store object (one per process): (experiment id, fingerprint, definition) already claimed.
-_claimed: weakref.WeakKeyDictionary[Store, set[tuple[str, str, str]]] = weakref.WeakKeyDictionary()
+# Per store object (one per process): experiment id -> the definition object last claimed.
+# Compared by identity, so a batch of a claimed experiment costs one dict lookup.
+_claimed: weakref.WeakKeyDictionary[Store, dict[str, Definition]] = weakref.WeakKeyDictionary()
 _claimed_lock = threading.Lock()
 
 Conflict = Callable[[str], None]
@@ -65,13 +66,12 @@ def claim_fingerprint(
 ) -> bool:
     """Record ``definition``'s fingerprint for store id ``experiment`` unless this process did
     already; False (logged) when the store holds another one."""
+    with _claimed_lock:
+        done = _claimed.setdefault(store, {})
+        if done.get(experiment) is definition:
+            return True
     fp = fingerprint(definition.experiment)
     text = canonical_json(definition.config)
-    token = (experiment, fp, text)
-    with _claimed_lock:
-        done = _claimed.setdefault(store, set())
-        if token in done:
-            return True
     try:
         stored = store.claim_fingerprint(experiment, fp, text)
     except StoreError as exc:  # the events are in; the next batch claims again
@@ -90,7 +90,7 @@ def claim_fingerprint(
             on_conflict(definition.key)
         return False
     with _claimed_lock:
-        done.add(token)
+        done[experiment] = definition
     return True
 
 

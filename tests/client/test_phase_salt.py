@@ -35,3 +35,10 @@ def test_the_sdk_assigns_a_new_phase_like_the_service_and_re_buckets_units() -> 
         moved[assign_variant(sdk, unit).variant != assign_variant(phase_1, unit).variant] += 1
     # Independent salts: about half the units change arm (binomial 2000 x 0.5, +-5 sd).
     assert 1000 - 112 < moved[True] < 1000 + 112
+
+
+def test_the_served_config_names_the_phase_salt_for_sdks_that_predate_phases() -> None:
+    served = make_snapshot({"exp": make_definition(phase=4)}).config["experiments"][0]
+    assert served["salt"] == "exp:phase4" and served["phase"] == 4
+    first = make_snapshot({"exp": make_definition()}).config["experiments"][0]
+    assert first["salt"] is None  # phase 1 serves the file as written

@@ -89,10 +89,19 @@ def settle(
     return live
 
 
+def served(definition: Definition) -> dict[str, Any]:
+    """The config an SDK gets; from phase 2 on it names the effective salt, so an SDK that
+    does not know the phase rule still buckets like the service."""
+    config = definition.config
+    if definition.phase > 1 and not config.get("salt"):
+        return {**config, "salt": definition.experiment.salt}
+    return config
+
+
 def make_snapshot(
     definitions: Mapping[str, Definition], history: History | None = None
 ) -> Snapshot:
-    live = [d.config for d in sorted(definitions.values(), key=lambda d: d.key) if d.is_live]
+    live = [served(d) for d in sorted(definitions.values(), key=lambda d: d.key) if d.is_live]
     document: dict[str, Any] = {"experiments": live}
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
     document["version"] = digest
