@@ -7,7 +7,6 @@ experiment and definition: no store round trip per exposure).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import weakref
@@ -104,8 +103,14 @@ def _in_phase(event: Event, definitions: Mapping[str, Definition]) -> Event:
     experiment = store_key(event.experiment, definition.phase)
     # A default event id names the experiment: rebuild it so erasure finds it in the phase.
     default = event.event_id == exposure_event_id(event.experiment, event.user_id)
-    return dataclasses.replace(
-        event, experiment=experiment, event_id="" if default else event.event_id
+    return Exposure(  # built directly: dataclasses.replace costs ~10x more per event
+        experiment,
+        event.user_id,
+        event.variant,
+        event.ts,
+        event.attributes,
+        event.covariates,
+        "" if default else event.event_id,
     )
 
 
