@@ -13,6 +13,9 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
+from xp.definitions.fingerprint import canonical_json, fingerprint
+from xp.definitions.loader import parse_definition
+
 EXPERIMENT: dict[str, Any] = {
     "key": "old-test",
     "name": "An old test",
@@ -20,6 +23,7 @@ EXPERIMENT: dict[str, Any] = {
     "variants": [{"key": "control", "weight": 0.5}, {"key": "treatment", "weight": 0.5}],
     "metrics": [{"name": "bought", "event": "purchase", "kind": "binomial", "role": "primary"}],
 }
+SKEWED = [{"key": "control", "weight": 0.3}, {"key": "treatment", "weight": 0.7}]
 
 
 def write(folder: Path, **changes: Any) -> Path:
@@ -116,3 +120,21 @@ def test_a_phase_without_data_is_404_listing_the_phases(client: FlaskClient) -> 
     response = client.get("/v1/experiments/old-test/results?phase=4")
     assert response.status_code == 404
     assert "phases: [1]" in response.json["error"]["message"]
+
+
+def test_a_first_exposure_recorded_by_another_process_refuses_this_ones_definition(
+    make_app: Callable[..., Flask], folder: Path
+) -> None:
+    app = make_app(experiments_dir=str(folder))
+    client = app.test_client()
+    # Another process, with another file, recorded the first exposure after this one loaded.
+    other = parse_definition({**EXPERIMENT, "variants": SKEWED}, "elsewhere")[0]
+    assert other is not None
+    store = app.extensions["xp"].store
+    store.claim_fingerprint("old-test", fingerprint(other.experiment), canonical_json(other.config))
+    expose(client, 1)  # accepted, but the claim finds the other fingerprint: reload
+    health = client.get("/healthz").json
+    assert health["status"] == "degraded"
+    assert health["problems"][0]["path"] == "variants.0.weight"
+    served = client.get("/v1/experiments/old-test").json
+    assert [v["weight"] for v in served["variants"]] == [0.3, 0.7]  # as the store recorded it
