@@ -24,7 +24,7 @@ from xp.definitions.fingerprint import Recorded, canonical_json, fingerprint
 from xp.definitions.guard import History, check, guard_problems
 from xp.definitions.loader import Problem, experiment_files, load_directory
 from xp.definitions.model import Definition
-from xp.definitions.phases import split_store_key, store_definitions, store_key
+from xp.definitions.phases import split_store_key, store_key
 
 log = logging.getLogger("xp.definitions")
 
@@ -41,11 +41,6 @@ class Snapshot:
     etag: str
     loaded_at: float
     history: History = field(default_factory=History)
-
-    @property
-    def stored(self) -> Mapping[str, Definition]:
-        """The live set keyed by the store's experiment ids (``key@N`` from phase 2 on)."""
-        return store_definitions(self.definitions)
 
     def archived(self) -> dict[str, Definition]:
         """Experiments with stored data and no file: key -> the last definition of its last
