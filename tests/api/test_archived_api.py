@@ -106,6 +106,8 @@ def test_earlier_phases_stay_readable_and_new_ones_start_empty(
     page = client.get("/experiments/old-test?phase=1")
     assert page.status_code == 200 and "phase=1" in page.text  # links keep the phase
     assert "u0" in client.get("/v1/experiments/old-test/units.csv?phase=1").text
+    index = client.get("/").text
+    assert "phase 2; earlier: " in index and "/experiments/old-test?phase=1" in index
 
 
 @pytest.mark.parametrize("phase", ["0", "-1", "x", "1.5", "²", "99999", ""])

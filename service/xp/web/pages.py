@@ -95,6 +95,13 @@ def index() -> ResponseReturnValue:
                 "units": sum(results.units.values()),
                 "decision": results.decision.decision,
                 "href": url_for("pages.experiment", key=key),
+                "phase": definition.phase,
+                # Earlier phases stay readable, archived, each on its own page.
+                "earlier": [
+                    (n, url_for("pages.experiment", key=key, phase=n))
+                    for n in found.phases
+                    if n != definition.phase
+                ],
             }
         )
     return render("index.html", rows=rows, nav=_nav())
