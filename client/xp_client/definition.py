@@ -16,6 +16,11 @@ from xp_client.conditions import ConditionError, Predicate, compile_condition
 STATUSES = ("draft", "running", "stopped", "shipped")
 
 
+def default_salt(key: str, phase: int) -> str:
+    """The salt when a definition names none: the key, and ``key:phaseN`` from phase 2 on."""
+    return key if phase == 1 else f"{key}:phase{phase}"
+
+
 class DefinitionError(ValueError):
     """A config dict the engine cannot use."""
 
@@ -99,7 +104,7 @@ class Experiment:
                 variants=variants,
                 status=status,
                 unit=str(data.get("unit") or "user_id"),
-                salt=str(data.get("salt") or key),
+                salt=str(data.get("salt") or default_salt(key, int(data.get("phase") or 1))),
                 coverage=coverage,
                 targeting=targeting,
                 overrides={str(k): str(v) for k, v in (data.get("overrides") or {}).items()},

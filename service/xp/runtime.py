@@ -14,6 +14,7 @@ from flask import current_app
 
 from xp.definitions.model import Definition
 from xp.definitions.registry import Registry
+from xp.ingest import ingest_events
 from xp.metrics import Metrics
 from xp.settings import Settings
 from xp_client.engine import Assignment
@@ -27,10 +28,15 @@ log = logging.getLogger("xp.service")
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.registry = Registry(settings.experiments_dir, settings.reload_interval)
         self._store: Store | None = None
         self._store_pid = 0
         self._lock = threading.Lock()
+        # The guard reads the fingerprints the store recorded at each (re)load.
+        self.registry = Registry(
+            settings.experiments_dir,
+            settings.reload_interval,
+            recorded=lambda: self.store.recorded_definitions(),
+        )
         self.metrics = Metrics(Path(settings.data_dir) / "metrics")
 
     @property
@@ -72,10 +78,14 @@ class Runtime:
                 Exposure.create(a.experiment, unit_id, a.variant, now, dict(attributes))
             )
         if exposures:
-            outcomes = self.store.ingest(exposures, definitions, now)
+            outcomes = ingest_events(self.store, exposures, definitions, now, self.on_conflict)
             logged = sum(1 for o in outcomes if o.status == "accepted")
             if logged:
                 self.metrics.inc("xp_exposures_logged_total", logged)
+
+    def on_conflict(self, key: str) -> None:
+        """The store holds another fingerprint for ``key``: reload, so the guard refuses it."""
+        self.registry.invalidate()
 
     def close(self) -> None:
         self.metrics.close()

@@ -92,16 +92,23 @@ def test_broken_edit_keeps_the_last_good_set(
     assert "sum to 1" in health["problems"][0]["message"]
 
 
-def test_rebucketing_a_running_experiment_is_refused(
+def test_rebucketing_a_running_experiment_with_data_is_refused(
     make_app: Callable[..., Flask], live_dir: Path
 ) -> None:
     client = make_app(experiments_dir=str(live_dir)).test_client()
     path = live_dir / "checkout-button.yaml"
+    exposure = {"type": "exposure", "experiment": "checkout-button", "variant": "green"}
+    answer = client.post("/v1/events", json={"events": [{**exposure, "user_id": "u-1"}]}).json
+    assert answer["accepted"] == 1  # the first exposure records the fingerprint
     path.write_text(path.read_text().replace("salt: checkout-button", "salt: new-salt"))
     touch(path)
     health = client.get("/healthz").json
     assert health["status"] == "degraded"
-    assert "re-buckets" in health["problems"][0]["message"]
-    path.write_text(path.read_text() + "allow_rebucket: true\n")
+    assert health["problems"][0]["path"] == "salt"
+    assert "would move its units" in health["problems"][0]["message"]
+    served = client.get("/v1/experiments/checkout-button").json["definition"]
+    assert served["salt"] == "checkout-button"  # the last good definition stays live
+    path.write_text(path.read_text().replace("salt: new-salt", "phase: 2"))
     touch(path)
     assert client.get("/healthz").json["status"] == "ok"
+    assert client.get("/v1/experiments/checkout-button").json["phases"] == [1, 2]

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from xp.definitions.loader import load_directory
+from tests.support.redis_server import free_port
+from xp.definitions.fingerprint import canonical_json, fingerprint
+from xp.definitions.loader import load_directory, parse_definition
 
 GOOD: dict[str, Any] = {
     "key": "exp-a",
@@ -95,6 +97,12 @@ def test_examples_are_valid_and_realistic(experiments_dir: Path) -> None:
         ({"start": "2026-13-01"}, "start", "2026-13-01"),
         ({"start": "2026-11-10", "end": "2026-11-01"}, "end", "2026-11-01"),
         ({"colour": "red"}, "colour", "red"),
+        ({"phase": 0}, "phase", 0),
+        ({"phase": "2"}, "phase", "2"),
+        ({"phase": 1.5}, "phase", 1.5),
+        ({"phase": True}, "phase", True),
+        ({"phase": 10**20}, "phase", 10**20),
+        ({"allow_rebucket": True}, "allow_rebucket", True),
     ],
 )
 def test_problem_names_file_path_and_value(
@@ -164,3 +172,25 @@ def test_definitions_are_json_for_the_sdk(experiments_dir: Path) -> None:
     config = result.definitions["checkout-button"].config
     assert json.loads(json.dumps(config)) == config
     assert config["start"] == "2026-11-01" and config["salt"] == "checkout-button"
+
+
+def test_a_stored_definition_parses_back_to_the_same_assignment(experiments_dir: Path) -> None:
+    # The store keeps the config JSON; an archived experiment is read back from it.
+    for definition in load_directory(experiments_dir).definitions.values():
+        text = canonical_json(definition.config)
+        again, problems = parse_definition(json.loads(text), "store:x")
+        assert again is not None, problems
+        assert fingerprint(again.experiment) == fingerprint(definition.experiment)
+        assert again.config == definition.config and again.phase == definition.phase == 1
+
+
+def test_xp_validate_with_an_unreachable_store_fails_naming_it(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", GOOD)
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    done = subprocess.run(
+        [sys.executable, "-m", "xp.cli", "validate", str(tmp_path), "--store", url],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert f"cannot read the store {url!r}" in done.stderr and "Traceback" not in done.stderr

@@ -17,8 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.sample_results import sample_results, srm_results
+from xp.api.definitions import Located
 from xp.auth import SESSION_MAX_AGE
-from xp.definitions.model import Definition
 from xp.results.document import ResultsDocument
 from xp.web import pages
 
@@ -30,7 +30,8 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """Stub the results document; record (experiment key, method) of each call."""
     seen: list[tuple[str, str]] = []
 
-    def fake(definition: Definition, method: str) -> ResultsDocument:
+    def fake(found: Located, method: str) -> ResultsDocument:
+        definition = found.definition
         seen.append((definition.key, method))
         if definition.key == "search-ranking":
             return srm_results()

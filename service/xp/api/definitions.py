@@ -1,7 +1,13 @@
-"""``GET /v1/config`` for SDKs, ``GET /v1/experiments[/<key>]`` for people."""
+"""``GET /v1/config`` for SDKs, ``GET /v1/experiments[/<key>]`` for people.
+
+People also see archived experiments: a key with data in the store and no file any more,
+shown with the last definition the store recorded, status ``archived``. An earlier phase of
+a live experiment is reached with ``?phase=N`` and is archived too.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -9,8 +15,13 @@ from flask.typing import ResponseReturnValue
 
 from xp.auth import require
 from xp.definitions.model import Definition
-from xp.errors import NotFound
+from xp.definitions.phases import store_view
+from xp.definitions.registry import Snapshot
+from xp.errors import NotFound, ValidationFailed
 from xp.runtime import runtime
+
+ARCHIVED = "archived"
+MAX_PHASE = 1000
 
 bp = Blueprint("definitions", __name__, url_prefix="/v1")
 
@@ -30,32 +41,92 @@ def config() -> ResponseReturnValue:
     return response
 
 
+@dataclass(frozen=True, slots=True)
+class Located:
+    """One phase of one experiment, live or read back from the store."""
+
+    definition: Definition
+    status: str  # the definition's status, or "archived"
+    phases: tuple[int, ...]  # every phase that is live or has data
+
+    @property
+    def stored(self) -> Definition:
+        """The definition as the store names it (``key@N`` from phase 2 on)."""
+        return store_view(self.definition)
+
+
 @bp.get("/experiments")
 @require("admin")
 def list_experiments() -> ResponseReturnValue:
-    definitions = runtime().registry.current().definitions
-    return jsonify({"experiments": [summary(d) for _, d in sorted(definitions.items())]})
+    return jsonify({"experiments": [summary(found) for found in every_experiment()]})
 
 
 @bp.get("/experiments/<key>")
 @require("admin")
 def get_experiment(key: str) -> ResponseReturnValue:
-    return jsonify({**summary(find(key)), "definition": find(key).config})
+    found = locate(key, phase_arg())
+    return jsonify({**summary(found), "definition": found.definition.config})
+
+
+def every_experiment() -> list[Located]:
+    """Live experiments and archived ones, by key."""
+    snapshot = runtime().registry.current()
+    keys = sorted({*snapshot.definitions, *snapshot.archived()})
+    return [_locate(snapshot, key, None) for key in keys]
 
 
 def find(key: str) -> Definition:
-    definition = runtime().registry.current().definitions.get(key)
+    """The current definition of ``key`` (live, else archived), or a 404."""
+    return locate(key).definition
+
+
+def locate(key: str, phase: int | None = None) -> Located:
+    """``key`` in ``phase`` (default: the live phase, else the last one with data), or a 404."""
+    return _locate(runtime().registry.current(), key, phase)
+
+
+def _locate(snapshot: Snapshot, key: str, phase: int | None) -> Located:
+    live = snapshot.definitions.get(key)
+    phases = set(snapshot.history.phases(key))
+    if live is not None:
+        phases.add(live.phase)
+    if phase is None:
+        definition = live or snapshot.archived().get(key)
+    else:
+        definition = snapshot.phase_definition(key, phase)
     if definition is None:
+        if phase is not None and phases:
+            raise NotFound(
+                f"experiment {key!r} has no phase {phase} (phases: {sorted(phases)})",
+                {"phase": phase},
+            )
         raise NotFound(f"no experiment {key!r}", {"key": key})
-    return definition
+    status = definition.status if definition is live else ARCHIVED
+    return Located(definition, status, tuple(sorted(phases)))
 
 
-def summary(d: Definition) -> dict[str, Any]:
+def phase_arg() -> int | None:
+    """The ``phase`` query parameter (a whole number from 1), or a 422 naming it."""
+    raw = request.args.get("phase")
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= MAX_PHASE:
+        raise ValidationFailed(
+            f"phase must be a whole number from 1 to {MAX_PHASE}, got {raw!r}",
+            {"phase": [f"Must be a whole number from 1 to {MAX_PHASE}."]},
+        )
+    return int(raw)
+
+
+def summary(found: Located) -> dict[str, Any]:
+    d = found.definition
     layer = d.experiment.layer
     return {
         "key": d.key,
         "name": d.name,
-        "status": d.status,
+        "status": found.status,
+        "phase": d.phase,
+        "phases": list(found.phases),
         "owner": d.owner,
         "hypothesis": d.hypothesis,
         "winner": d.experiment.winner,

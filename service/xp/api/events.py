@@ -26,7 +26,7 @@ def post_events() -> ResponseReturnValue:
     rt = runtime()
     definitions = rt.registry.current().definitions
     try:
-        answer = ingest_batch(rt.store, definitions, body, time.time())
+        answer = ingest_batch(rt.store, definitions, body, time.time(), rt.on_conflict)
     except BatchTooLarge as exc:
         raise PayloadTooLarge(str(exc), {exc.field: [exc.message]}) from None
     except BatchError as exc:

@@ -139,6 +139,12 @@ ERRORS = {
 SDK: list[dict[str, list[str]]] = [{"bearer": []}]  # sdk or admin
 ADMIN: list[dict[str, list[str]]] = [{"bearer": []}]  # admin only
 KEY = _string("key", "path")
+# An experiment's phase (default: the live one, else the last with data); earlier ones archived.
+PHASE = {
+    "name": "phase",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+}
 OBJECT = {"type": "object"}
 
 
@@ -169,9 +175,11 @@ PATHS: dict[str, dict[str, Any]] = {
             {"200": _json(OBJECT), "304": {"description": "Not modified"}},
         )
     },
-    "/v1/experiments": {"get": _op("Summaries of all experiments", ADMIN, {"200": _json(OBJECT)})},
+    "/v1/experiments": {
+        "get": _op("Summaries of all experiments, archived ones too", ADMIN, {"200": _json(OBJECT)})
+    },
     "/v1/experiments/{key}": {
-        "get": _op("One experiment", ADMIN, {"200": _json(OBJECT)}, parameters=[KEY])
+        "get": _op("One experiment", ADMIN, {"200": _json(OBJECT)}, parameters=[KEY, PHASE])
     },
     "/v1/experiments/{key}/results": {
         "get": _op(
@@ -206,6 +214,7 @@ PATHS: dict[str, dict[str, Any]] = {
                     "in": "query",
                     "schema": {"enum": ["json", "md", "csv", "html"]},
                 },
+                PHASE,
             ],
         )
     },
@@ -214,7 +223,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "One CSV row per exposed unit, streamed",
             ADMIN,
             {"200": {"description": "CSV", "content": {"text/csv": {}}}},
-            parameters=[KEY],
+            parameters=[KEY, PHASE],
         )
     },
     "/v1/units/{unit_id}": {

@@ -1,15 +1,19 @@
-"""``GET /v1/experiments/<key>/results?method=&alpha=&format=``: an experiment's results."""
+"""``GET /v1/experiments/<key>/results?method=&alpha=&format=&phase=``: an experiment's
+results (archived ones and earlier phases too)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
-from xp.api.definitions import find
+from xp.api.definitions import ARCHIVED, Located, locate, phase_arg
 from xp.auth import require
 from xp.errors import ValidationFailed
 from xp.reports.formats import FORMATS, render
 from xp.results.build import METHODS, experiment_results
+from xp.results.document import ResultsDocument
 from xp.runtime import runtime
 
 bp = Blueprint("results", __name__, url_prefix="/v1")
@@ -18,7 +22,7 @@ bp = Blueprint("results", __name__, url_prefix="/v1")
 @bp.get("/experiments/<key>/results")
 @require("admin")
 def results(key: str) -> ResponseReturnValue:
-    definition = find(key)
+    found = locate(key, phase_arg())
     method = method_arg()
     format_ = request.args.get("format", "json")
     if format_ not in FORMATS:
@@ -27,12 +31,21 @@ def results(key: str) -> ResponseReturnValue:
             {"format": [f"Must be one of: {', '.join(FORMATS)}."]},
         )
     alpha = _alpha(request.args.get("alpha", "0.05"))
-    document = experiment_results(definition, runtime().store, method=method, alpha=alpha)
+    document = located_results(found, method, alpha)
     content, mimetype = render(document, format_)
     headers = {"Cache-Control": "no-store"}
     if format_ == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{key}-results.csv"'
     return Response(content, content_type=mimetype, headers=headers)
+
+
+def located_results(found: Located, method: str, alpha: float = 0.05) -> ResultsDocument:
+    """The results document of one phase (status ``archived`` when read back from the store)."""
+    document = experiment_results(found.definition, runtime().store, method=method, alpha=alpha)
+    if found.status == ARCHIVED:
+        experiment = dataclasses.replace(document.experiment, status=ARCHIVED)
+        document = dataclasses.replace(document, experiment=experiment)
+    return document
 
 
 def method_arg() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from xp.cli.report import find_definition, open_runtime, source_options
+from xp.definitions.phases import store_view
 from xp.reports.units_csv import units_csv
 
 
@@ -20,7 +21,7 @@ def export(key: str, out: str | None, experiments_dir: str, store_url: str | Non
     """
     with open_runtime(experiments_dir, store_url) as runtime:
         definition = find_definition(runtime, key)
-        chunks = units_csv(definition, runtime.store.iter_units(definition))
+        chunks = units_csv(definition, runtime.store.iter_units(store_view(definition)))
         if out is None:
             for chunk in chunks:
                 click.echo(chunk, nl=False)

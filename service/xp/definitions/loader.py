@@ -148,6 +148,7 @@ def parse_definition(raw: Any, source: str) -> tuple[Definition | None, list[Pro
         start=data["start"],
         end=data["end"],
         planned_sample=data["planned_sample"],
+        phase=data["phase"],
         source=source,
         config=_jsonable(data),
     )

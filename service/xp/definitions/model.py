@@ -96,6 +96,7 @@ class Definition:
     start: dt.date | None = None
     end: dt.date | None = None
     planned_sample: int | None = None
+    phase: int = 1  # a new phase re-buckets and restarts analysis (xp.definitions.phases)
     source: str = ""
     config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

@@ -1,8 +1,11 @@
 """The live set of definitions: loaded at start, reloaded when the files change.
 
 A reload that finds any problem keeps the last good set and reports the problems (log and
-``/healthz``). Changes that would re-bucket units of a running experiment (salt, variant
-order or weights) are refused unless the new definition says ``allow_rebucket: true``.
+``/healthz``). Each load also checks every definition against the fingerprints the store
+recorded at each experiment's first exposure (:mod:`xp.definitions.guard`), so a change that
+would re-bucket units with data is refused after a restart as well as on a hot reload. A
+refused experiment stays live with its last good definition: the one this process served,
+or after a restart the last one the store recorded. Only a new ``phase`` re-buckets.
 """
 
 from __future__ import annotations
@@ -13,16 +16,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xp.definitions.fingerprint import Recorded, canonical_json, fingerprint
+from xp.definitions.guard import History, check, guard_problems
 from xp.definitions.loader import Problem, experiment_files, load_directory
 from xp.definitions.model import Definition
+from xp.definitions.phases import split_store_key, store_key
 
 log = logging.getLogger("xp.definitions")
 
 Signature = tuple[tuple[str, int, int], ...]
+RecordedReader = Callable[[], Mapping[str, Recorded]]
 
 
 @dataclass(frozen=True)
@@ -33,59 +40,87 @@ class Snapshot:
     config: dict[str, Any]
     etag: str
     loaded_at: float
+    history: History = field(default_factory=History)
+
+    def archived(self) -> dict[str, Definition]:
+        """Experiments with stored data and no file: key -> the last definition of its last
+        phase that the store recorded."""
+        found: dict[str, tuple[int, Definition]] = {}
+        for experiment, definition in self.history.definitions.items():
+            key, phase = split_store_key(experiment)
+            if definition is None or key in self.definitions:
+                continue
+            if key not in found or phase > found[key][0]:
+                found[key] = (phase, definition)
+        return {key: d for key, (_, d) in sorted(found.items())}
+
+    def phase_definition(self, key: str, phase: int) -> Definition | None:
+        """The definition of ``key`` in ``phase``: the live one, or the store's last one."""
+        live = self.definitions.get(key)
+        if live is not None and live.phase == phase:
+            return live
+        return self.history.definitions.get(store_key(key, phase))
 
 
-def make_snapshot(definitions: Mapping[str, Definition]) -> Snapshot:
-    live = [d.config for d in sorted(definitions.values(), key=lambda d: d.key) if d.is_live]
+def settle(
+    candidates: Mapping[str, Definition],
+    previous: Mapping[str, Definition],
+    history: History,
+) -> dict[str, Definition]:
+    """``candidates`` with each definition the guard refuses replaced by its last good one:
+    the previous live one if it passes, else the store's last recorded (latest phase first);
+    left out when there is none."""
+    live: dict[str, Definition] = {}
+    for key, definition in candidates.items():
+        options = [definition, previous.get(key)] + [
+            history.definitions.get(e) for _, e in sorted(history.phases(key).items(), reverse=True)
+        ]
+        for option in options:
+            if option is not None and option.key == key and not guard_problems(option, history):
+                live[key] = option
+                break
+        else:
+            log.error("experiment %r is out of the live set: no definition passes the guard", key)
+    return live
+
+
+def served(definition: Definition) -> dict[str, Any]:
+    """The config an SDK gets; from phase 2 on it names the effective salt, so an SDK that
+    does not know the phase rule still buckets like the service."""
+    config = definition.config
+    if definition.phase > 1 and not config.get("salt"):
+        return {**config, "salt": definition.experiment.salt}
+    return config
+
+
+def make_snapshot(
+    definitions: Mapping[str, Definition], history: History | None = None
+) -> Snapshot:
+    live = [served(d) for d in sorted(definitions.values(), key=lambda d: d.key) if d.is_live]
     document: dict[str, Any] = {"experiments": live}
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
     document["version"] = digest
-    return Snapshot(dict(definitions), document, f'"{digest}"', time.time())
-
-
-def rebucket_problems(
-    old: Mapping[str, Definition], new: Mapping[str, Definition]
-) -> list[Problem]:
-    """Running experiments whose units would move, unless the new file allows it."""
-    problems = []
-    for key, after in new.items():
-        before = old.get(key)
-        if before is None or before.status != "running" or after.status != "running":
-            continue
-        if after.config.get("allow_rebucket"):
-            continue
-        a, b = before.experiment, after.experiment
-        changes = []
-        if a.salt != b.salt:
-            changes.append(f"salt {a.salt!r} -> {b.salt!r}")
-        if [v.key for v in a.variants] != [v.key for v in b.variants]:
-            changes.append("variant order")
-        elif [v.weight for v in a.variants] != [v.weight for v in b.variants]:
-            changes.append("weights")
-        if changes:
-            problems.append(
-                Problem(
-                    after.source,
-                    "variants" if "salt" not in changes[0] else "salt",
-                    f"changing {', '.join(changes)} of a running experiment re-buckets its units; "
-                    "set allow_rebucket: true to do it anyway (coverage ramps are always fine)",
-                )
-            )
-    return problems
+    return Snapshot(dict(definitions), document, f'"{digest}"', time.time(), history or History())
 
 
 class Registry:
-    """Thread-safe holder of the current :class:`Snapshot`; cheap to call per request."""
+    """Thread-safe holder of the current :class:`Snapshot`; cheap to call per request.
+
+    ``recorded`` reads the store's fingerprints (``Store.recorded_definitions``); without it,
+    or while it fails, the guard knows only the running experiments this process served.
+    """
 
     def __init__(
         self,
         directory: str | Path,
         reload_interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        recorded: RecordedReader | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.reload_interval = reload_interval
         self._clock = clock
+        self._recorded = recorded
         self._lock = threading.Lock()
         self._signature: Signature | None = None
         self._checked_at = float("-inf")
@@ -99,6 +134,12 @@ class Registry:
             self.reload()
         return self.snapshot
 
+    def invalidate(self) -> None:
+        """Reload at the next :meth:`current` even if no file changed (the store disagreed)."""
+        with self._lock:
+            self._signature = None
+            self._checked_at = float("-inf")
+
     def reload(self, force: bool = False) -> bool:
         """Re-read the directory when its files changed; return whether the set changed."""
         with self._lock:
@@ -109,20 +150,44 @@ class Registry:
             self._signature = signature
             result = load_directory(self.directory)
             previous = self.snapshot.definitions
-            problems = result.problems + rebucket_problems(previous, result.definitions)
+            history = self._history(previous)
+            passed, refused = check(result.definitions, history)
+            problems = result.problems + refused
             first_load = not previous and force
             if problems and not first_load:
+                # The last good set stays, re-checked: the store may have recorded a first
+                # exposure under another definition (another process) since it was loaded.
+                kept = settle(previous, {}, history)
                 self.problems = problems
                 for problem in problems:
                     log.error("definitions not reloaded: %s", problem)
+                self.snapshot = make_snapshot(kept, history)
                 return False
-            # At start there is no last good set: serve the valid files, report the rest.
+            # At start there is no last good set: serve the valid files, report the rest; a
+            # refused experiment with data is served as the store last recorded it.
+            live = settle(result.definitions, previous, history)
             self.problems = problems
             for problem in problems:
                 log.error("experiment refused: %s", problem)
-            self.snapshot = make_snapshot(result.definitions)
-            log.info("loaded %d experiments from %s", len(result.definitions), self.directory)
+            self.snapshot = make_snapshot(live, history)
+            log.info("loaded %d experiments from %s", len(live), self.directory)
             return True
+
+    def _history(self, previous: Mapping[str, Definition]) -> History:
+        """The store's fingerprints; when it cannot answer, what this process knows."""
+        if self._recorded is not None:
+            try:
+                return History.of(self._recorded())
+            except Exception as exc:  # the guard degrades; the service keeps serving
+                log.warning("fingerprints not read from the store, guarding in process: %s", exc)
+        known = dict(self.snapshot.history.recorded)
+        for d in previous.values():
+            if d.status == "running":
+                sk = store_key(d.key, d.phase)
+                known.setdefault(
+                    sk, Recorded(sk, fingerprint(d.experiment), canonical_json(d.config))
+                )
+        return History.of(known)
 
     def _file_signature(self) -> Signature:
         try:

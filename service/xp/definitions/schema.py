@@ -139,6 +139,8 @@ class ExperimentSchema(Schema):
     planned_sample = fields.Integer(
         strict=True, allow_none=True, load_default=None, validate=validate.Range(min=2)
     )
+    phase = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 1000))
+    # Replaced by ``phase``: kept so an old file gets a message saying so, not "unknown field".
     allow_rebucket = fields.Boolean(load_default=False)
 
     @validates_schema(skip_on_field_errors=False)
@@ -174,6 +176,11 @@ class ExperimentSchema(Schema):
         for i, name in enumerate(names):
             if name in names[:i]:
                 errors.setdefault("metrics", {})[i] = {"name": [f"duplicate metric {name!r}"]}
+        if data.get("allow_rebucket"):
+            errors["allow_rebucket"] = [
+                "allow_rebucket is gone: to change salt, variants or weights of an experiment "
+                "with data, open a new phase (phase: N+1)"
+            ]
         start, end = data.get("start"), data.get("end")
         if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
             errors["end"] = [f"end {end.isoformat()} is before start {start.isoformat()}"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from xp.definitions.model import Definition, Metric
+from xp.definitions.phases import store_view
 from xp.results.arms import add, arm, mean_arm, variant_rows
 from xp.results.document import (
     Comparison,
@@ -64,7 +65,8 @@ def experiment_results(
     now: dt.datetime | None = None,
 ) -> ResultsDocument:
     """Read ``definition``'s statistics from ``store`` and build its results document."""
-    return results_document(definition, store.experiment_stats(definition), method, alpha, now)
+    data = store.experiment_stats(store_view(definition))  # its phase's store experiment
+    return results_document(definition, data, method, alpha, now)
 
 
 def results_document(

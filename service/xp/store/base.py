@@ -6,6 +6,7 @@ import abc
 from collections.abc import Iterator, Mapping, Sequence
 
 from xp.attribution.ops import EventIndex, Op, Outcome, outcome, plan_events
+from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
 from xp.events.model import Event
 from xp.store.model import ExperimentData, UnitRow
@@ -67,3 +68,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections; the store reopens them if used again."""
+
+    # -- assignment fingerprints (xp.definitions.fingerprint) -------------------------------
+
+    @abc.abstractmethod
+    def claim_fingerprint(self, experiment: str, fingerprint: str, definition_json: str) -> str:
+        """Record ``fingerprint`` for ``experiment`` unless one is recorded (first writer wins);
+        return the recorded one. When they are equal, ``definition_json`` becomes the last
+        definition of the experiment (what an archived experiment is shown with)."""
+
+    @abc.abstractmethod
+    def recorded_definitions(self) -> dict[str, Recorded]:
+        """Every experiment id with a recorded fingerprint, with it and its last definition."""

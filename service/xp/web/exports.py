@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, stream_with_context
 from flask.typing import ResponseReturnValue
 
-from xp.api.definitions import find
+from xp.api.definitions import locate, phase_arg
 from xp.auth import require
 from xp.reports.units_csv import units_csv
 from xp.runtime import runtime
@@ -16,8 +16,9 @@ bp = Blueprint("exports", __name__, url_prefix="/v1")
 @bp.get("/experiments/<key>/units.csv")
 @require("admin")
 def units_csv_view(key: str) -> ResponseReturnValue:
-    definition = find(key)
-    rows = runtime().store.iter_units(definition)
+    found = locate(key, phase_arg())
+    definition = found.definition
+    rows = runtime().store.iter_units(found.stored)
     return Response(
         stream_with_context(units_csv(definition, rows)),
         mimetype="text/csv",

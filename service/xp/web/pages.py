@@ -7,22 +7,20 @@ The key never travels in a URL.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, request, session, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
-from xp.api.definitions import find
-from xp.api.results import method_arg
+from xp.api.definitions import Located, every_experiment, locate, phase_arg
+from xp.api.results import located_results, method_arg
 from xp.auth import GRANTS, request_scope, scope_of, start_session
-from xp.definitions.model import Definition
 from xp.errors import ApiError
 from xp.reports.formats import METHODS
 from xp.reports.html import Nav, ReportLinks, render, render_html
-from xp.results.build import experiment_results
 from xp.results.document import ResultsDocument
-from xp.runtime import runtime
 
 bp = Blueprint("pages", __name__)
 
@@ -85,18 +83,25 @@ def _page_error(exc: ApiError) -> Response:
 @bp.get("/")
 def index() -> ResponseReturnValue:
     rows = []
-    definitions = runtime().registry.current().definitions
-    for key, definition in sorted(definitions.items()):
-        results = _results(definition, "frequentist")
+    for found in every_experiment():
+        definition, key = found.definition, found.definition.key
+        results = _results(found, "frequentist")
         rows.append(
             {
                 "key": key,
                 "name": definition.name or key,
-                "status": definition.status,
+                "status": found.status,
                 "owner": definition.owner,
                 "units": sum(results.units.values()),
                 "decision": results.decision.decision,
                 "href": url_for("pages.experiment", key=key),
+                "phase": definition.phase,
+                # Earlier phases stay readable, archived, each on its own page.
+                "earlier": [
+                    (n, url_for("pages.experiment", key=key, phase=n))
+                    for n in found.phases
+                    if n != definition.phase
+                ],
             }
         )
     return render("index.html", rows=rows, nav=_nav())
@@ -104,18 +109,20 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/experiments/<key>")
 def experiment(key: str) -> ResponseReturnValue:
-    definition = find(key)
+    phase = phase_arg()
+    found = locate(key, phase)
     method = method_arg()
-    results = _results(definition, method)
+    results = _results(found, method)
     api = f"{request.script_root}/v1/experiments/{key}/results"
+    chosen: dict[str, Any] = {} if phase is None else {"phase": str(phase)}
     links = ReportLinks(
-        methods={m: url_for("pages.experiment", key=key, method=m) for m in METHODS},
+        methods={m: url_for("pages.experiment", key=key, method=m, **chosen) for m in METHODS},
         downloads=[
             *(
-                (label, f"{api}?{urlencode({'format': fmt, 'method': method})}")
+                (label, f"{api}?{urlencode({'format': fmt, 'method': method, **chosen})}")
                 for label, fmt in (("CSV", "csv"), ("Markdown", "md"), ("JSON", "json"))
             ),
-            ("per-unit CSV", url_for("exports.units_csv_view", key=key)),
+            ("per-unit CSV", url_for("exports.units_csv_view", key=key, **chosen)),
         ],
     )
     return render_html(results, _nav(), links)
@@ -154,8 +161,8 @@ def _login_form(target: str, error: str | None = None) -> str:
     return render("login.html", action=url_for("pages.login"), next=target, error=error, nav=None)
 
 
-def _results(definition: Definition, method: str) -> ResultsDocument:
-    return experiment_results(definition, runtime().store, method=method)
+def _results(found: Located, method: str) -> ResultsDocument:
+    return located_results(found, method)
 
 
 def _nav() -> Nav:

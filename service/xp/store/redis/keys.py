@@ -11,9 +11,11 @@ Per experiment::
     xp:{E}:stats        hash  sufficient statistics (see lua/lib.lua for the field names)
     xp:{E}:names        hash  variant, metric and segment-value names -> small ids
     xp:{E}:diag         hash  diagnostic counters
+    xp:{E}:fingerprint  hash  assignment fingerprint (set once) and the last definition
 
-and one key outside every experiment: ``xp:experiments``, the set of experiment keys that
-ever had data (erasure visits them all).
+and two keys outside every experiment: ``xp:experiments``, the set of experiment keys that
+ever had data (erasure visits them all), and ``xp:fingerprinted``, the set of experiment ids
+with a recorded fingerprint (archived experiments are found through it).
 
 Units and event ids are spread over a fixed number of small hashes (buckets) instead of a key
 each: a small hash is stored as one compact listpack, where a key costs ~100 bytes of
@@ -74,3 +76,10 @@ def names(experiment: str) -> str:
 
 def diagnostics(experiment: str) -> str:
     return f"{PREFIX}:{{{experiment}}}:diag"
+
+
+FINGERPRINTED = f"{PREFIX}:fingerprinted"
+
+
+def fingerprint(experiment: str) -> str:
+    return f"{PREFIX}:{{{experiment}}}:fingerprint"

@@ -14,6 +14,7 @@ from typing import Any
 import redis
 
 from xp.attribution.ops import Op
+from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
 from xp.store.base import Store
 from xp.store.model import ExperimentData, UnitRow, experiment_data
@@ -108,3 +109,39 @@ class RedisStore(Store):
     def client(self) -> redis.Redis:
         """The redis-py client of a single server (tests and benchmarks)."""
         return self._nodes.single()
+
+    # -- assignment fingerprints -----------------------------------------------------------
+
+    def claim_fingerprint(self, experiment: str, fingerprint: str, definition_json: str) -> str:
+        key = keys.fingerprint(experiment)
+
+        def claim() -> Any:
+            # One slot: HSETNX keeps the first fingerprint; the definition follows it only
+            # when it is that fingerprint's. Once per process and experiment, never per event.
+            node = self._nodes.for_key(key)
+            pipe = node.pipeline(transaction=True)
+            pipe.hsetnx(key, "fingerprint", fingerprint)
+            pipe.hget(key, "fingerprint")
+            stored = str(pipe.execute()[1])
+            if stored == fingerprint:
+                node.hset(key, "definition", definition_json)
+            return stored
+
+        stored = str(self._router.read(claim))
+        self._router.read(
+            lambda: self._nodes.for_key(keys.FINGERPRINTED).sadd(keys.FINGERPRINTED, experiment)
+        )
+        return stored
+
+    def recorded_definitions(self) -> dict[str, Recorded]:
+        members = self._router.read(
+            lambda: self._nodes.for_key(keys.FINGERPRINTED).smembers(keys.FINGERPRINTED)
+        )
+        found = {}
+        for experiment in sorted(str(m) for m in members):
+            record = self._hgetall(keys.fingerprint(experiment))
+            if "fingerprint" in record:
+                found[experiment] = Recorded(
+                    experiment, record["fingerprint"], record.get("definition", "{}")
+                )
+        return found

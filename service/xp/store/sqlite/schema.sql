@@ -71,3 +71,13 @@ CREATE TABLE IF NOT EXISTS seen_events (
     event_key   TEXT NOT NULL,
     PRIMARY KEY (experiment, event_key)
 ) WITHOUT ROWID;
+
+-- The assignment fingerprint of each experiment id (xp/definitions/fingerprint.py), set by
+-- its first exposure and never changed, with the last definition that took data.
+CREATE TABLE IF NOT EXISTS fingerprints (
+    experiment   TEXT PRIMARY KEY,
+    fingerprint  TEXT NOT NULL,
+    definition   TEXT NOT NULL,  -- canonical JSON of the definition's config
+    claimed_at   REAL NOT NULL,
+    updated_at   REAL NOT NULL
+) WITHOUT ROWID;

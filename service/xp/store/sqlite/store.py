@@ -35,6 +35,7 @@ from xp.attribution.ops import (
     increments,
 )
 from xp.attribution.scopes import unit_scopes
+from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
 from xp.store.base import Store, StoreError
 from xp.store.model import STAT_FIELDS, ExperimentData, RawStats, UnitRow, experiment_data
@@ -221,6 +222,36 @@ class SqliteStore(Store):
             self._local = threading.local()
         for conn in connections:
             conn.close()
+
+    # -- assignment fingerprints -----------------------------------------------------------
+
+    def claim_fingerprint(self, experiment: str, fingerprint: str, definition_json: str) -> str:
+        now = time.time()
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO fingerprints VALUES (?, ?, ?, ?, ?)",
+                (experiment, fingerprint, definition_json, now, now),
+            )
+            (stored,) = conn.execute(
+                "SELECT fingerprint FROM fingerprints WHERE experiment = ?", (experiment,)
+            ).fetchone()
+            if stored == fingerprint:
+                conn.execute(
+                    "UPDATE fingerprints SET definition = ?, updated_at = ? WHERE experiment = ?",
+                    (definition_json, now, experiment),
+                )
+        return str(stored)
+
+    def recorded_definitions(self) -> dict[str, Recorded]:
+        try:
+            rows = (
+                self._conn()
+                .execute("SELECT experiment, fingerprint, definition FROM fingerprints")
+                .fetchall()
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite failed: {exc}") from exc
+        return {e: Recorded(e, f, d) for e, f, d in rows}
 
 
 def _exposure(conn: sqlite3.Connection, op: ExposureOp) -> int:
