@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 import re
 import subprocess
@@ -110,9 +111,13 @@ def _worst_seconds(pattern: str, subjects: list[str]) -> float:
     worst = 0.0
     for subject in subjects:
         attrs = {"s": subject}
-        start = time.perf_counter()
-        predicate(attrs)
-        worst = max(worst, time.perf_counter() - start)
+        # The best of three: what the pattern costs, not what a busy machine's scheduler adds.
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            predicate(attrs)
+            best = min(best, time.perf_counter() - start)
+        worst = max(worst, best)
     return worst
 
 
