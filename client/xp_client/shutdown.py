@@ -43,8 +43,11 @@ def _reset_in_child() -> None:
         pipeline._reset()
 
 
-def close_all(timeout: float = EXIT_TIMEOUT, grace: float = ABORT_GRACE) -> bool:
-    """Stop every pipeline, wait ``timeout`` for all, abort the rest and wait ``grace``."""
+def close_all(timeout: float | None = None, grace: float | None = None) -> bool:
+    """Stop every pipeline, wait ``timeout`` for all, abort the rest and wait ``grace``
+    (defaults: the module's EXIT_TIMEOUT and ABORT_GRACE when called)."""
+    timeout = EXIT_TIMEOUT if timeout is None else timeout
+    grace = ABORT_GRACE if grace is None else grace
     pipelines = list(_pipelines)
     for pipeline in pipelines:
         pipeline.stop()
