@@ -103,8 +103,9 @@ def test_an_alias_bomb_is_refused_within_a_second_and_50_mb(tmp_path: Path) -> N
         ("key: *nowhere\n", "aliases (*name)"),
         ("a: &a 1\nb: {<<: *a}\n", "anchors (&name)"),
         ("x: " + "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5) + "\n", "nested deeper"),
-        ("x: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper"),
-        ("x: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n", "nested deeper"),
+        # libyaml stops these itself ("exceeded maximum nesting depth"), before the scan does.
+        ("x: " + "[" * 5000 + "]" * 5000 + "\n", "nest"),
+        ("x: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n", "nest"),
     ],
 )
 def test_aliases_anchors_and_deep_nesting_are_refused(
@@ -205,3 +206,38 @@ def test_xp_validate_refuses_the_bomb_quickly(tmp_path: Path) -> None:
     assert "bomb.yaml: is not valid YAML at line 1, column 5: anchors (&name)" in done.stderr
     assert "Traceback" not in done.stderr
     assert time.monotonic() - start < 30
+
+
+def test_a_file_of_many_values_is_refused_early(tmp_path: Path) -> None:
+    """240 KB of one-character list items: pure-Python PyYAML took 8 s to build it on a busy
+    machine; the scan refuses it at value 20,001."""
+    path = write(tmp_path, "many.yaml", "key: a\nx: [" + "1," * 120_000 + "1]\n")
+    start = time.perf_counter()
+    with pytest.raises(DefinitionFileError, match="more than 20,000 values"):
+        read_yaml(path)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_a_long_allowlist_still_loads(tmp_path: Path) -> None:
+    overrides = {f"qa-user-{i}": "b" for i in range(3000)}
+    path = write(tmp_path, "exp.yaml", {**GOOD, "overrides": overrides})
+    definition, problems = load_file(path)
+    assert problems == [] and definition is not None
+
+
+def test_the_scan_holds_with_the_pure_python_parser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyYAML built without libyaml parses in Python: the same rules refuse the same files."""
+    from xp.definitions import yaml_files
+
+    monkeypatch.setattr(yaml_files, "_SafeBase", yaml.SafeLoader)
+    for text, message in [
+        (alias_bomb(), "anchors (&name)"),
+        ("key: *a\n", "aliases (*name)"),
+        ("x: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n", "nested deeper"),
+        ("x: [" + "1," * 30_000 + "1]\n", "more than 20,000 values"),
+    ]:
+        with pytest.raises(yaml.YAMLError, match=re.escape(message)):
+            yaml_files.scan(text)
+    yaml_files.scan(yaml.safe_dump(GOOD))
