@@ -241,3 +241,21 @@ def test_the_scan_holds_with_the_pure_python_parser(
         with pytest.raises(yaml.YAMLError, match=re.escape(message)):
             yaml_files.scan(text)
     yaml_files.scan(yaml.safe_dump(GOOD))
+
+
+def test_a_live_service_keeps_answering_when_a_bomb_lands(
+    tmp_path: Path, make_app: Callable[..., Flask]
+) -> None:
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    write(folder, "good.yaml", GOOD)
+    client = make_app(experiments_dir=str(folder)).test_client()
+    write(folder, "bomb.yaml", alias_bomb())
+    write(folder, "regex.yaml", {**GOOD, "key": "exp-r", "targeting": {"e": {"$regex": "(a+)+$"}}})
+    start = time.perf_counter()
+    health = client.get("/healthz").get_json()
+    answer = client.post("/v1/assign", json={"user_id": "u-1", "attributes": {"e": "a" * 40}})
+    assert time.perf_counter() - start < 1.0
+    assert answer.status_code == 200 and set(answer.get_json()["assignments"]) == {"exp-a"}
+    problems = {(Path(p["file"]).name, p["path"]) for p in health["problems"]}
+    assert problems == {("bomb.yaml", ""), ("regex.yaml", "targeting.e.$regex")}
