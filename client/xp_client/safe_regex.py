@@ -38,6 +38,7 @@ MAX_SUBJECT = 1024
 MAX_PATHS = 1 << 21
 
 _REPEATS = {_c.MAX_REPEAT, _c.MIN_REPEAT}
+_ANCHORS = [(_c.AT, _c.AT_BEGINNING), (_c.AT, _c.AT_BEGINNING_STRING)]  # ^ and \A
 _SIMPLE = {_c.LITERAL, _c.NOT_LITERAL, _c.ANY, _c.IN, _c.AT}
 _REFUSED = {
     "GROUPREF": "backreferences",
@@ -69,7 +70,7 @@ def check(pattern: str) -> re.Pattern[str]:
         raise UnsafeRegex(f"invalid regular expression: {exc}") from None
     items = list(tree)
     paths = _paths(items, repeated=False)
-    if not (items and items[0] == (_c.AT, _c.AT_BEGINNING)):
+    if not (items and items[0] in _ANCHORS):
         paths *= MAX_SUBJECT + 1  # search() tries every starting position
     if paths > MAX_PATHS:
         raise UnsafeRegex(
