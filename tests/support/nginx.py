@@ -46,10 +46,7 @@ def require_nginx() -> str:
 def _main_conf(workdir: Path, upstream_port: int, port: int) -> str:
     # As root, workers would switch to `nobody`, who cannot enter a 0700 temp folder.
     user = "user root;" if os.geteuid() == 0 else ""
-    temp = "\n".join(
-        f"    {kind}_temp_path {workdir / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
+    temp = _temp_paths(workdir)
     return f"""
 {user}
 daemon off;
@@ -108,12 +105,20 @@ def running_nginx(upstream_port: int) -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _temp_paths(workdir: Path) -> str:
+    return "\n".join(
+        f"    {kind}_temp_path {workdir / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+
+
 def check_config(text: str) -> subprocess.CompletedProcess[str]:
-    """``nginx -t`` of a whole main configuration, in a temporary prefix."""
+    """``nginx -t`` of a whole main configuration, in a temporary prefix (its temp paths moved
+    there, so it needs no root)."""
     binary = require_nginx()
     with tempfile.TemporaryDirectory(prefix="xp-nginx-t-") as folder:
         conf = Path(folder) / "nginx.conf"
-        conf.write_text(text)
+        conf.write_text(text.replace("http {", "http {\n" + _temp_paths(Path(folder)), 1))
         log = Path(folder) / "error.log"
         return subprocess.run(
             [binary, "-t", "-p", folder, "-c", str(conf), "-e", str(log)],
