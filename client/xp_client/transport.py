@@ -120,23 +120,50 @@ class _Deadline:
 
     deadline: float = math.inf
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # socket.create_connection gives each address of the host the whole timeout.
+        self._create_connection = self._connect_before_deadline
+
     def _left(self) -> float:
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("the request's deadline passed")
         return left
 
+    def _connect_before_deadline(
+        self,
+        address: tuple[str, int],
+        timeout: object = None,
+        source: tuple[str, int] | None = None,
+    ) -> socket.socket:
+        host, port = address
+        error: OSError = OSError(f"no address for {host!r}")
+        for family, kind, proto, _, target in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(self._left())
+                if source is not None:
+                    sock.bind(source)
+                sock.connect(target)
+                sock.settimeout(self._left())  # what is left for the TLS handshake
+                return sock
+            except OSError as exc:
+                sock.close()
+                error = exc
+        raise error
+
 
 class _HTTPConnection(_Deadline, http.client.HTTPConnection):
     def connect(self) -> None:
-        self.timeout = self._left()  # bounds the TCP connect
         super().connect()
         self.sock = _DeadlineSocket(self.sock, self)
 
 
 class _HTTPSConnection(_Deadline, http.client.HTTPSConnection):
     def connect(self) -> None:
-        self.timeout = self._left()  # bounds the TCP connect and each handshake read
+        # The TLS handshake runs under the socket's timeout, which the connect left at the
+        # time remaining; CPython's ssl counts the whole handshake against it.
         super().connect()
         self.sock = _DeadlineSocket(self.sock, self)
 
