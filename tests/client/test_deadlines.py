@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -278,3 +280,47 @@ def test_interpreter_exit_is_bounded_however_many_clients() -> None:
     assert proc.returncode == 0
     # EXIT_TIMEOUT + ABORT_GRACE = 1.5 s for all three (per client it would be 4.5 s).
     assert exited - float(line) < 1.5 + SLACK
+
+
+# -- HTTPS: the TLS handshake and the encrypted reads share the deadline ----------------------
+
+TLS = Path(__file__).resolve().parent.parent / "support" / "tls"  # self-signed, 100 years
+
+
+def _client_context() -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(TLS / "localhost.crt"))
+    return context
+
+
+def tls_trickle(conn: socket.socket, stop: threading.Event) -> None:
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(TLS / "localhost.crt", TLS / "localhost.key")
+    conn.settimeout(5)
+    with server.wrap_socket(conn, server_side=True) as tls:
+        trickle_headers(tls, stop)
+
+
+@pytest.mark.parametrize("behave", [tls_trickle, silent], ids=["trickle", "no_handshake"])
+def test_an_https_request_is_bounded_by_its_timeout(
+    behave: Callable[[socket.socket, threading.Event], None],
+) -> None:
+    with peer(behave) as url:
+        https = url.replace("http://", "https://")
+        with HttpTransport(https, ssl_context=_client_context()) as transport:
+            with timed(0.5), pytest.raises(TransportError):
+                transport.request("GET", "/v1/config", None, {}, 0.5)
+
+
+def test_https_works_with_the_test_certificate() -> None:
+    def answer(conn: socket.socket, stop: threading.Event) -> None:
+        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server.load_cert_chain(TLS / "localhost.crt", TLS / "localhost.key")
+        conn.settimeout(5)
+        with server.wrap_socket(conn, server_side=True) as tls:
+            _read_request(tls)
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+
+    with peer(answer) as url:
+        https = url.replace("http://", "https://")
+        with HttpTransport(https, ssl_context=_client_context()) as transport:
+            assert transport.request("GET", "/v1/config", None, {}, 2.0).json() == {}
