@@ -50,3 +50,15 @@ def test_the_compose_nginx_conf_is_valid() -> None:
     )
     done = check_config(text)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_missing_nginx_skips_here_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support import nginx
+
+    monkeypatch.setattr(nginx, "nginx_binary", lambda: None)
+    monkeypatch.delenv("XP_REQUIRE_NGINX", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        nginx.require_nginx()
+    monkeypatch.setenv("XP_REQUIRE_NGINX", "1")
+    with pytest.raises(pytest.fail.Exception, match="XP_REQUIRE_NGINX=1"):
+        nginx.require_nginx()
