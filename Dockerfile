@@ -1,4 +1,7 @@
 # xp service image: gunicorn serving the Flask app; SQLite in /data unless XP_STORE_URL is set.
+# gunicorn reads service/xp/gunicorn_conf.py (through `xp serve`), then GUNICORN_CMD_ARGS.
+# Do not publish port 8000 to clients: put a buffering proxy in front (docker-compose.yml runs
+# nginx with deploy/nginx/), since a slow client holds a gunicorn thread for as long as it likes.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

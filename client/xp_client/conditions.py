@@ -3,14 +3,21 @@
 A condition is checked when it is compiled (definitions load, SDK config fetch), so a
 malformed one is a :class:`ConditionError` naming its path there; the compiled predicate never
 raises on any attributes, a type mismatch simply does not match.
+
+A ``$regex`` must be in :mod:`xp_client.safe_regex`'s subset. :func:`validate_condition` (``xp
+validate``, the service's loader) refuses any other pattern; :func:`compile_condition` (the
+SDK reading a config it did not validate) logs it and compiles it to "never matches", so the
+pattern is never run.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from xp_client import safe_regex
 from xp_client.semver import VersionError, version_key
 
 Attributes = Mapping[str, Any]
@@ -19,6 +26,7 @@ ValuePredicate = Callable[[Any], bool]
 
 _MISSING = object()
 _MAX_DEPTH = 32
+_log = logging.getLogger("xp.client")
 
 
 class ConditionError(ValueError):
@@ -30,16 +38,19 @@ class ConditionError(ValueError):
         self.message = message
 
 
-def compile_condition(condition: Any, path: str = "") -> Predicate:
-    """Compile a top-level condition (``{attr: value-or-operators, "$and": [...], ...}``)."""
-    return _compile_document(condition, path, 0)
+def compile_condition(condition: Any, path: str = "", *, strict: bool = False) -> Predicate:
+    """Compile a top-level condition (``{attr: value-or-operators, "$and": [...], ...}``).
+
+    ``strict`` refuses an unsafe ``$regex`` instead of compiling it to "never matches".
+    """
+    return _compile_document(condition, path, 0, strict)
 
 
 def validate_condition(condition: Any, path: str = "", depth: int = 0) -> list[ConditionError]:
     """Every problem of ``condition`` (empty when it compiles), not just the first: the
     compiler stops at one, so each clause that fails is checked again on its own."""
     try:
-        _compile_document(condition, path, depth)
+        _compile_document(condition, path, depth, True)
     except ConditionError as exc:
         first = exc
     else:
@@ -67,7 +78,7 @@ def validate_condition(condition: Any, path: str = "", depth: int = 0) -> list[C
     ):
         for op, arg in value.items():
             try:
-                _compile_value({op: arg}, where, depth + 1)
+                _compile_value({op: arg}, where, depth + 1, True)
             except ConditionError as exc:
                 problems.append(exc)
     return problems or [first]
@@ -77,7 +88,7 @@ def _join(path: str, part: str) -> str:
     return f"{path}.{part}" if path else part
 
 
-def _compile_document(condition: Any, path: str, depth: int) -> Predicate:
+def _compile_document(condition: Any, path: str, depth: int, strict: bool) -> Predicate:
     if depth > _MAX_DEPTH:
         raise ConditionError(path, f"nested deeper than {_MAX_DEPTH} levels")
     if not isinstance(condition, Mapping):
@@ -90,14 +101,17 @@ def _compile_document(condition: Any, path: str, depth: int) -> Predicate:
         if name in ("$and", "$or", "$nor"):
             if not isinstance(value, list) or not value:
                 raise ConditionError(where, f"{name} takes a non-empty list, not {value!r}")
-            subs = [_compile_document(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+            subs = [
+                _compile_document(v, f"{where}[{i}]", depth + 1, strict)
+                for i, v in enumerate(value)
+            ]
             parts.append(_logical(name, subs))
         elif name == "$not":
-            parts.append(_negate(_compile_document(value, where, depth + 1)))
+            parts.append(_negate(_compile_document(value, where, depth + 1, strict)))
         elif name.startswith("$"):
             raise ConditionError(where, f"unknown top-level operator {name!r}")
         else:
-            parts.append(_attribute(name, _compile_value(value, where, depth + 1)))
+            parts.append(_attribute(name, _compile_value(value, where, depth + 1, strict)))
     if len(parts) == 1:
         return parts[0]
     return lambda attrs: all(p(attrs) for p in parts)
@@ -153,7 +167,7 @@ def _is_operator_document(value: Any) -> bool:
     )
 
 
-def _compile_value(value: Any, path: str, depth: int) -> ValuePredicate:
+def _compile_value(value: Any, path: str, depth: int, strict: bool) -> ValuePredicate:
     if depth > _MAX_DEPTH:
         raise ConditionError(path, f"nested deeper than {_MAX_DEPTH} levels")
     if not _is_operator_document(value):
@@ -162,7 +176,9 @@ def _compile_value(value: Any, path: str, depth: int) -> ValuePredicate:
         ):
             raise ConditionError(path, "operators cannot be mixed with plain keys")
         return _equals(value)
-    tests = [_compile_operator(op, arg, _join(path, op), depth) for op, arg in value.items()]
+    tests = [
+        _compile_operator(op, arg, _join(path, op), depth, strict) for op, arg in value.items()
+    ]
     if len(tests) == 1:
         return tests[0]
     return lambda v: all(t(v) for t in tests)
@@ -210,7 +226,7 @@ _VERSION_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _compile_operator(op: str, arg: Any, path: str, depth: int) -> ValuePredicate:
+def _compile_operator(op: str, arg: Any, path: str, depth: int, strict: bool) -> ValuePredicate:
     if op == "$eq":
         return _equals(arg)
     if op == "$ne":
@@ -230,15 +246,15 @@ def _compile_operator(op: str, arg: Any, path: str, depth: int) -> ValuePredicat
             raise ConditionError(path, f"$exists takes true or false, not {arg!r}")
         return lambda v: (v is not _MISSING and v is not None) == arg
     if op == "$regex":
-        return _regex(arg, path)
+        return _regex(arg, path, strict)
     if op == "$not":
-        inner = _compile_value(arg, path, depth + 1)
+        inner = _compile_value(arg, path, depth + 1, strict)
         return lambda v: not inner(v)
     if op == "$size":
-        inner = _compile_value(arg, path, depth + 1)
+        inner = _compile_value(arg, path, depth + 1, strict)
         return lambda v: isinstance(v, list) and inner(len(v))
     if op == "$elemMatch":
-        inner = _compile_value(arg, path, depth + 1)
+        inner = _compile_value(arg, path, depth + 1, strict)
         return lambda v: isinstance(v, list) and any(inner(x) for x in v)
     if op == "$all":
         if not isinstance(arg, list):
@@ -287,11 +303,25 @@ def _version(op: str, arg: Any, path: str) -> ValuePredicate:
     return test
 
 
-def _regex(arg: Any, path: str) -> ValuePredicate:
+def _regex(arg: Any, path: str, strict: bool) -> ValuePredicate:
     if not isinstance(arg, str):
         raise ConditionError(path, f"$regex takes a string, not {arg!r}")
     try:
-        pattern = re.compile(arg)
+        re.compile(arg)
     except re.error as exc:
         raise ConditionError(path, f"invalid regular expression {arg!r}: {exc}") from None
-    return lambda v: isinstance(v, str) and pattern.search(v) is not None
+    try:
+        pattern = safe_regex.check(arg)
+    except safe_regex.UnsafeRegex as exc:
+        if strict:
+            raise ConditionError(path, f"unsafe regular expression {arg!r}: {exc}") from None
+        _log.warning("targeting %s: refused %r, it never matches: %s", path, arg, exc)
+        return _never
+    search = pattern.search
+    cap = safe_regex.MAX_SUBJECT
+    # Only the first MAX_SUBJECT characters: with the subset, that bounds one evaluation.
+    return lambda v: isinstance(v, str) and search(v[:cap]) is not None
+
+
+def _never(_: Any) -> bool:
+    return False

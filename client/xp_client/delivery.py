@@ -8,17 +8,15 @@ public face.
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import random
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from xp_client import shutdown
 from xp_client.ids import new_event_id
 from xp_client.transport import Response, Transport, TransportError, encode_json
 
@@ -70,7 +68,7 @@ class Pipeline:
         self._closed = False
         self._closed_warned = False
         self._reset()
-        _pipelines.add(self)
+        shutdown.register(self)
 
     def _reset(self) -> None:
         """Fresh locks, an empty queue, zero counts and no thread: at start and after a fork.
@@ -88,6 +86,9 @@ class Pipeline:
         self._taken = 0  # events the thread took out of it
         self._done = 0  # events the thread finished with: sent or dropped
         self._flush_upto = 0  # send without waiting for the timer until _taken reaches this
+        # The batch in flight failed max_retries + 1 times without reaching the service; it is
+        # still retried, but flush(None) stops waiting for it.
+        self._stalled = False
         self._full_warned = False
         self._counts = dict.fromkeys(COUNTERS, 0)
 
@@ -129,6 +130,7 @@ class Pipeline:
         return False
 
     def flush(self, timeout: float | None) -> bool:
+        """Wait ``timeout`` seconds at most; ``None``: until the retry budget is spent."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             target = self._accepted
@@ -141,7 +143,7 @@ class Pipeline:
                 self._start_locked()
             self._work.notify()
             while self._done < target:
-                if self._thread is None:
+                if self._thread is None or (deadline is None and self._stalled):
                     return False
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
@@ -150,15 +152,18 @@ class Pipeline:
             return True
 
     def close(self, timeout: float | None) -> bool:
+        """Stop, wait ``timeout`` seconds (None: the retry budget), then abort: returns
+        within ``timeout`` + ``shutdown.ABORT_GRACE``."""
         self.stop()
         thread = self._thread
         if thread is None or thread is threading.current_thread():
             return self._done >= self._accepted
-        thread.join(timeout)
-        if not thread.is_alive():
-            return True
-        self._abort.set()  # cut retries short; a request in flight ends by its own timeout
-        thread.join(0.5)
+        if timeout is None and not self._wait_budget():
+            timeout = 0.0
+        if self.join_until(None if timeout is None else time.monotonic() + timeout):
+            return self._done >= self._accepted
+        self._abort.set()  # cut retries short; a request in flight is abandoned
+        self.join_until(time.monotonic() + shutdown.ABORT_GRACE)
         with self._lock:
             left = self._accepted - self._done
         self.log.warning(
@@ -167,6 +172,25 @@ class Pipeline:
             left,
         )
         return False
+
+    def _wait_budget(self) -> bool:
+        """Wait while the thread works and the retry budget lasts; False when it ran out."""
+        with self._lock:
+            while self._thread is not None and self._thread.is_alive() and not self._stalled:
+                self._progress.wait()
+            return not self._stalled
+
+    def join_until(self, deadline: float | None) -> bool:
+        """Wait for the thread to end, at most until ``deadline``; True when it is not running."""
+        thread = self._thread
+        if thread is None or thread is threading.current_thread():
+            return thread is None
+        thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not thread.is_alive()
+
+    def abort(self) -> None:
+        """Give up retrying; the thread ends after its current request."""
+        self._abort.set()
 
     def stop(self) -> None:
         """Refuse new events and let the thread send what is queued, then end; do not wait."""
@@ -232,6 +256,12 @@ class Pipeline:
                     self._thread = None
                 self._progress.notify_all()
 
+    def _set_stalled(self, stalled: bool) -> None:
+        with self._lock:
+            if self._stalled != stalled:
+                self._stalled = stalled
+                self._progress.notify_all()
+
     def _note_rejections(self, response: Response) -> None:
         rejected, first = _rejections(response)
         if rejected:
@@ -268,6 +298,7 @@ class Pipeline:
             except Exception as exc:  # a custom transport's bug: retried, then given up on
                 failure = repr(exc)
             else:
+                self._set_stalled(False)
                 status = response.status
                 if 200 <= status < 300:
                     self._count("sent", len(batch))
@@ -304,6 +335,8 @@ class Pipeline:
                 )
                 self._count("dropped_after_retries", len(batch))
                 return
+            if unreachable and attempt >= self.max_retries:
+                self._set_stalled(True)
             attempt += 1
             delay = self._backoff(attempt, wait_at_least)
             self.log.log(
@@ -365,24 +398,3 @@ def _retry_after(response: Response) -> float:
         return max(0.0, float(response.headers.get("retry-after", 0)))
     except ValueError:
         return 0.0
-
-
-_pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
-
-
-def _reset_pipelines_in_child() -> None:
-    for pipeline in list(_pipelines):
-        pipeline._reset()
-
-
-def _close_pipelines_at_exit() -> None:
-    for pipeline in list(_pipelines):
-        try:
-            pipeline.close(timeout=5.0)
-        except Exception:  # never let one processor keep the others from closing
-            pipeline.log.exception("xp: closing the event processor at exit failed")
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_pipelines_in_child)
-atexit.register(_close_pipelines_at_exit)

@@ -269,7 +269,8 @@ class Client:
             self._events.put(record)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Send everything queued now; True when it all went out."""
+        """Send everything queued now; True when it all went out. Waits ``timeout`` seconds
+        at most; ``None`` waits until the retry budget is spent (client/README.md)."""
         try:
             return self._events.flush(timeout) if self._events is not None else True
         except Exception:
@@ -277,15 +278,17 @@ class Client:
             return False
 
     def close(self, timeout: float = 5.0) -> None:
-        """Flush, stop the background threads; idempotent."""
+        """Flush, stop the background threads; idempotent. Returns within ``timeout`` + 0.5 s;
+        events still undelivered then are abandoned (logged)."""
         if self._closed:
             return
         self._closed = True
+        deadline = time.monotonic() + timeout
         try:
             if self._poller is not None:
-                self._poller.stop()
+                self._poller.stop(min(1.0, timeout))
             if self._events is not None:
-                self._events.close(timeout)
+                self._events.close(max(0.0, deadline - time.monotonic()))
             close_transport = getattr(self._transport, "close", None)
             if callable(close_transport):
                 close_transport()

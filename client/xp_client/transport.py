@@ -8,8 +8,11 @@ not in the tests, so applications can use it in their own tests.
 from __future__ import annotations
 
 import http.client
+import io
 import json
+import math
 import os
+import socket
 import ssl
 import threading
 import time
@@ -21,6 +24,9 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 USER_AGENT = "xp-python/0.1.0"
+# Larger answers are refused: no xp answer comes near it, and a hostile server must not be
+# able to fill the host's memory.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 class TransportError(Exception):
@@ -54,6 +60,7 @@ class Transport(Protocol):
     ) -> Response:
         """Send one request; raise :class:`TransportError` when no HTTP answer came back.
 
+        ``timeout`` bounds the whole request (connect, send, receive), not each socket read.
         A body that is not JSON-serializable raises ``TypeError`` or ``ValueError``.
         """
         ...
@@ -69,11 +76,108 @@ _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 _transports: weakref.WeakSet[HttpTransport] = weakref.WeakSet()
 
 
+class _DeadlineSocket:
+    """A connected socket whose every send and receive gets only the time left until its
+    connection's ``deadline``: a server trickling one byte at a time cannot stretch a request
+    past it, as it can with a per-read socket timeout."""
+
+    def __init__(self, sock: socket.socket, owner: _Deadline) -> None:
+        self._sock = sock
+        self._owner = owner
+
+    def _arm(self) -> None:
+        left = self._owner.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request's deadline passed")
+        self._sock.settimeout(left)
+
+    # Arguments passed on as given: an SSL socket reads nbytes=0 as "zero bytes".
+    def recv_into(self, *args: Any) -> int:
+        self._arm()
+        return self._sock.recv_into(*args)
+
+    def recv(self, *args: Any) -> bytes:
+        self._arm()
+        return self._sock.recv(*args)
+
+    def sendall(self, *args: Any) -> None:
+        self._arm()  # since Python 3.5 the timeout bounds the whole sendall
+        self._sock.sendall(*args)
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        # http.client reads the answer through this file; its reads come back to recv_into.
+        return io.BufferedReader(socket.SocketIO(self, "rb"))  # type: ignore[arg-type]
+
+    def _decref_socketios(self) -> None:
+        pass  # the file above holds no reference the real socket counts
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class _Deadline:
+    """What a connection's sockets read their deadline from; set before each request."""
+
+    deadline: float = math.inf
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # socket.create_connection gives each address of the host the whole timeout.
+        self._create_connection = self._connect_before_deadline
+
+    def _left(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request's deadline passed")
+        return left
+
+    def _connect_before_deadline(
+        self,
+        address: tuple[str, int],
+        timeout: object = None,
+        source: tuple[str, int] | None = None,
+    ) -> socket.socket:
+        host, port = address
+        error: OSError = OSError(f"no address for {host!r}")
+        for family, kind, proto, _, target in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(self._left())
+                if source is not None:
+                    sock.bind(source)
+                sock.connect(target)
+                sock.settimeout(self._left())  # what is left for the TLS handshake
+                return sock
+            except OSError as exc:
+                sock.close()
+                error = exc
+        raise error
+
+
+class _HTTPConnection(_Deadline, http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        self.sock = _DeadlineSocket(self.sock, self)
+
+
+class _HTTPSConnection(_Deadline, http.client.HTTPSConnection):
+    def connect(self) -> None:
+        # The TLS handshake runs under the socket's timeout, which the connect left at the
+        # time remaining; CPython's ssl counts the whole handshake against it.
+        super().connect()
+        self.sock = _DeadlineSocket(self.sock, self)
+
+
+_Connection = _HTTPConnection | _HTTPSConnection
+
+
 class HttpTransport:
     """JSON over HTTP(S) with ``http.client``: one keep-alive connection per calling thread.
 
     A failed connection is closed and the next request opens a new one. A request that finds
-    its kept-alive connection closed by the server is sent once more on a fresh connection.
+    its kept-alive connection closed by the server is sent once more on a fresh connection,
+    within the same deadline. The deadline covers connecting, sending and receiving; the
+    host name's DNS lookup happens before it and is the system resolver's to bound.
     """
 
     def __init__(
@@ -96,7 +200,7 @@ class HttpTransport:
         if api_key:
             self._default_headers["Authorization"] = f"Bearer {api_key}"
         self._lock = threading.Lock()
-        self._connections: dict[int, http.client.HTTPConnection] = {}
+        self._connections: dict[int, _Connection] = {}
         _transports.add(self)
 
     def request(
@@ -113,16 +217,21 @@ class HttpTransport:
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers)
         url = self._prefix + path
+        deadline = time.monotonic() + timeout
         for attempt in (1, 2):
             conn = self._connection()
             reused = conn.sock is not None
             try:
-                conn.timeout = timeout
-                if conn.sock is not None:
-                    conn.sock.settimeout(timeout)
+                conn.deadline = deadline
                 conn.request(method, url, body=payload, headers=all_headers)
                 answer = conn.getresponse()
-                data = answer.read()
+                data = answer.read(MAX_RESPONSE_BYTES + 1)
+                if len(data) > MAX_RESPONSE_BYTES:
+                    raise http.client.HTTPException(
+                        f"answer larger than {MAX_RESPONSE_BYTES} bytes"
+                    )
+                if not answer.isclosed():  # not all of it read: the connection is unusable
+                    self._discard(conn)
             except (OSError, http.client.HTTPException) as exc:
                 self._discard(conn)
                 if reused and attempt == 1 and isinstance(exc, _STALE):
@@ -148,19 +257,17 @@ class HttpTransport:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> _Connection:
         ident = threading.get_ident()
         with self._lock:
-            conn = self._connections.get(ident)
+            conn: _Connection | None = self._connections.get(ident)
             if conn is not None:
                 return conn
             self._close_dead_threads_locked()
             if self._https:
-                conn = http.client.HTTPSConnection(
-                    self._host, self._port, context=self._ssl_context
-                )
+                conn = _HTTPSConnection(self._host, self._port, context=self._ssl_context)
             else:
-                conn = http.client.HTTPConnection(self._host, self._port)
+                conn = _HTTPConnection(self._host, self._port)
             self._connections[ident] = conn
             return conn
 
@@ -169,7 +276,7 @@ class HttpTransport:
         for ident in [i for i in self._connections if i not in alive]:
             self._connections.pop(ident).close()
 
-    def _discard(self, conn: http.client.HTTPConnection) -> None:
+    def _discard(self, conn: _Connection) -> None:
         conn.close()
         with self._lock:
             for ident, known in list(self._connections.items()):

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -434,3 +435,45 @@ def test_an_unreachable_service_is_retried_past_max_retries(make_processor: Make
     assert all(r.body["events"][0]["event_id"] == "e0" for r in fake.requests)
     stats = processor.stats()
     assert (stats["sent"], stats["dropped_after_retries"], stats["retries"]) == (1, 0, 12)
+
+
+def test_flush_without_timeout_ends_when_the_retry_budget_is_spent(
+    make_processor: MakeProcessor,
+) -> None:
+    fake = FakeTransport(default=TransportError("connection refused"))
+    processor = make_processor(fake, max_retries=2)
+    processor.put({"event_id": "e0"})
+    assert processor.flush() is False  # would have waited forever before
+    assert len(fake.requests) >= 3  # max_retries + 1 attempts were made first
+    assert processor.stats()["dropped_after_retries"] == 0  # still queued for a retry
+    fake.push(Response(202))  # the service is back: the background retry delivers it
+    assert processor.flush(timeout=5) is True
+    assert [event["event_id"] for event in fake.events][-1] == "e0"
+    assert processor.stats()["sent"] == 1
+    assert processor.flush() is True
+
+
+def test_close_without_timeout_ends_when_the_retry_budget_is_spent() -> None:
+    fake = FakeTransport(default=TransportError("connection refused"))
+    processor = EventProcessor(fake, flush_interval=60, max_retries=1, backoff_base=0.01)
+    processor.put({"event_id": "e0"})
+    assert processor.close(timeout=None) is False
+    thread = processor._pipeline._thread
+    assert thread is None or not thread.is_alive()
+
+
+def test_exit_closes_every_processor_within_one_deadline() -> None:
+    from xp_client import shutdown
+
+    fakes = [FakeTransport(default=503) for _ in range(3)]
+    processors = [
+        EventProcessor(fake, flush_interval=60, backoff_base=60, backoff_max=60) for fake in fakes
+    ]
+    for processor in processors:
+        processor.put({"event_id": "e0"})
+    start = time.monotonic()
+    assert shutdown.close_all(timeout=0.2, grace=0.5) is True  # aborted retries end at once
+    assert time.monotonic() - start < 0.2 + 0.5 + 0.5
+    for processor in processors:
+        thread = processor._pipeline._thread
+        assert thread is None or not thread.is_alive()

@@ -256,3 +256,15 @@ def test_a_body_that_is_not_json_raises_before_sending(
 def test_refuses_a_base_url_that_is_not_http(url: str) -> None:
     with pytest.raises(ValueError, match="base_url"):
         HttpTransport(url)
+
+
+def test_an_answer_over_the_size_cap_is_refused(
+    server: Server, transport: HttpTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xp_client.transport
+
+    monkeypatch.setattr(xp_client.transport, "MAX_RESPONSE_BYTES", 10)  # the answer has 26
+    with pytest.raises(TransportError, match="larger than 10 bytes"):
+        transport.request("GET", "/v1/config", None, {}, 2.0)
+    monkeypatch.undo()
+    assert transport.request("GET", "/v1/config", None, {}, 2.0).status == 201

@@ -56,6 +56,15 @@ def serve(
     from gunicorn.app.base import BaseApplication
 
     class Gunicorn(BaseApplication):
+        # xp.gunicorn_conf first, then load_config's options, then GUNICORN_CMD_ARGS.
+        def load_default_config(self) -> None:
+            super().load_default_config()
+            load_gunicorn_conf(self.cfg)
+
+        def do_load_config(self) -> None:
+            super().do_load_config()
+            apply_gunicorn_cmd_args(self.cfg)
+
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
@@ -66,3 +75,27 @@ def serve(
             return app
 
     Gunicorn().run()
+
+
+def load_gunicorn_conf(cfg: Any) -> None:
+    """The settings of ``xp.gunicorn_conf``, as ``gunicorn -c python:xp.gunicorn_conf`` would."""
+    from xp import gunicorn_conf
+
+    for name, value in vars(gunicorn_conf).items():
+        if name in cfg.settings:
+            cfg.set(name, value)
+
+
+def apply_gunicorn_cmd_args(cfg: Any) -> None:
+    """``GUNICORN_CMD_ARGS`` last, so it can change anything (gunicorn's own order)."""
+    env_args = cfg.get_cmd_args_from_env()
+    if not env_args:
+        return
+    parsed = cfg.parser().parse_args(env_args)  # a bad flag: argparse's message, exit 2
+    for name, value in vars(parsed).items():
+        if value is None or name == "args":
+            continue
+        try:
+            cfg.set(name.lower(), value)
+        except Exception as exc:
+            raise click.UsageError(f"GUNICORN_CMD_ARGS: {name}: {exc}") from None

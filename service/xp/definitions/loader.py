@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from marshmallow import ValidationError
 
 from xp.definitions.model import Definition, Metric
 from xp.definitions.schema import ExperimentSchema
+from xp.definitions.yaml_files import DefinitionFileError, read_yaml
 from xp.validation import flatten_messages, short
 from xp_client.definition import DefinitionError, Experiment
 
-MAX_FILE_BYTES = 1_000_000
 _MISSING = object()
 
 
@@ -44,16 +43,6 @@ class Problem:
         if self.value is not _MISSING:
             out["value"] = _jsonable(self.value)
         return out
-
-
-class _NoDatesLoader(yaml.SafeLoader):
-    """Safe YAML that keeps ``2026-11-01`` a string, so the schema does the date parsing."""
-
-
-_NoDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,18 +83,9 @@ def load_directory(directory: str | Path) -> LoadResult:
 def load_file(path: Path) -> tuple[Definition | None, list[Problem]]:
     name = str(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None, [Problem(name, "", f"is larger than {MAX_FILE_BYTES} bytes")]
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(name, "", f"cannot be read: {exc}")]
-    try:
-        raw = yaml.load(text, Loader=_NoDatesLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(name, "", f"is not valid YAML{where}: {problem}")]
+        raw = read_yaml(path)  # bounded: size, aliases, nesting, symlinks out of the folder
+    except DefinitionFileError as exc:
+        return None, [Problem(name, "", str(exc))]
     return parse_definition(raw, name)
 
 
