@@ -93,8 +93,9 @@ class Definition:
     segments: tuple[str, ...] = ()
     hypothesis: str = ""
     owner: str = ""
-    start: dt.date | None = None
-    end: dt.date | None = None
+    # The schedule as UTC instants, [start, end): the engine reads it from ``experiment``.
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
     planned_sample: int | None = None
     source: str = ""
     config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
