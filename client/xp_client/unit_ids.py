@@ -44,15 +44,18 @@ def canonical_unit_id(value: Any) -> str | None:
 
 
 def unit_id_problem(value: Any, name: str = "user_id") -> str | None:
-    """Why ``value`` cannot identify a unit (a message naming ``name``), or None."""
+    """Why ``value`` cannot identify a unit, or None; the message starts with ``name``
+    (``""``: no subject, as a field's error message)."""
     if canonical_unit_id(value) is not None:
         return None
     if value is None or value == "":
-        return f"{name} is required: a non-empty string or a number"
-    if isinstance(value, bool):
-        return f"{name} must be a string or a number, not a boolean"
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{name} must be a finite number, got {value!r}"
-    if isinstance(value, str | int | float):
-        return f"{name} is longer than {MAX_USER_ID} characters"
-    return f"{name} must be a string or a number, got {type(value).__name__}"
+        why = "is required: a non-empty string or a number"
+    elif isinstance(value, bool):
+        why = "must be a string or a number, not a boolean"
+    elif isinstance(value, float) and not math.isfinite(value):
+        why = f"must be a finite number, got {value!r}"
+    elif isinstance(value, str | int | float):
+        why = f"is longer than {MAX_USER_ID} characters"
+    else:
+        why = f"must be a string or a number, got {type(value).__name__}"
+    return f"{name} {why}" if name else why
