@@ -48,12 +48,17 @@ class ExperimentInfo:
     winner: str | None
     hypothesis: str
     owner: str
-    start: str | None  # ISO dates
+    start: str | None  # the planned window [start, end), ISO 8601 UTC instants
     end: str | None
     planned_sample: int | None
     variants: tuple[VariantWeight, ...]
     segments: tuple[str, ...]
     metrics: tuple[str, ...]
+    # The actual days (UTC) units were first exposed on, and the days running so far
+    # (xp.results.schedule).
+    first_exposure_day: str | None = None
+    last_exposure_day: str | None = None
+    days_running: float | None = None
 
     @property
     def control(self) -> str | None:
@@ -191,6 +196,9 @@ class ResultsDocument:
                     "variants": [{"key": v.key, "weight": v.weight} for v in e.variants],
                     "segments": list(e.segments),
                     "metrics": list(e.metrics),
+                    "first_exposure_day": e.first_exposure_day,
+                    "last_exposure_day": e.last_exposure_day,
+                    "days_running": e.days_running,
                 },
                 "method": self.method,
                 "alpha": self.alpha,
@@ -231,6 +239,9 @@ class ResultsDocument:
                 variants=tuple(VariantWeight(v["key"], v["weight"]) for v in e["variants"]),
                 segments=tuple(e["segments"]),
                 metrics=tuple(e["metrics"]),
+                first_exposure_day=e.get("first_exposure_day"),
+                last_exposure_day=e.get("last_exposure_day"),
+                days_running=e.get("days_running"),
             ),
             method=data["method"],
             alpha=data["alpha"],
