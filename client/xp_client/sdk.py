@@ -68,8 +68,9 @@ class Client:
         transport: Transport | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        """``clock`` (seconds since the epoch) is the time schedules are judged at; the
-        default, ``time.time``, costs nothing for experiments without ``start``/``end``."""
+        """``clock`` (seconds since the epoch) is the time schedules are judged at and events
+        are stamped with; the default, ``time.time``, is read only for experiments with a
+        ``start`` or ``end``."""
         if mode not in ("local", "remote"):
             raise ValueError(f"mode must be 'local' or 'remote', not {mode!r}")
         self.mode = mode
@@ -83,6 +84,7 @@ class Client:
         self._exposed: dict[str, LRUSet] = {}
         self._entries: dict[str, _Entry] = {}
         self._clock = clock
+        self._time = clock or time.time  # events are stamped by the clock schedules are judged by
         if mode == "remote":
             self.get_variant = self._get_variant_remote  # type: ignore[method-assign]
         if transport is None and base_url is not None:
@@ -245,7 +247,7 @@ class Client:
                 "type": "conversion",
                 "event": event,
                 "user_id": canonical_unit_id(user_id),
-                "ts": time.time() if ts is None else ts,
+                "ts": self._time() if ts is None else ts,
                 "event_id": event_id or new_event_id(),
             }
             if value is not None:
@@ -266,7 +268,7 @@ class Client:
             "experiment": result.experiment,
             "user_id": unit_id,
             "variant": result.variant,
-            "ts": time.time(),
+            "ts": self._time(),
             "event_id": new_event_id(),
         }
         if segments:
