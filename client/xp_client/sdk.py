@@ -132,7 +132,7 @@ class Client:
     def get_variant(
         self,
         experiment: str,
-        user_id: str | None = None,
+        user_id: str | int | float | None = None,
         attributes: Mapping[str, Any] | None = None,
         default: str | None = None,
     ) -> Variant:
@@ -174,7 +174,7 @@ class Client:
     def _get_variant_remote(
         self,
         experiment: str,
-        user_id: str | None = None,
+        user_id: str | int | float | None = None,
         attributes: Mapping[str, Any] | None = None,
         default: str | None = None,
     ) -> Variant:
@@ -231,7 +231,7 @@ class Client:
     def track(
         self,
         event: str,
-        user_id: str,
+        user_id: str | int | float,
         value: float | None = None,
         ts: float | None = None,
         event_id: str | None = None,
@@ -318,7 +318,7 @@ class Client:
 
     # -- testing helpers ----------------------------------------------------------------------
 
-    def override(self, experiment: str, user_id: str, variant: str | None) -> None:
+    def override(self, experiment: str, user_id: str | int | float, variant: str | None) -> None:
         """Force ``variant`` for one unit in this client (``None`` removes the override)."""
         unit = canonical_unit_id(user_id)
         if unit is None:
