@@ -10,9 +10,8 @@ in :meth:`xp.store.base.Store.ingest`, the one path every event takes into the s
 
 Choices worth knowing:
 
-- ``user_id`` is a non-empty string of at most 256 characters, or a number taken as its
-  canonical string (``xp_client.unit_ids``: ``42``, ``42.0`` and ``"42"`` are one unit).
-  Booleans, NaN and anything else are rejected.
+- ``user_id``: a string of 1 to 256 characters or a number, as its canonical string
+  (``xp_client.unit_ids``: ``42``, ``42.0`` and ``"42"`` are one unit; booleans are not).
 - ``ts`` is seconds since the epoch (a number) or an ISO 8601 string (without a zone it is
   UTC); missing means the server's clock. It is kept to the millisecond. More than 5 minutes
   ahead of the server clock, or before 2000, is rejected.
@@ -135,18 +134,15 @@ class Name(fields.String):
 
 
 class UnitId(Name):
-    """A unit id in its canonical string (:func:`xp_client.unit_ids.canonical_unit_id`):
-    a string as is, a number as its digits (``42`` and ``42.0`` are ``"42"``)."""
+    """A unit id as its canonical string (``xp_client.unit_ids``: 42 and 42.0 are "42")."""
 
     def __init__(self, **kwargs: Any) -> None:
-        # A number counts by its canonical digits (a minus sign included).
         biggest, smallest = 10**MAX_USER_ID - 1, -(10 ** (MAX_USER_ID - 1) - 1)
         metadata = {
             "type": ["string", "number"],
             "minimum": smallest,
             "maximum": biggest,
-            "description": "the unit; a number is taken as its canonical string (42 and 42.0 "
-            "are '42', 42.5 is '42.5'); booleans are refused",
+            "description": "the unit; a number is its canonical string (42 and 42.0 are '42')",
         }
         super().__init__(MAX_USER_ID, metadata=metadata, **kwargs)
 

@@ -8,7 +8,7 @@ and :meth:`ResultsDocument.from_dict` reads that JSON back (tests, saved reports
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from xp.stats.decision import Decision
@@ -183,23 +183,7 @@ class ResultsDocument:
         e = self.experiment
         return json_safe(
             {
-                "experiment": {
-                    "key": e.key,
-                    "name": e.name,
-                    "status": e.status,
-                    "winner": e.winner,
-                    "hypothesis": e.hypothesis,
-                    "owner": e.owner,
-                    "start": e.start,
-                    "end": e.end,
-                    "planned_sample": e.planned_sample,
-                    "variants": [{"key": v.key, "weight": v.weight} for v in e.variants],
-                    "segments": list(e.segments),
-                    "metrics": list(e.metrics),
-                    "first_exposure_day": e.first_exposure_day,
-                    "last_exposure_day": e.last_exposure_day,
-                    "days_running": e.days_running,
-                },
+                "experiment": _info_dict(e),
                 "method": self.method,
                 "alpha": self.alpha,
                 "sequential_tuning": self.sequential_tuning,
@@ -226,23 +210,7 @@ class ResultsDocument:
         srm = data["srm"]
         decision = data["decision"]
         return cls(
-            experiment=ExperimentInfo(
-                key=e["key"],
-                name=e["name"],
-                status=e["status"],
-                winner=e["winner"],
-                hypothesis=e["hypothesis"],
-                owner=e["owner"],
-                start=e["start"],
-                end=e["end"],
-                planned_sample=e["planned_sample"],
-                variants=tuple(VariantWeight(v["key"], v["weight"]) for v in e["variants"]),
-                segments=tuple(e["segments"]),
-                metrics=tuple(e["metrics"]),
-                first_exposure_day=e.get("first_exposure_day"),
-                last_exposure_day=e.get("last_exposure_day"),
-                days_running=e.get("days_running"),
-            ),
+            experiment=_info_of(e),
             method=data["method"],
             alpha=data["alpha"],
             sequential_tuning=data["sequential_tuning"],
@@ -260,6 +228,20 @@ class ResultsDocument:
             diagnostics=dict(data["diagnostics"]),
             metrics=tuple(_metric_of(m) for m in data["metrics"]),
         )
+
+
+def _info_dict(e: ExperimentInfo) -> dict[str, Any]:
+    plain = {f.name: getattr(e, f.name) for f in fields(ExperimentInfo)}
+    variants = [{"key": v.key, "weight": v.weight} for v in e.variants]
+    return {**plain, "variants": variants, "segments": list(e.segments), "metrics": list(e.metrics)}
+
+
+def _info_of(e: Mapping[str, Any]) -> ExperimentInfo:
+    """Fields a saved document lacks (``days_running``, ...) take their defaults."""
+    known = {f.name: e[f.name] for f in fields(ExperimentInfo) if f.name in e}
+    variants = tuple(VariantWeight(v["key"], v["weight"]) for v in e["variants"])
+    sequences = {"segments": tuple(e["segments"]), "metrics": tuple(e["metrics"])}
+    return ExperimentInfo(**{**known, "variants": variants, **sequences})
 
 
 def _metric_dict(m: MetricResult) -> dict[str, Any]:
