@@ -186,7 +186,11 @@ def build_assigner(experiment: Experiment) -> Assigner:
 def _scheduled(
     assign: Assigner, before: Assigner, ended: Assignment, experiment: Experiment
 ) -> Assigner:
-    """``assign`` inside ``[start, end)``; ``before`` earlier, ``ended`` from ``end`` on."""
+    """``assign`` inside ``[start, end)``; ``before`` earlier, ``ended`` from ``end`` on.
+
+    ``schedule.window_reason`` inlined, as two float comparisons (the service judges events by
+    the function); tests/client/test_schedule.py holds the two equal.
+    """
     start = -math.inf if experiment.start is None else experiment.start
     end = math.inf if experiment.end is None else experiment.end
     clock = time.time

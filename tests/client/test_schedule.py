@@ -4,6 +4,7 @@ before, during and after the window (the clock injected, the service not involve
 from __future__ import annotations
 
 import datetime as dt
+import random
 import time
 from typing import Any
 
@@ -118,6 +119,18 @@ def test_the_engine_before_during_and_after() -> None:
     assert reason(exp, "u-1", after) == ("control", False, "ended")
     assert reason(exp, "qa-1", after) == ("control", False, "ended")  # as stopped: no overrides
     assert reason(exp, None, after) == ("control", False, "ended")
+
+
+def test_the_engine_and_window_reason_agree_around_the_edges() -> None:
+    rng = random.Random(20261202)
+    for window in ({}, {"start": None}, {"end": None}, {"end": "2026-12-01T00:00:00.5Z"}):
+        exp = Experiment.from_dict({**BASE, **window})
+        edges = [t for t in (exp.start, exp.end) if t is not None]
+        moments = [t + d for t in edges for d in (-1e-3, -1e-6, 0.0, 1e-6, 1e-3)]
+        moments += [rng.uniform(edges[0] - 2 * DAY, edges[-1] + 2 * DAY) for _ in range(500)]
+        for now in moments:
+            expected = window_reason(exp.start, exp.end, now) or "assigned"
+            assert reason(exp, "u-1", now)[2] == expected, (window, now)
 
 
 def test_without_now_the_engine_reads_the_real_clock() -> None:
