@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from typing import Any
 
 import pytest
@@ -92,5 +93,20 @@ def test_the_client_logs_what_it_hashed_for_exposures_and_conversions() -> None:
         ]
         with pytest.raises(ValueError, match="not a boolean"):
             xp.override("ids", True, "a")
+    finally:
+        xp.close(timeout=1)
+
+
+def test_remote_mode_sends_the_canonical_id() -> None:
+    answer = {"assignments": {"ids": {"variant": "a", "payload": None, "in_experiment": True,
+                                      "reason": "assigned"}}}  # fmt: skip
+    fake = FakeTransport(default=lambda r: Response(200, {}, json.dumps(answer).encode()))
+    xp = Client("http://xp.invalid", mode="remote", transport=fake, flush_interval=3600)
+    try:
+        assert xp.get_variant("ids", user_id=42.0).reason == "assigned"
+        missing = xp.get_variant("ids", user_id=True)
+        assert (missing.in_experiment, missing.reason) == (False, "missing_unit")
+        sent = [r.body for r in fake.requests if r.path == "/v1/assign"]
+        assert sent == [{"user_id": "42", "attributes": {}, "experiments": ["ids"]}]
     finally:
         xp.close(timeout=1)
