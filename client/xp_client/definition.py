@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xp_client.conditions import ConditionError, Predicate, compile_condition
+from xp_client.schedule import ScheduleError, epoch, parse_instant
 
 STATUSES = ("draft", "running", "stopped", "shipped")
 
@@ -54,11 +55,12 @@ class Experiment:
     overrides: Mapping[str, str] = field(default_factory=dict)
     layer: Layer | None = None
     winner: str | None = None
+    # The schedule, seconds since the epoch: assigns in [start, end) (xp_client.schedule).
+    start: float | None = None
+    end: float | None = None
     condition: Predicate | None = field(default=None, compare=False, repr=False)
     # The engine's compiled form, filled on first use (xp_client.engine.assigner_for).
-    compiled: Callable[[Mapping[str, Any]], Any] | None = field(
-        default=None, init=False, compare=False, repr=False
-    )
+    compiled: Callable[..., Any] | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.salt:
@@ -91,14 +93,18 @@ class Experiment:
             layer_data = data.get("layer")
             layer = None
             if layer_data:
-                start, end = layer_data["range"]
+                low, high = layer_data["range"]
                 name = str(layer_data["name"])
-                layer = Layer(name, int(start), int(end), str(layer_data.get("salt") or name))
+                layer = Layer(name, int(low), int(high), str(layer_data.get("salt") or name))
             coverage = float(data.get("coverage", 1.0))
             targeting = data.get("targeting") or None
             status = str(data.get("status", "running"))
             if status not in STATUSES:
                 raise DefinitionError(f"experiment {key!r}: unknown status {status!r}")
+            start = epoch(parse_instant(data.get("start")))
+            end = epoch(parse_instant(data.get("end"), is_end=True))
+            if start is not None and end is not None and end <= start:
+                raise DefinitionError(f"experiment {key!r}: end must be after start")
             return cls(
                 key=key,
                 variants=variants,
@@ -110,8 +116,10 @@ class Experiment:
                 overrides={str(k): str(v) for k, v in (data.get("overrides") or {}).items()},
                 layer=layer,
                 winner=data.get("winner"),
+                start=start,
+                end=end,
             )
-        except (KeyError, TypeError, ValueError, ConditionError) as exc:
+        except (KeyError, TypeError, ValueError, ConditionError, ScheduleError) as exc:
             if isinstance(exc, DefinitionError):
                 raise
             raise DefinitionError(

@@ -1,7 +1,13 @@
 """The assignment engine: the one place that decides which variant a unit gets.
 
-Checks run in this order: status, allowlist override, layer range, targeting, coverage and
-variant ranges. The SDK and the service both call :func:`assign_variant`.
+Checks run in this order: status, schedule, allowlist override, layer range, targeting,
+coverage and variant ranges. The SDK and the service both call :func:`assign_variant`.
+
+A running experiment with a ``start`` or ``end`` reads the clock (``time.time``, or the ``now``
+passed in): before ``start`` it answers like a draft with the reason ``not_started``
+(overrides still apply, for QA before launch); from ``end`` on it answers like a stopped
+experiment with the reason ``ended`` (the control for everyone). An experiment without a
+schedule never reads the clock.
 
 Each :class:`~xp_client.definition.Experiment` is compiled once into a closure
 (:func:`build_assigner`) with every answer it can give built in advance, so an assignment is
@@ -10,14 +16,18 @@ a dict lookup, one predicate, one hash and one bisect, and allocates nothing.
 
 from __future__ import annotations
 
+import math
+import time
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import mmh3
 
+from xp_client import schedule
 from xp_client.definition import Experiment
 from xp_client.hashing import BUCKETS, bucket_ranges
+from xp_client.unit_ids import MAX_USER_ID, canonical_unit_id
 
 # Why a unit got what it got.
 ASSIGNED = "assigned"
@@ -29,8 +39,11 @@ MISSING_UNIT = "missing_unit"
 NOT_IN_LAYER_RANGE = "not_in_layer_range"
 NOT_TARGETED = "not_targeted"
 OUTSIDE_COVERAGE = "outside_coverage"
+NOT_STARTED = schedule.NOT_STARTED
+ENDED = schedule.ENDED
 
-Assigner = Callable[[Mapping[str, Any]], "Assignment"]
+# ``assigner(attributes)`` or ``assigner(attributes, now)``, now in seconds since the epoch.
+Assigner = Callable[..., "Assignment"]
 
 
 class Assignment(NamedTuple):
@@ -56,12 +69,18 @@ class Assignment(NamedTuple):
         }
 
 
-def assign_variant(experiment: Experiment, attributes: Mapping[str, Any]) -> Assignment:
-    """Variant of the unit described by ``attributes`` (which hold ``experiment.unit``)."""
+def assign_variant(
+    experiment: Experiment, attributes: Mapping[str, Any], now: float | None = None
+) -> Assignment:
+    """Variant of the unit described by ``attributes`` (which hold ``experiment.unit``).
+
+    ``now`` (seconds since the epoch) is the time the schedule is judged at; None reads the
+    clock, and only for an experiment that has a schedule.
+    """
     assigner = experiment.compiled
     if assigner is None:  # first use; later calls skip the function call (the hot path)
         assigner = assigner_for(experiment)
-    result: Assignment = assigner(attributes)
+    result: Assignment = assigner(attributes) if now is None else assigner(attributes, now)
     return result
 
 
@@ -86,10 +105,10 @@ def build_assigner(experiment: Experiment) -> Assigner:
 
     if experiment.status == "shipped":
         shipped = fixed(experiment.winner or control.key, False, SHIPPED)
-        return lambda attributes: shipped
+        return lambda attributes, now=None: shipped
     if experiment.status == "stopped":
         stopped = fixed(control.key, False, STOPPED)
-        return lambda attributes: stopped
+        return lambda attributes, now=None: stopped
 
     missing = fixed(control.key, False, MISSING_UNIT)
     overrides = {
@@ -98,16 +117,21 @@ def build_assigner(experiment: Experiment) -> Assigner:
         if experiment.variant(variant) is not None
     }
     unit_attribute = experiment.unit
-    if experiment.status == "draft":
-        draft = fixed(control.key, False, DRAFT)
 
-        def assign_draft(attributes: Mapping[str, Any]) -> Assignment:
-            unit = _unit_id(attributes.get(unit_attribute))
+    def closed(reason: str) -> Assigner:
+        """A draft's answers: the control with ``reason``, overrides still apply."""
+        answer = fixed(control.key, False, reason)
+
+        def assign_closed(attributes: Mapping[str, Any], now: float | None = None) -> Assignment:
+            unit = canonical_unit_id(attributes.get(unit_attribute))
             if unit is None:
                 return missing
-            return overrides.get(unit, draft)
+            return overrides.get(unit, answer)
 
-        return assign_draft
+        return assign_closed
+
+    if experiment.status == "draft":
+        return closed(DRAFT)
 
     layer = experiment.layer
     layer_prefix = f"{layer.salt}:" if layer else ""
@@ -124,14 +148,15 @@ def build_assigner(experiment: Experiment) -> Assigner:
     starts = [start for start, _ in ranges]
     ends = [end for _, end in ranges]
     assigned = [Assignment(key, v.key, v.payload, True, ASSIGNED) for v in variants]
+    max_unit = MAX_USER_ID
 
-    def assign(attributes: Mapping[str, Any]) -> Assignment:
+    def assign(attributes: Mapping[str, Any], now: float | None = None) -> Assignment:
         unit = attributes.get(unit_attribute)
         if unit.__class__ is not str:
-            unit = _unit_id(unit)
+            unit = canonical_unit_id(unit)
             if unit is None:
                 return missing
-        elif not unit:
+        elif not 0 < len(unit) <= max_unit:  # canonical_unit_id inlined for strings
             return missing
         if overrides:
             forced = overrides.get(unit)
@@ -153,13 +178,32 @@ def build_assigner(experiment: Experiment) -> Assigner:
             return assigned[index]
         return outside
 
-    return assign
+    if experiment.start is None and experiment.end is None:
+        return assign
+    return _scheduled(assign, closed(NOT_STARTED), fixed(control.key, False, ENDED), experiment)
 
 
-def _unit_id(value: Any) -> str | None:
-    """The unit id as a string; None when it is missing or not a scalar."""
-    if value is None or value == "" or isinstance(value, bool | dict | list | tuple | set):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return value if isinstance(value, str) else str(value)
+def _scheduled(
+    assign: Assigner, before: Assigner, ended: Assignment, experiment: Experiment
+) -> Assigner:
+    """``assign`` inside ``[start, end)``; ``before`` earlier, ``ended`` from ``end`` on.
+
+    ``schedule.window_reason`` inlined, as two float comparisons (the service judges events by
+    the function); tests/client/test_schedule.py holds the two equal.
+    """
+    start = -math.inf if experiment.start is None else experiment.start
+    end = math.inf if experiment.end is None else experiment.end
+    clock = time.time
+
+    def assign_scheduled(attributes: Mapping[str, Any], now: float | None = None) -> Assignment:
+        if now is None:
+            now = clock()
+        if now < start:
+            result: Assignment = before(attributes)
+            return result
+        if now >= end:
+            return ended
+        result = assign(attributes)
+        return result
+
+    return assign_scheduled

@@ -6,24 +6,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
-MAX_USER_ID = 256
+from xp_client.unit_ids import MAX_USER_ID, unit_id_problem
+
+__all__ = [
+    "MAX_ABS_VALUE",
+    "MAX_EVENT_ID",
+    "MAX_EVENT_NAME",
+    "MAX_USER_ID",
+    "conversion_problem",
+    "unit_id_problem",
+]
+
 MAX_EVENT_NAME = 128
 MAX_EVENT_ID = 128
 # Larger values are data errors (a timestamp or an id in the wrong field); their squares would
 # overflow the sums every statistic depends on.
 MAX_ABS_VALUE = 1e12
-
-
-def unit_id_problem(user_id: Any) -> str | None:
-    """Why ``user_id`` cannot identify a unit, or None."""
-    if isinstance(user_id, bool) or not isinstance(user_id, str | int):
-        return f"user_id must be a string, got {type(user_id).__name__}"
-    text = str(user_id)
-    if not text:
-        return "user_id is empty"
-    if len(text) > MAX_USER_ID:
-        return f"user_id is longer than {MAX_USER_ID} characters"
-    return None
 
 
 def conversion_problem(event: Any, user_id: Any, value: Any, event_id: Any) -> str | None:

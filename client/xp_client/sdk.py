@@ -14,12 +14,13 @@ from types import TracebackType
 from typing import Any
 
 from xp_client.config_source import ConfigPoller, Experiments, compile_config
-from xp_client.engine import Assignment, assigner_for
+from xp_client.engine import MISSING_UNIT, Assignment, assigner_for
 from xp_client.event_processor import EventProcessor
 from xp_client.ids import new_event_id
 from xp_client.limits import conversion_problem, unit_id_problem
 from xp_client.lru import LRUSet
 from xp_client.transport import HttpTransport, Transport, TransportError
+from xp_client.unit_ids import canonical_unit_id
 
 log = logging.getLogger("xp.client")
 
@@ -65,19 +66,25 @@ class Client:
         max_retries: int = 5,
         backoff_max: float = 30.0,
         transport: Transport | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """``clock`` (seconds since the epoch) is the time schedules are judged at and events
+        are stamped with; the default, ``time.time``, is read only for experiments with a
+        ``start`` or ``end``."""
         if mode not in ("local", "remote"):
             raise ValueError(f"mode must be 'local' or 'remote', not {mode!r}")
         self.mode = mode
         self.request_timeout = request_timeout
         self._experiments: Experiments = {}
         self._extras: dict[str, Any] = {}
-        self._overrides: dict[tuple[str, str], str] = {}
+        self._overrides: dict[tuple[str, str | None], str] = {}
         self._ready = threading.Event()
         self._closed = False
         self._exposure_cache_size = exposure_cache_size
         self._exposed: dict[str, LRUSet] = {}
         self._entries: dict[str, _Entry] = {}
+        self._clock = clock
+        self._time = clock or time.time  # events are stamped by the clock schedules are judged by
         if mode == "remote":
             self.get_variant = self._get_variant_remote  # type: ignore[method-assign]
         if transport is None and base_url is not None:
@@ -106,9 +113,14 @@ class Client:
                 self._ready.wait(init_timeout)
 
     @classmethod
-    def offline(cls, config: Mapping[str, Any], transport: Transport | None = None) -> Client:
+    def offline(
+        cls,
+        config: Mapping[str, Any],
+        transport: Transport | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> Client:
         """Evaluate from ``config`` (a ``/v1/config`` document) with no network by default."""
-        return cls(config=config, transport=transport, mode="local", init_timeout=0)
+        return cls(config=config, transport=transport, mode="local", init_timeout=0, clock=clock)
 
     # -- assignment ---------------------------------------------------------------------------
 
@@ -120,7 +132,7 @@ class Client:
     def get_variant(
         self,
         experiment: str,
-        user_id: str | None = None,
+        user_id: str | int | float | None = None,
         attributes: Mapping[str, Any] | None = None,
         default: str | None = None,
     ) -> Variant:
@@ -134,7 +146,7 @@ class Client:
             else:
                 attrs = {**attributes, "user_id": user_id}
             if self._overrides:
-                forced = self._overrides.get((experiment, str(attrs.get("user_id"))))
+                forced = self._overrides.get((experiment, canonical_unit_id(attrs.get("user_id"))))
                 if forced is not None:
                     return self._forced(experiment, forced)
             entry = self._entries.get(experiment)
@@ -153,7 +165,7 @@ class Client:
                     except KeyError:  # evicted by another thread in between
                         pass
                 elif not seen(unit_id):
-                    self._queue_exposure(result, str(unit_id), attrs)
+                    self._queue_exposure(result, unit_id, attrs)
             return result
         except Exception:
             log.exception("get_variant(%r) failed; serving the default", experiment)
@@ -162,7 +174,7 @@ class Client:
     def _get_variant_remote(
         self,
         experiment: str,
-        user_id: str | None = None,
+        user_id: str | int | float | None = None,
         attributes: Mapping[str, Any] | None = None,
         default: str | None = None,
     ) -> Variant:
@@ -170,7 +182,7 @@ class Client:
             attrs = dict(attributes or {})
             if user_id is not None:
                 attrs["user_id"] = user_id
-            forced = self._overrides.get((experiment, str(attrs.get("user_id"))))
+            forced = self._overrides.get((experiment, canonical_unit_id(attrs.get("user_id"))))
             if forced is not None:
                 return self._forced(experiment, forced)
             return self._remote(experiment, attrs, default)
@@ -189,10 +201,12 @@ class Client:
         exp = self._experiments.get(experiment)
         fallback = default or (exp.control.key if exp else "control")
         attrs = dict(attributes)
-        user_id = attrs.pop("user_id", None)  # sent as its own field
-        if self._transport is None or user_id is None:
+        user_id = canonical_unit_id(attrs.pop("user_id", None))  # sent as its own field
+        if user_id is None:
+            return Variant(experiment, fallback, None, False, MISSING_UNIT)
+        if self._transport is None:
             return Variant(experiment, fallback, None, False, REMOTE_ERROR)
-        body = {"user_id": str(user_id), "attributes": attrs, "experiments": [experiment]}
+        body = {"user_id": user_id, "attributes": attrs, "experiments": [experiment]}
         try:
             response = self._transport.request("POST", "/v1/assign", body, {}, self.request_timeout)
             if response.status != 200:
@@ -217,7 +231,7 @@ class Client:
     def track(
         self,
         event: str,
-        user_id: str,
+        user_id: str | int | float,
         value: float | None = None,
         ts: float | None = None,
         event_id: str | None = None,
@@ -232,8 +246,8 @@ class Client:
             record: dict[str, Any] = {
                 "type": "conversion",
                 "event": event,
-                "user_id": str(user_id),
-                "ts": time.time() if ts is None else ts,
+                "user_id": canonical_unit_id(user_id),
+                "ts": self._time() if ts is None else ts,
                 "event_id": event_id or new_event_id(),
             }
             if value is not None:
@@ -242,10 +256,11 @@ class Client:
         except Exception:
             log.exception("track(%r) failed", event)
 
-    def _queue_exposure(self, result: Assignment, unit_id: str, attrs: Mapping[str, Any]) -> None:
-        problem = unit_id_problem(unit_id)
-        if problem:
-            self._drop_invalid(f"exposure to {result.experiment!r}: {problem}")
+    def _queue_exposure(self, result: Assignment, unit: Any, attrs: Mapping[str, Any]) -> None:
+        # Logged in the form the engine hashed: 42.0 is exposed as "42", as it is tracked.
+        unit_id = canonical_unit_id(unit)
+        if unit_id is None:  # the engine refuses such ids first; kept as a guard
+            self._drop_invalid(f"exposure to {result.experiment!r}: {unit_id_problem(unit)}")
             return
         segments = self._extras.get(result.experiment, {}).get("segments", ())
         record: dict[str, Any] = {
@@ -253,7 +268,7 @@ class Client:
             "experiment": result.experiment,
             "user_id": unit_id,
             "variant": result.variant,
-            "ts": time.time(),
+            "ts": self._time(),
             "event_id": new_event_id(),
         }
         if segments:
@@ -306,12 +321,15 @@ class Client:
 
     # -- testing helpers ----------------------------------------------------------------------
 
-    def override(self, experiment: str, user_id: str, variant: str | None) -> None:
+    def override(self, experiment: str, user_id: str | int | float, variant: str | None) -> None:
         """Force ``variant`` for one unit in this client (``None`` removes the override)."""
+        unit = canonical_unit_id(user_id)
+        if unit is None:
+            raise ValueError(f"cannot override for unit {user_id!r}: {unit_id_problem(user_id)}")
         if variant is None:
-            self._overrides.pop((experiment, str(user_id)), None)
+            self._overrides.pop((experiment, unit), None)
         else:
-            self._overrides[(experiment, str(user_id))] = variant
+            self._overrides[(experiment, unit)] = variant
 
     def refresh(self) -> bool:
         """Fetch the config now (tests; normally the poller does it)."""
@@ -329,7 +347,11 @@ class Client:
             exposed = self._exposed.get(key)
             if exposed is None:
                 exposed = self._exposed[key] = LRUSet(self._exposure_cache_size)
-            entries[key] = (assigner_for(exp), exp.unit, *exposed.hot_path(), exposed.seen)
+            assigner = assigner_for(exp)
+            clock = self._clock
+            if clock is not None and (exp.start is not None or exp.end is not None):
+                assigner = _on_clock(assigner, clock)
+            entries[key] = (assigner, exp.unit, *exposed.hot_path(), exposed.seen)
         # Readers see either the old or the new dicts, each whole: reference swaps are atomic.
         self._experiments, self._extras, self._entries = experiments, extras, entries
         self._ready.set()
@@ -344,3 +366,10 @@ class Client:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _on_clock(
+    assigner: Callable[..., Assignment], clock: Callable[[], float]
+) -> Callable[[Mapping[str, Any]], Assignment]:
+    """``assigner`` judging its schedule at ``clock()`` (only when a clock was given)."""
+    return lambda attributes: assigner(attributes, clock())

@@ -18,6 +18,7 @@ from xp.ingest import ingest_events
 from xp.metrics import Metrics
 from xp.settings import Settings
 from xp_client.engine import Assignment
+from xp_client.unit_ids import canonical_unit_id
 
 if TYPE_CHECKING:
     from xp.store.base import Store
@@ -73,7 +74,9 @@ class Runtime:
             if not a.in_experiment:
                 continue
             definition = definitions[a.experiment]
-            unit_id = str(attributes[definition.experiment.unit])
+            unit_id = canonical_unit_id(attributes[definition.experiment.unit])
+            if unit_id is None:  # the engine put no such unit in an experiment
+                continue
             exposures.append(
                 Exposure.create(a.experiment, unit_id, a.variant, now, dict(attributes))
             )

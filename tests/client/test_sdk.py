@@ -251,7 +251,9 @@ def test_context_manager_flushes_on_exit(config: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("call", "words"),
     [
-        (lambda xp: xp.track("purchase", user_id=None), "user_id must be a string"),
+        (lambda xp: xp.track("purchase", user_id=None), "user_id is required"),
+        (lambda xp: xp.track("purchase", user_id=True), "not a boolean"),
+        (lambda xp: xp.track("purchase", user_id=float("inf")), "finite number"),
         (lambda xp: xp.track("purchase", user_id="x" * 2_000_000), "longer than 256"),
         (lambda xp: xp.track("purchase", user_id="u", value=float("nan")), "value must be"),
         (lambda xp: xp.track("purchase", user_id="u", value=1e13), "value must be"),
@@ -259,10 +261,6 @@ def test_context_manager_flushes_on_exit(config: dict[str, Any]) -> None:
         (lambda xp: xp.track("purchase", user_id="u", value="3"), "value must be a number"),
         (lambda xp: xp.track("", user_id="u"), "event must be"),
         (lambda xp: xp.track("purchase", user_id="u", event_id="e" * 200), "event_id must"),
-        (
-            lambda xp: xp.get_variant("checkout-button", user_id="x" * 300, attributes=ATTRS),
-            "longer than 256",
-        ),
     ],
 )
 def test_events_the_service_would_refuse_are_dropped_alone(
@@ -281,6 +279,19 @@ def test_events_the_service_would_refuse_are_dropped_alone(
     assert [e["user_id"] for e in fake.events] == ["good-1", "good-2"]
     assert xp.stats()["dropped_invalid"] == 1
     assert words in caplog.text
+
+
+def test_a_unit_id_the_service_would_refuse_is_not_assigned(
+    config: dict[str, Any], make_client: Callable[..., Client]
+) -> None:
+    fake = FakeTransport(default=router(config))
+    xp = make_client(transport=fake)
+    for bad in ("x" * 257, True, float("nan"), ""):
+        got = xp.get_variant("checkout-button", attributes={**ATTRS, "user_id": bad})
+        assert (got.key, got.in_experiment, got.reason) == ("control", False, "missing_unit")
+    assert xp.flush(timeout=5)
+    assert fake.events == []
+    assert xp.stats()["dropped_invalid"] == 0
 
 
 def test_the_exposure_cache_is_least_recently_used(

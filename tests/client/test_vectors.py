@@ -12,6 +12,7 @@ from xp_client.conditions import compile_condition
 from xp_client.definition import Experiment
 from xp_client.engine import assign_variant
 from xp_client.hashing import bucket, bucket_ranges
+from xp_client.unit_ids import canonical_unit_id
 
 VECTORS = json.loads(
     (Path(__file__).parent.parent / "vectors" / "assignment_vectors.json").read_text()
@@ -20,6 +21,9 @@ VECTORS = json.loads(
 
 def test_there_are_at_least_200_cases() -> None:
     assert sum(len(VECTORS[k]) for k in ("hash", "ranges", "conditions", "assignments")) >= 200
+    reasons = {c["expected"]["reason"] for c in VECTORS["schedules"] + VECTORS["assignments"]}
+    assert {"not_started", "ended", "assigned", "override", "missing_unit"} <= reasons
+    assert len(VECTORS["unit_ids"]) >= 20
 
 
 @pytest.mark.parametrize("case", VECTORS["hash"], ids=lambda c: f"{c['salt']}:{c['unit_id']}")
@@ -48,3 +52,21 @@ def test_whole_assignment(case: dict[str, Any]) -> None:
         expected["in_experiment"],
         expected["reason"],
     )
+
+
+@pytest.mark.parametrize("case", VECTORS["schedules"], ids=lambda c: json.dumps(c)[:80])
+def test_schedule_at_a_given_now(case: dict[str, Any]) -> None:
+    result = assign_variant(
+        Experiment.from_dict(case["experiment"]), case["attributes"], now=case["now"]
+    )
+    expected = case["expected"]
+    assert (result.variant, result.in_experiment, result.reason) == (
+        expected["variant"],
+        expected["in_experiment"],
+        expected["reason"],
+    )
+
+
+@pytest.mark.parametrize("case", VECTORS["unit_ids"], ids=lambda c: repr(c["value"])[:40])
+def test_canonical_unit_id(case: dict[str, Any]) -> None:
+    assert canonical_unit_id(case["value"]) == case["canonical"]

@@ -37,7 +37,9 @@ def test_summary_has_status_hypothesis_dates_and_units() -> None:
     summary = tables(text)[0]
     assert row(summary, "Status")["checkout-button"] == "running"
     assert row(summary, "Hypothesis")["checkout-button"].startswith("A green checkout button")
-    assert row(summary, "Dates")["checkout-button"] == "2026-11-01 to ongoing"
+    assert row(summary, "Dates")["checkout-button"] == (
+        "2026-11-01 to ongoing · 14.5 days running · exposures 2026-11-01 to 2026-11-14"
+    )
     assert row(summary, "Units")["checkout-button"] == "control 5,012 · green 4,988"
     assert "frequentist" in row(summary, "Method")["checkout-button"]
 

@@ -171,7 +171,7 @@ def test_definitions_are_json_for_the_sdk(experiments_dir: Path) -> None:
     result = load_directory(experiments_dir)
     config = result.definitions["checkout-button"].config
     assert json.loads(json.dumps(config)) == config
-    assert config["start"] == "2026-11-01" and config["salt"] == "checkout-button"
+    assert config["start"] == "2026-11-01T00:00:00+00:00" and config["salt"] == "checkout-button"
 
 
 def test_a_stored_definition_parses_back_to_the_same_assignment(experiments_dir: Path) -> None:

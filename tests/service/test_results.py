@@ -378,7 +378,8 @@ DOCUMENTED = {
     },
     "experiment": {
         "key", "name", "status", "winner", "hypothesis", "owner", "start", "end",
-        "planned_sample", "variants", "segments", "metrics",
+        "planned_sample", "variants", "segments", "metrics", "first_exposure_day",
+        "last_exposure_day", "days_running",
     },
     "srm": {"p_value", "alarm", "threshold", "chi2", "observed", "expected"},
     "decision": {"decision", "reasons", "winner"},

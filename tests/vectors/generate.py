@@ -6,6 +6,8 @@ range arithmetic, and conditions whose answers are written by hand), never from 
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import json
 import random
 from pathlib import Path
@@ -249,14 +251,175 @@ def assignment_cases(rng: random.Random) -> list[dict[str, Any]]:
     return cases
 
 
+# (value, canonical string or None when refused): written out by hand (README, "Unit ids").
+UNIT_IDS: list[tuple[Any, str | None]] = [
+    ("u-42", "u-42"),
+    ("42", "42"),
+    ("42.0", "42.0"),  # a string stays as it is
+    (" 42 ", " 42 "),
+    ("ユーザー", "ユーザー"),
+    ("x" * 256, "x" * 256),
+    ("x" * 257, None),
+    (42, "42"),
+    (42.0, "42"),
+    (-7, "-7"),
+    (-7.0, "-7"),
+    (0, "0"),
+    (-0.0, "0"),
+    (42.5, "42.5"),
+    (0.1, "0.1"),
+    (1.5e-7, "1.5e-07"),
+    (1e20, "100000000000000000000"),
+    (9007199254740993, "9007199254740993"),  # 2**53 + 1: an integer keeps every digit
+    (10**255, "1" + "0" * 255),  # 256 characters
+    (10**256, None),  # 257 characters
+    (-(10**255), None),  # 257 characters with its minus sign
+    (1e300, None),  # 301 digits
+    (True, None),
+    (False, None),
+    (None, None),
+    ("", None),
+    ([42], None),
+    ({"id": 42}, None),
+]
+
+
+def unit_id_cases() -> list[dict[str, Any]]:
+    return [{"value": value, "canonical": canonical} for value, canonical in UNIT_IDS]
+
+
+def canonical(value: Any) -> str | None:
+    """The hand-written table above, looked up (the generator never computes a mapping)."""
+    for known, text in UNIT_IDS:
+        if type(known) is type(value) and known == value:
+            return text
+    raise KeyError(value)
+
+
+NOW = calendar.timegm((2026, 12, 2, 12, 0, 0))  # 2026-12-02T12:00:00Z
+HOUR = 3600
+
+
+def instant(text: str | None, is_end: bool) -> float | None:
+    """README's rule: a date is 00:00 UTC that day, or of the next day as an ``end``."""
+    if text is None:
+        return None
+    if len(text) == 10:
+        year, month, day = (int(part) for part in text.split("-"))
+        midnight = calendar.timegm((year, month, day, 0, 0, 0))
+        return midnight + 86_400 if is_end else midnight
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def expected_scheduled(exp: dict[str, Any], attrs: dict[str, Any], now: float) -> dict[str, Any]:
+    """Before ``start`` a draft that says not_started; from ``end`` on everyone's control."""
+    keys = [v["key"] for v in exp["variants"]]
+    if exp["status"] == "running":
+        start, end = instant(exp.get("start"), False), instant(exp.get("end"), True)
+        if start is not None and now < start:
+            unit = attrs.get(exp.get("unit", "user_id"))
+            if not unit:
+                return {"variant": keys[0], "in_experiment": False, "reason": "missing_unit"}
+            forced = exp.get("overrides", {}).get(unit)
+            if forced in keys:
+                return {"variant": forced, "in_experiment": False, "reason": "override"}
+            return {"variant": keys[0], "in_experiment": False, "reason": "not_started"}
+        if end is not None and now >= end:
+            return {"variant": keys[0], "in_experiment": False, "reason": "ended"}
+    return expected_assignment(exp, attrs)
+
+
+def schedule_cases() -> list[dict[str, Any]]:
+    """Around the window's edges, at a fixed ``now``: for engines given that clock."""
+    windows: list[dict[str, Any]] = [
+        {"start": "2026-12-02"},  # opened at 00:00 today
+        {"start": "2026-12-03"},  # opens at midnight
+        {"end": "2026-12-02"},  # today is the last day
+        {"end": "2026-12-01"},  # ended at 00:00 today
+        {"start": "2026-12-02T12:00:00Z"},  # now is the first instant in
+        {"start": "2026-12-02T12:00:00.001Z"},  # a millisecond early
+        {"end": "2026-12-02T12:00:00Z"},  # now is the first instant out
+        {"end": "2026-12-02T12:00:00.001Z"},  # the last millisecond in
+        {"start": "2026-12-02T13:00:00+01:00"},  # 12:00 UTC
+        {"start": "2026-12-02T12:00:01"},  # no zone: UTC
+        {"start": "2026-11-01", "end": "2026-12-31"},
+        {"start": "2026-12-02", "end": "2026-12-02"},  # a one-day window, today
+        {"start": "2027-01-01", "end": "2027-01-31"},
+        {"start": "2026-01-01", "end": "2026-01-31"},
+    ]
+    experiments = [
+        {**BASE, "key": f"sched-{i}", "overrides": {"qa-1": "treatment"}, **window}
+        for i, window in enumerate(windows)
+    ]
+    experiments += [
+        {**BASE, "key": "sched-stopped", "status": "stopped", "start": "2026-01-01"},
+        {**BASE, "key": "sched-draft", "status": "draft", "start": "2026-01-01"},
+        {
+            **BASE,
+            "key": "sched-shipped",
+            "status": "shipped",
+            "winner": "treatment",
+            "end": "2026-01-01",
+        },
+    ]
+    cases = []
+    for exp in experiments:
+        for unit in ("u-1", "u-2", "user-17", "qa-1", ""):
+            attrs = {"user_id": unit}
+            cases.append(
+                {
+                    "experiment": exp,
+                    "attributes": attrs,
+                    "now": NOW,
+                    "expected": expected_scheduled(exp, attrs, NOW),
+                }
+            )
+    return cases
+
+
+def far_window_cases() -> list[dict[str, Any]]:
+    """Windows far from any day a test runs on: the service passes them on its real clock."""
+    windows = [
+        {"start": "2001-01-01", "end": "2999-12-31"},  # during
+        {"start": "2999-01-01"},  # before
+        {"start": "2000-01-01T00:00:00Z", "end": "2001-01-01T00:00:00Z"},  # after
+    ]
+    cases = []
+    for i, window in enumerate(windows):
+        exp = {**BASE, "key": f"window-{i}", **window}
+        for unit in ("u-1", "u-2", "u-3", "user-17", "abc"):
+            attrs = {"user_id": unit}
+            expected = expected_scheduled(exp, attrs, NOW)
+            cases.append({"experiment": exp, "attributes": attrs, "expected": expected})
+    return cases
+
+
+def numeric_unit_cases() -> list[dict[str, Any]]:
+    """Numbers as unit ids hash as their canonical strings: 42.0 lands where "42" does."""
+    cases = []
+    for value in (42, 42.0, "42", -7.0, 42.5, 1e20, 9007199254740993):
+        unit = canonical(value)
+        assert unit is not None
+        expected = expected_assignment(BASE, {"user_id": unit})
+        cases.append({"experiment": BASE, "attributes": {"user_id": value}, "expected": expected})
+    return cases
+
+
 def main() -> None:
     rng = random.Random(20261128)
     document = {
-        "description": "Pinned assignments: the engine and POST /v1/assign both pass.",
+        "description": "Pinned assignments: the engine and POST /v1/assign both pass. "
+        "'schedules' hold a 'now' (seconds since the epoch) to judge the window at; "
+        "'unit_ids' map a JSON value to its canonical unit id (null: refused).",
         "hash": hash_cases(rng),
         "ranges": range_cases(rng),
         "conditions": condition_cases(),
-        "assignments": assignment_cases(rng),
+        "assignments": assignment_cases(rng) + far_window_cases() + numeric_unit_cases(),
+        "schedules": schedule_cases(),
+        "unit_ids": unit_id_cases(),
     }
     OUT.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
     total = sum(len(v) for v in document.values() if isinstance(v, list))

@@ -1,19 +1,23 @@
-"""``POST /v1/assign``: which variant each experiment gives one unit."""
+"""``POST /v1/assign``: which variant each experiment gives one unit.
+
+Every experiment of one request is judged at one instant: ``app.config["XP_CLOCK"]`` when a
+test sets it, ``time.time`` otherwise.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, ValidationError, fields, validate
 
 from xp.api.body import json_body, load
 from xp.auth import require
-from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME
+from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME, UnitId
 from xp.runtime import runtime
 from xp_client.engine import assign_variant
-from xp_client.limits import MAX_USER_ID
 
 bp = Blueprint("assign", __name__, url_prefix="/v1")
 
@@ -28,7 +32,7 @@ class StrictBoolean(fields.Boolean):
 
 
 class AssignRequestSchema(Schema):
-    user_id = fields.String(required=True, validate=validate.Length(min=1, max=MAX_USER_ID))
+    user_id = UnitId(required=True)
     attributes = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=128)),
         load_default=dict,
@@ -56,12 +60,13 @@ def assign() -> ResponseReturnValue:
     keys = wanted if wanted is not None else [k for k, d in definitions.items() if d.is_live]
     assignments: dict[str, Any] = {}
     unknown = []
+    now = current_app.config.get("XP_CLOCK", time.time)()
     for key in keys:
         definition = definitions.get(key)
         if definition is None:
             unknown.append(key)
             continue
-        assignments[key] = assign_variant(definition.experiment, attributes)
+        assignments[key] = assign_variant(definition.experiment, attributes, now)
     if request_data["log_exposure"]:
         rt.log_exposures(list(assignments.values()), attributes, definitions)
     body: dict[str, Any] = {"assignments": {k: a.to_dict() for k, a in assignments.items()}}

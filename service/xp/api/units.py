@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from xp.auth import require
 from xp.errors import BadRequest
 from xp.runtime import runtime
-from xp_client.limits import MAX_USER_ID
+from xp_client.unit_ids import canonical_unit_id, unit_id_problem
 
 bp = Blueprint("units", __name__, url_prefix="/v1")
 
@@ -34,11 +34,10 @@ def erase_unit_by_query() -> ResponseReturnValue:
 
 
 def _erase(unit_id: str) -> ResponseReturnValue:
-    if len(unit_id) > MAX_USER_ID:
-        raise BadRequest(
-            f"unit_id is longer than {MAX_USER_ID} characters",
-            {"unit_id": [f"longer than {MAX_USER_ID} characters"]},
-        )
+    # A URL carries text, and text is its own canonical id: erase unit 42.0 as "42".
+    if canonical_unit_id(unit_id) is None:
+        problem = unit_id_problem(unit_id, "")
+        raise BadRequest(f"unit_id {problem}", {"unit_id": [str(problem)]})
     rt = runtime()
     erased = rt.store.erase_unit(unit_id, rt.registry.current().definitions)
     return jsonify({"unit_id": unit_id, "experiments": erased})

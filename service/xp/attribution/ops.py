@@ -20,6 +20,7 @@ from xp.attribution.scopes import segment_value
 from xp.definitions.model import Definition, Metric
 from xp.events.model import Conversion, Event, Exposure, exposure_event_id
 from xp.events.parse import ts_problem
+from xp_client.schedule import window_reason
 
 # What applying one op did; the backends return these codes.
 ACCEPTED = 0  # exposure: new unit; conversion: attributed to at least one metric
@@ -133,6 +134,14 @@ def _plan_exposure(event: Exposure, definitions: Mapping[str, Definition]) -> Pl
             "experiment",
             f"experiment {event.experiment!r} is {definition.status}; "
             "exposures count only while it is running",
+        )
+    experiment = definition.experiment
+    outside = window_reason(experiment.start, experiment.end, event.ts)
+    if outside is not None:  # judged at the event's time: a late delivery from the window counts
+        return _reject(
+            "ts",
+            f"experiment {event.experiment!r} had {outside.replace('_', ' ')} "
+            "at this time; exposures count only inside its schedule [start, end)",
         )
     if event.variant not in definition.variant_keys:
         return _reject(

@@ -32,6 +32,7 @@ from xp.definitions.model import DAY_SECONDS, Definition, Metric
 from xp.events.parse import MAX_EVENTS
 from xp.ingest import ingest_batch
 from xp_client.engine import assign_variant
+from xp_client.schedule import window_reason
 
 SEGMENT_VALUES = ("a", "b", "c")
 VALUE_MEAN = 40.0
@@ -250,6 +251,15 @@ def simulate(
             )
         definitions = runtime.registry.current().definitions
         now = time.time()
+        experiment = definition.experiment
+        closed = window_reason(experiment.start, experiment.end, now)
+        if closed is not None:
+            raise click.ClickException(
+                f"{key!r} has {'not started' if closed == 'not_started' else 'ended'} "
+                "(its start/end); exposures count only inside its schedule"
+            )
+        # Exposures are spread over the last --days, but never before the experiment's start.
+        span = min(days * DAY_SECONDS, now - (experiment.start or -math.inf))
         sim = Simulation(definition, units, lift, baseline, days, seed, now)
         exposed: Counter[str] = Counter()
         totals: Counter[str] = Counter()
@@ -258,7 +268,7 @@ def simulate(
         def send(round_: list[tuple[str, str, dict[str, Any]]]) -> None:
             exposures, conversions = [], []
             for unit_id, variant, attributes in round_:
-                ts = now - sim.rng.uniform(0, days * DAY_SECONDS)
+                ts = now - sim.rng.uniform(0, span)
                 exposures.append(
                     {
                         "type": "exposure",

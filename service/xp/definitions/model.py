@@ -93,8 +93,9 @@ class Definition:
     segments: tuple[str, ...] = ()
     hypothesis: str = ""
     owner: str = ""
-    start: dt.date | None = None
-    end: dt.date | None = None
+    # The schedule as UTC instants, [start, end): the engine reads it from ``experiment``.
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
     planned_sample: int | None = None
     phase: int = 1  # a new phase re-buckets and restarts analysis (xp.definitions.phases)
     source: str = ""

@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from xp.definitions.model import DIRECTIONS, METRIC_KINDS, METRIC_ROLES, METRIC_TRAITS
 from xp_client.conditions import validate_condition
+from xp_client.schedule import ScheduleError, parse_instant
 
 KEY_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
@@ -65,6 +66,25 @@ class WindowField(fields.Field):
         if end == 0:
             raise ValidationError("a window must be longer than 0 days")
         return (0.0, end)
+
+
+class InstantField(fields.Field):
+    """``start``/``end``: a date or an ISO 8601 time, as an aware UTC datetime.
+
+    The reading is :func:`xp_client.schedule.parse_instant`, the SDK's: a date as ``end``
+    is the last day of the window, so it becomes 00:00 UTC of the next day (``end`` is
+    exclusive).
+    """
+
+    def __init__(self, *, is_end: bool = False, **kwargs: Any) -> None:
+        super().__init__(allow_none=True, load_default=None, **kwargs)
+        self.is_end = is_end
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return parse_instant(value, is_end=self.is_end)
+        except ScheduleError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class MetricSchema(Schema):
@@ -134,8 +154,8 @@ class ExperimentSchema(Schema):
         load_default=list,
         validate=validate.Length(max=10),
     )
-    start = fields.Date(allow_none=True, load_default=None)
-    end = fields.Date(allow_none=True, load_default=None)
+    start = InstantField()
+    end = InstantField(is_end=True)
     planned_sample = fields.Integer(
         strict=True, allow_none=True, load_default=None, validate=validate.Range(min=2)
     )
@@ -182,7 +202,10 @@ class ExperimentSchema(Schema):
                 "with data, open a new phase (phase: N+1)"
             ]
         start, end = data.get("start"), data.get("end")
-        if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
-            errors["end"] = [f"end {end.isoformat()} is before start {start.isoformat()}"]
+        if isinstance(start, dt.datetime) and isinstance(end, dt.datetime) and end <= start:
+            errors["end"] = [
+                f"the window must end after it starts: end {end.isoformat()} (exclusive) is "
+                f"not after start {start.isoformat()}"
+            ]
         if errors:
             raise ValidationError(errors)

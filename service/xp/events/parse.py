@@ -10,9 +10,8 @@ in :meth:`xp.store.base.Store.ingest`, the one path every event takes into the s
 
 Choices worth knowing:
 
-- ``user_id`` is a non-empty string of at most 256 characters; an integer is accepted and
-  turned into its decimal string (``42`` and ``"42"`` are the same unit). Floats, booleans
-  and anything else are rejected.
+- ``user_id``: a string of 1 to 256 characters or a number, as its canonical string
+  (``xp_client.unit_ids``: ``42``, ``42.0`` and ``"42"`` are one unit; booleans are not).
 - ``ts`` is seconds since the epoch (a number) or an ISO 8601 string (without a zone it is
   UTC); missing means the server's clock. It is kept to the millisecond. More than 5 minutes
   ahead of the server clock, or before 2000, is rejected.
@@ -32,6 +31,7 @@ from marshmallow.experimental.context import Context
 from xp.events.model import Conversion, Event, Exposure
 from xp.validation import flatten_messages, short
 from xp_client.limits import MAX_ABS_VALUE, MAX_EVENT_ID, MAX_EVENT_NAME, MAX_USER_ID
+from xp_client.unit_ids import canonical_unit_id, unit_id_problem
 
 MAX_EVENTS = 1000
 MAX_FUTURE_SECONDS = 300.0
@@ -134,22 +134,24 @@ class Name(fields.String):
 
 
 class UnitId(Name):
-    """:class:`Name`, or an integer taken as its decimal string (``42`` is ``"42"``)."""
+    """A unit id as its canonical string (``xp_client.unit_ids``: 42 and 42.0 are "42")."""
 
     def __init__(self, **kwargs: Any) -> None:
-        # Integers count by their decimal digits (a minus sign included).
         biggest, smallest = 10**MAX_USER_ID - 1, -(10 ** (MAX_USER_ID - 1) - 1)
         metadata = {
-            "type": ["string", "integer"],
+            "type": ["string", "number"],
             "minimum": smallest,
             "maximum": biggest,
-            "description": "the unit; an integer is taken as its decimal string",
+            "description": "the unit; a number is its canonical string (42 and 42.0 are '42')",
         }
         super().__init__(MAX_USER_ID, metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
+        if value.__class__ is not str:
+            unit = canonical_unit_id(value)
+            if unit is None:
+                raise ValidationError(unit_id_problem(value, "") or "is not a unit id")
+            value = unit
         return super()._deserialize(value, attr, data, **kwargs)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any, Protocol
 
@@ -151,7 +152,28 @@ def significance(comparison: Comparison) -> str:
 
 
 def dates(experiment: ExperimentInfo) -> str:
+    """The planned window (a whole-day end shown as its last day), then the actual days."""
     start, end = experiment.start, experiment.end
-    if not start and not end:
-        return "not set"
-    return f"{start or '?'} to {end or 'ongoing'}"
+    parts = [
+        f"{moment(start) or '?'} to {moment(end, is_end=True) or 'ongoing'}"
+        if start or end
+        else "not set"
+    ]
+    if experiment.days_running is not None:
+        parts.append(f"{experiment.days_running:g} days running")
+    first, last = experiment.first_exposure_day, experiment.last_exposure_day
+    if first:
+        parts.append(
+            f"exposures {first} to {last}" if last and last != first else f"exposures {first}"
+        )
+    return " · ".join(parts)
+
+
+def moment(text: str | None, is_end: bool = False) -> str | None:
+    """An ISO instant as a date when it falls on 00:00 UTC (an exclusive end: the day before)."""
+    if not text or len(text) == 10:  # a date already (documents saved before instants)
+        return text
+    at = dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+    if at.time() == dt.time(0):
+        return (at.date() - dt.timedelta(days=1 if is_end else 0)).isoformat()
+    return at.strftime("%Y-%m-%d %H:%M UTC")

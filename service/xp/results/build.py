@@ -29,6 +29,7 @@ from xp.results.document import (
     SrmCheck,
     VariantWeight,
 )
+from xp.results.schedule import Dates, experiment_dates
 from xp.results.series import Looks
 from xp.stats.cuped import cuped_compare
 from xp.stats.decision import Direction, MetricComparison, Role, decide
@@ -122,7 +123,7 @@ def results_document(
     )
     generated = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     return ResultsDocument(
-        experiment=_experiment(definition),
+        experiment=_experiment(definition, experiment_dates(definition, data, generated)),
         method=method,
         alpha=alpha,
         sequential_tuning=analysis.tuning,
@@ -337,7 +338,7 @@ def _srm(srm: SrmResult, variants: Sequence[str]) -> SrmCheck:
     )
 
 
-def _experiment(definition: Definition) -> ExperimentInfo:
+def _experiment(definition: Definition, dates: Dates) -> ExperimentInfo:
     experiment = definition.experiment
     return ExperimentInfo(
         key=definition.key,
@@ -346,10 +347,13 @@ def _experiment(definition: Definition) -> ExperimentInfo:
         winner=experiment.winner,
         hypothesis=definition.hypothesis,
         owner=definition.owner,
-        start=definition.start.isoformat() if definition.start else None,
-        end=definition.end.isoformat() if definition.end else None,
+        start=dates.start,
+        end=dates.end,
         planned_sample=definition.planned_sample,
         variants=tuple(VariantWeight(v.key, v.weight) for v in experiment.variants),
         segments=tuple(definition.segments),
         metrics=tuple(m.name for m in definition.metrics),
+        first_exposure_day=dates.first_exposure_day,
+        last_exposure_day=dates.last_exposure_day,
+        days_running=dates.days_running,
     )

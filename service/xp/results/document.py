@@ -8,7 +8,7 @@ and :meth:`ResultsDocument.from_dict` reads that JSON back (tests, saved reports
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from xp.stats.decision import Decision
@@ -48,12 +48,17 @@ class ExperimentInfo:
     winner: str | None
     hypothesis: str
     owner: str
-    start: str | None  # ISO dates
+    start: str | None  # the planned window [start, end), ISO 8601 UTC instants
     end: str | None
     planned_sample: int | None
     variants: tuple[VariantWeight, ...]
     segments: tuple[str, ...]
     metrics: tuple[str, ...]
+    # The actual days (UTC) units were first exposed on, and the days running so far
+    # (xp.results.schedule).
+    first_exposure_day: str | None = None
+    last_exposure_day: str | None = None
+    days_running: float | None = None
 
     @property
     def control(self) -> str | None:
@@ -179,20 +184,7 @@ class ResultsDocument:
         e = self.experiment
         return json_safe(
             {
-                "experiment": {
-                    "key": e.key,
-                    "name": e.name,
-                    "status": e.status,
-                    "winner": e.winner,
-                    "hypothesis": e.hypothesis,
-                    "owner": e.owner,
-                    "start": e.start,
-                    "end": e.end,
-                    "planned_sample": e.planned_sample,
-                    "variants": [{"key": v.key, "weight": v.weight} for v in e.variants],
-                    "segments": list(e.segments),
-                    "metrics": list(e.metrics),
-                },
+                "experiment": _info_dict(e),
                 "method": self.method,
                 "alpha": self.alpha,
                 "sequential_tuning": self.sequential_tuning,
@@ -219,20 +211,7 @@ class ResultsDocument:
         srm = data["srm"]
         decision = data["decision"]
         return cls(
-            experiment=ExperimentInfo(
-                key=e["key"],
-                name=e["name"],
-                status=e["status"],
-                winner=e["winner"],
-                hypothesis=e["hypothesis"],
-                owner=e["owner"],
-                start=e["start"],
-                end=e["end"],
-                planned_sample=e["planned_sample"],
-                variants=tuple(VariantWeight(v["key"], v["weight"]) for v in e["variants"]),
-                segments=tuple(e["segments"]),
-                metrics=tuple(e["metrics"]),
-            ),
+            experiment=_info_of(e),
             method=data["method"],
             alpha=data["alpha"],
             sequential_tuning=data["sequential_tuning"],
@@ -250,6 +229,20 @@ class ResultsDocument:
             diagnostics=dict(data["diagnostics"]),
             metrics=tuple(_metric_of(m) for m in data["metrics"]),
         )
+
+
+def _info_dict(e: ExperimentInfo) -> dict[str, Any]:
+    plain = {f.name: getattr(e, f.name) for f in fields(ExperimentInfo)}
+    variants = [{"key": v.key, "weight": v.weight} for v in e.variants]
+    return {**plain, "variants": variants, "segments": list(e.segments), "metrics": list(e.metrics)}
+
+
+def _info_of(e: Mapping[str, Any]) -> ExperimentInfo:
+    """Fields a saved document lacks (``days_running``, ...) take their defaults."""
+    known = {f.name: e[f.name] for f in fields(ExperimentInfo) if f.name in e}
+    variants = tuple(VariantWeight(v["key"], v["weight"]) for v in e["variants"])
+    sequences = {"segments": tuple(e["segments"]), "metrics": tuple(e["metrics"])}
+    return ExperimentInfo(**{**known, "variants": variants, **sequences})
 
 
 def _metric_dict(m: MetricResult) -> dict[str, Any]:
