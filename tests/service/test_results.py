@@ -101,8 +101,13 @@ def seed(
                         events.append(
                             Conversion(event, user, amount, exposed + 60 + j, f"{user}-{event}{j}")
                         )
-    outcomes = store.ingest(events, {definition.key: definition}, now)
-    assert {o.status for o in outcomes} == {"accepted"}
+    # Each UTC day's events are written on that day, so the store snapshots each day (a look).
+    by_day: dict[int, list[Exposure | Conversion]] = {}
+    for event in events:
+        by_day.setdefault(int(event.ts // DAY), []).append(event)
+    for _day, batch in sorted(by_day.items()):
+        outcomes = store.ingest(batch, {definition.key: definition}, max(e.ts for e in batch))
+        assert {o.status for o in outcomes} == {"accepted"}
 
 
 def generate(rng: np.random.Generator, n: int, buy: float, spend: float) -> list[dict[str, float]]:

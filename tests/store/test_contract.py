@@ -314,7 +314,7 @@ def test_a_unit_holds_a_bounded_number_of_conversions(
 def test_erasure_removes_held_conversions(store: Store, definitions: dict[str, Definition]) -> None:
     ingest(store, definitions, [convert("u", "purchase", T0 + 60, event_id="p1")])
 
-    assert store.erase_unit("u", definitions) == 2  # held in exp and in other
+    assert store.erase_unit("u", definitions) == 0  # held in exp and other, exposed nowhere
     ingest(store, definitions, [expose("u", "control", T0)])
 
     data = store.experiment_stats(definitions["exp"])

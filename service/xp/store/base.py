@@ -66,7 +66,7 @@ class Store(abc.ABC):
         """Remove a unit everywhere (its held conversions too) and its contribution from every
         current statistic; past daily snapshots, anonymous sums, stay as they were.
 
-        Returns how many experiments it was removed from. Experiments no longer in
+        Returns how many experiments it was exposed in. Experiments no longer in
         ``definitions`` are erased too. ``now`` (default: the clock) is the write's time.
         """
 

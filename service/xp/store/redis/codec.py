@@ -20,6 +20,8 @@ from xp.store.model import RawStats, UnitRow, look_scope
 from xp.store.redis import keys
 from xp.store.redis.scripts import Call
 
+DEFAULT_HOLD = HoldPolicy()
+
 STAT_CODES = {
     "s": "sum",
     "ss": "sum_squares",
@@ -33,7 +35,7 @@ STAT_CODES = {
 }
 
 
-def op_call(op: Op, now: float | None = None, hold: HoldPolicy = HoldPolicy()) -> Call:
+def op_call(op: Op, now: float | None = None, hold: HoldPolicy = DEFAULT_HOLD) -> Call:
     if isinstance(op, ExposureOp):
         return exposure_call(op, now)
     return conversion_call(op, now, hold)
@@ -71,14 +73,20 @@ def exposure_call(op: ExposureOp, now: float | None = None) -> Call:
 
 
 def conversion_call(
-    op: ConversionOp, now: float | None = None, hold: HoldPolicy = HoldPolicy()
+    op: ConversionOp, now: float | None = None, hold: HoldPolicy = DEFAULT_HOLD
 ) -> Call:
     """``now``: the store time of the write (default: the clock); ``hold``: how long and how
     many conversions of a unit not exposed yet wait."""
     digest = keys.event_digest(op.event_key)
     call_keys = _write_keys(op.experiment, op.unit_id, digest)
     at = time.time() if now is None else now
-    args = [op.unit_id, repr(op.ts), repr(op.value), keys.seen_field(digest), metric_spec(op.rules)]
+    args: list[Any] = [
+        op.unit_id,
+        repr(op.ts),
+        repr(op.value),
+        keys.seen_field(digest),
+        metric_spec(op.rules),
+    ]
     args += (repr(at), repr(hold.expires(at)), hold.per_unit, op.event, SWEEP_PER_WRITE)
     return "conversion", call_keys, args
 

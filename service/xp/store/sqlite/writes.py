@@ -40,7 +40,8 @@ STATS_UPSERT = f"""
     ON CONFLICT DO UPDATE SET {", ".join(f"{s} = {s} + excluded.{s}" for s in STAT_FIELDS)}
 """
 DIAGNOSTIC_UPSERT = """
-    INSERT INTO diagnostics VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count
+    INSERT INTO diagnostics VALUES (?, ?, ?)
+    ON CONFLICT DO UPDATE SET count = count + excluded.count
 """
 SNAPSHOT_COUNTS = """
     INSERT OR REPLACE INTO look_counts
@@ -217,8 +218,8 @@ def attribute(
 
 
 def erase(conn: sqlite3.Connection, unit_id: str, now: float) -> int:
-    """Remove ``unit_id`` from every experiment it was exposed to or has conversions held in;
-    how many experiments that was."""
+    """Remove ``unit_id`` from every experiment, its held conversions too; how many experiments
+    it was exposed in."""
     rows = conn.execute(
         "SELECT experiment, variant, ts, segments, covariates FROM units WHERE unit_id = ?",
         (unit_id,),
@@ -237,7 +238,7 @@ def erase(conn: sqlite3.Connection, unit_id: str, now: float) -> int:
     for experiment, count in held.items():
         _diagnostic(conn, experiment, "held", -count)
     conn.execute("DELETE FROM held_conversions WHERE unit_id = ?", (unit_id,))
-    return len({row[0] for row in rows} | set(held))
+    return len(rows)
 
 
 def _erase(

@@ -11,21 +11,19 @@
 -- ARGV[1] = unit id
 -- ARGV[2] = field of the default exposure id (it is derived from the unit id, so it goes too)
 -- ARGV[3] = now: the store time of the write, seconds since the epoch
--- Returns 1 when the unit was there (exposed or with held conversions), 0 when it was not
+-- Returns 1 when the unit was exposed in E, 0 when it was not (held conversions go either way)
 
 local units = KEYS[1]
 STATS_KEY, ALL_KEY = KEYS[2], KEYS[4]
 roll_day(KEYS[5], ARGV[3])
-local found = 0
 local waiting = redis.call('HGET', KEYS[6], ARGV[1])
 if waiting then
   redis.call('HINCRBY', KEYS[8], 'held', -#parse_held(waiting))
   redis.call('HDEL', KEYS[6], ARGV[1])
   redis.call('ZREM', KEYS[7], ARGV[1])
-  found = 1
 end
 local rec = redis.call('HGET', units, ARGV[1])
-if not rec then return found end
+if not rec then return 0 end
 local unit = parse_unit(rec)
 local scopes = unit_scopes(unit.vid, unit.ts, unit.segs)
 for _, scope in ipairs(scopes) do
