@@ -8,8 +8,9 @@ snapshots at each UTC day's end (cumulative units, and the conversions observed 
 always-valid p-value falls below alpha at any look.
 
 Guarantee (Waudby-Smith et al. 2023, "Time-uniform central limit theory and asymptotic
-confidence sequences", Theorem 2.2; the running intersection and minimum stay valid because
-the coverage is uniform in time, Howard et al. 2021, Section 2): the share of A/A runs that
+confidence sequences", eq 9; the running intersection and minimum stay valid because the
+coverage is uniform in time, Howard et al. 2021, "Time-uniform, nonparametric, nonasymptotic
+confidence sequences"): the share of A/A runs that
 ever declare is at most alpha, asymptotically. Tested bound: alpha + 3 standard errors of a
 share at alpha over ``RUNS`` runs.
 
