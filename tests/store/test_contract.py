@@ -295,6 +295,20 @@ def test_held_conversions_expire_after_the_grace_period(
     assert (data.diagnostics["held"], data.diagnostics["not_exposed"]) == (0, 1)
 
 
+def test_a_grace_period_of_zero_holds_nothing(
+    store: Store, definitions: dict[str, Definition]
+) -> None:
+    store.hold = HoldPolicy(seconds=0)
+    assert ingest(store, definitions, [convert("u", "purchase", T0 + 60, event_id="p1")]) == [
+        "accepted"
+    ]
+    ingest(store, definitions, [expose("u", "control", T0)])
+
+    data = store.experiment_stats(definitions["exp"])
+    assert data.stats("purchases", "control").sum == 0
+    assert (data.diagnostics["held"], data.diagnostics["not_exposed"]) == (0, 1)
+
+
 def test_a_unit_holds_a_bounded_number_of_conversions(
     store: Store, definitions: dict[str, Definition]
 ) -> None:
