@@ -20,6 +20,7 @@ from xp.events.model import Conversion, Event, Exposure
 from xp.ingest import ingest_batch
 from xp.reports.units_csv import units_csv
 from xp.store import Store
+from xp_client.limits import MAX_ABS_VALUE
 
 NOW = time.time()
 T0 = math.floor(NOW) - 20 * DAY_SECONDS  # whole seconds: window edges are exact
@@ -293,6 +294,22 @@ def test_held_conversions_expire_after_the_grace_period(
 
     assert data.stats("purchases", "control").sum == 1  # w's only
     assert (data.diagnostics["held"], data.diagnostics["not_exposed"]) == (0, 1)
+
+
+def test_a_held_conversion_with_a_hostile_event_name_and_a_huge_value(
+    store: Store,
+) -> None:
+    odd = make_definition(
+        metrics=[{"name": "spend", "event": "buy;now,ok|\x1f=", "kind": "sum"}], segments=[]
+    )
+    definitions = {"exp": odd}
+    # the largest value the events parser takes (xp_client.limits.MAX_ABS_VALUE)
+    huge = convert("u", "buy;now,ok|\x1f=", T0 + 1, value=MAX_ABS_VALUE, event_id="p;1,|")
+    assert ingest(store, definitions, [huge]) == ["accepted"]
+    ingest(store, definitions, [expose("u", "control", T0)])
+
+    stats = store.experiment_stats(odd).stats("spend", "control")
+    assert (stats.n, stats.sum, stats.sum_squares) == (1, MAX_ABS_VALUE, MAX_ABS_VALUE**2)
 
 
 def test_a_grace_period_of_zero_holds_nothing(
