@@ -46,9 +46,14 @@ class Runtime:
         if self._store is None or self._store_pid != os.getpid():
             with self._lock:
                 if self._store is None or self._store_pid != os.getpid():
+                    from xp.attribution.hold import HoldPolicy
                     from xp.store import open_store
 
-                    self._store = open_store(self.settings.store_url, self.settings.data_dir)
+                    self._store = open_store(
+                        self.settings.store_url,
+                        self.settings.data_dir,
+                        HoldPolicy(seconds=self.settings.hold_seconds),
+                    )
                     self._store_pid = os.getpid()
         return self._store
 

@@ -25,6 +25,7 @@ class Settings:
     secret_key: str | None = None
     secure_cookies: bool = False
     log_level: str = "INFO"
+    hold_seconds: float = 86_400.0  # how long a conversion waits for its unit's exposure
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +40,7 @@ class Settings:
             secret_key=env.get("XP_SECRET_KEY") or None,
             secure_cookies=_flag(env, "XP_SECURE_COOKIES"),
             log_level=env.get("XP_LOG_LEVEL", "INFO").upper(),
+            hold_seconds=_number(env, "XP_HOLD_SECONDS", 86_400.0),
         )
 
     def replace(self, **changes: Any) -> Settings:

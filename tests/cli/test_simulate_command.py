@@ -64,6 +64,11 @@ def test_units_rates_and_days(data_dir: Path, folder: Path, xp: Callable[..., Re
         sd = math.sqrt(rate * (1 - rate) / s.n)
         assert abs(s.sum / s.n - rate) < 4.5 * sd, (variant, s.sum / s.n)
     assert 10 <= len(data.days) <= 11
+    # Written in time order at each event's time: one daily snapshot (look) per day, growing.
+    assert 10 <= len(data.looks) <= 11
+    seen = [sum(look.units.values()) for look in data.looks.values()]
+    assert seen == sorted(seen) and seen[0] > 0 and seen[-1] == 4000
+    assert list(data.looks.values())[-1] == data.overall
     assert set(data.segments["country"]) <= {"US", "CA"}
     assert set(data.segments["device"]) == {"a", "b", "c"}
     # A click only ever follows a search: no unit has more clicks than searches.

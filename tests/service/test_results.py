@@ -101,8 +101,13 @@ def seed(
                         events.append(
                             Conversion(event, user, amount, exposed + 60 + j, f"{user}-{event}{j}")
                         )
-    outcomes = store.ingest(events, {definition.key: definition}, now)
-    assert {o.status for o in outcomes} == {"accepted"}
+    # Each UTC day's events are written on that day, so the store snapshots each day (a look).
+    by_day: dict[int, list[Exposure | Conversion]] = {}
+    for event in events:
+        by_day.setdefault(int(event.ts // DAY), []).append(event)
+    for _day, batch in sorted(by_day.items()):
+        outcomes = store.ingest(batch, {definition.key: definition}, max(e.ts for e in batch))
+        assert {o.status for o in outcomes} == {"accepted"}
 
 
 def generate(rng: np.random.Generator, n: int, buy: float, spend: float) -> list[dict[str, float]]:
@@ -480,13 +485,14 @@ def seed_days(
     now: float,
     spend: dict[str, float] | None = None,
 ) -> None:
-    """``days[d][variant] = (units exposed on day d, how many of them buy)``: day 0 first.
+    """``days[d][variant] = (units exposed on day d, how many of them buy)``: day 0 first,
+    each day's events written on that day.
 
     A buyer also spends ``spend[variant]`` (default 10) and every 4th buyer refunds.
     """
-    events: list[Exposure | Conversion] = []
     for d, day in enumerate(days):
         exposed = now - (len(days) - d) * DAY + 60
+        events: list[Exposure | Conversion] = []
         for variant, (units, buyers) in day.items():
             for i in range(units):
                 user = f"{variant}-{d}-{i}"
@@ -498,7 +504,8 @@ def seed_days(
                         events.append(Conversion("spend", user, amount, exposed + 6, f"{user}-s"))
                     if i % 4 == 0:
                         events.append(Conversion("refund", user, 1.0, exposed + 7, f"{user}-r"))
-    store.ingest(events, {definition.key: definition}, now)
+        # each day written on that day: the store's daily snapshots are the sequential looks
+        store.ingest(events, {definition.key: definition}, exposed + 10)
 
 
 def _assert_no_verdict(comparison: dict[str, Any]) -> None:

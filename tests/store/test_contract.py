@@ -14,11 +14,13 @@ import pytest
 
 from tests.support.brute_force import BruteForce, flatten, row_dict
 from tests.support.experiments import EXPERIMENT, MakeStore, make_definition
+from xp.attribution.hold import HoldPolicy
 from xp.definitions.model import DAY_SECONDS, Definition
 from xp.events.model import Conversion, Event, Exposure
 from xp.ingest import ingest_batch
 from xp.reports.units_csv import units_csv
 from xp.store import Store
+from xp_client.limits import MAX_ABS_VALUE
 
 NOW = time.time()
 T0 = math.floor(NOW) - 20 * DAY_SECONDS  # whole seconds: window edges are exact
@@ -184,24 +186,172 @@ def test_windows_and_diagnostics(store: Store, definitions: dict[str, Definition
         "variant_mismatch": 0,
         "before_exposure": 1,
         "outside_window": 3,
-        "not_exposed": 1,
+        "not_exposed": 0,
+        "held": 1,  # nobody's purchase waits for an exposure
     }
-    # "other" has a metric on purchase too, and never saw this unit.
-    assert store.experiment_stats(definitions["other"]).diagnostics["not_exposed"] == 4
+    # "other" has a metric on purchase too, and never saw this unit: its 4 purchases wait.
+    other = store.experiment_stats(definitions["other"]).diagnostics
+    assert (other["held"], other["not_exposed"]) == (4, 0)
+    # A day after (the grace period), the next write settles them as not exposed.
+    store.ingest([expose("v", "control", T0, experiment="other")], definitions, NOW + DAY)
+    other = store.experiment_stats(definitions["other"]).diagnostics
+    assert (other["held"], other["not_exposed"]) == (0, 4)
 
 
-def test_a_conversion_that_arrives_before_the_exposure_is_not_attributed_later(
+# -- conversions that arrive before their unit's exposure ------------------------------------
+
+ARRIVALS = [
+    convert("u", "purchase", T0 + 60, value=5.0, event_id="p1"),
+    convert("u", "purchase", T0 + 2 * DAY, value=7.0, event_id="p2"),
+    convert("u", "visit", T0 + 3 * DAY, event_id="v1"),  # retained: window [1, 8) days
+    convert("u", "search", T0 + 10, event_id="s1"),
+    convert("u", "click", T0 + 20, value=1.0, event_id="k1"),
+    convert("u", "purchase", T0 - 60, event_id="early"),  # before the exposure's ts
+    convert("u", "purchase", T0 + 8 * DAY, value=1.0, event_id="late"),  # outside converted
+]
+EXPECTED = {
+    "converted": 1.0,
+    "purchases": 3.0,
+    "revenue": 13.0,
+    "retained": 1.0,
+    "clicks_per_search": 1.0,
+}
+
+
+@pytest.mark.parametrize("order", ["exposure first", "conversions first", "interleaved"])
+def test_totals_are_the_same_whichever_arrives_first(
+    store: Store, definitions: dict[str, Definition], order: str
+) -> None:
+    exposure = expose("u", "treatment", T0, attributes={"country": "US"}, covariates={"revenue": 2})
+    if order == "exposure first":
+        events = [exposure, *ARRIVALS]
+    elif order == "conversions first":
+        events = [*ARRIVALS, exposure]
+    else:
+        events = [*ARRIVALS[:3], exposure, *ARRIVALS[3:]]
+    for event in events:  # one batch each: each arrives on its own
+        ingest(store, definitions, [event])
+
+    data = store.experiment_stats(definitions["exp"])
+    (row,) = store.iter_units(definitions["exp"])
+
+    assert dict(row.metrics) == EXPECTED
+    assert row.denominators == {"clicks_per_search": 1.0}
+    for name, total in EXPECTED.items():
+        stats = data.stats(name, "treatment")
+        assert (stats.sum, stats.sum_squares) == (total, total * total), name
+        assert stats.sum_xy == (2 * total if name == "revenue" else 0.0)
+        assert data.segments["country"]["US"].metrics[name]["treatment"].sum == total
+    assert data.diagnostics["before_exposure"] == 1
+    # the late purchase counts for purchases and revenue but is outside converted's 7 days
+    assert data.diagnostics["outside_window"] == 1
+    assert (data.diagnostics["held"], data.diagnostics["not_exposed"]) == (0, 0)
+
+
+def test_replays_of_a_held_conversion_change_nothing(
     store: Store, definitions: dict[str, Definition]
 ) -> None:
-    late = convert("u", "purchase", T0 + 60, event_id="p1")
-    assert ingest(store, definitions, [late]) == ["accepted"]
+    purchase = convert("u", "purchase", T0 + 60, value=5.0, event_id="p1")
+
+    assert ingest(store, definitions, [purchase]) == ["accepted"]  # held
+    assert ingest(store, definitions, [purchase, purchase]) == ["duplicate", "duplicate"]
+    assert ingest(store, definitions, [expose("u", "control", T0), purchase]) == [
+        "accepted",
+        "duplicate",
+    ]
+    assert ingest(store, definitions, [expose("u", "control", T0)]) == ["duplicate"]
+
+    data = store.experiment_stats(definitions["exp"])
+    assert data.stats("revenue", "control").sum == 5.0
+    assert data.stats("purchases", "control").sum == 1.0
+    assert (data.diagnostics["held"], data.diagnostics["not_exposed"]) == (0, 0)
+
+
+def test_a_held_conversion_outside_every_window_counts_nowhere(
+    store: Store, definitions: dict[str, Definition]
+) -> None:
+    ingest(store, definitions, [convert("u", "visit", T0 + 9 * DAY, event_id="v")])
     ingest(store, definitions, [expose("u", "control", T0)])
-    assert ingest(store, definitions, [late]) == ["duplicate"]
 
     data = store.experiment_stats(definitions["exp"])
 
+    assert data.stats("retained", "control").sum == 0
+    assert data.diagnostics["outside_window"] == 1
+    assert data.diagnostics["held"] == 0
+
+
+def test_held_conversions_expire_after_the_grace_period(
+    store: Store, definitions: dict[str, Definition]
+) -> None:
+    store.hold = HoldPolicy(seconds=3600)
+    store.ingest([convert("u", "purchase", T0 + 60, event_id="p1")], definitions, NOW)
+    store.ingest([convert("w", "purchase", T0 + 60, event_id="p2")], definitions, NOW + 3599)
+    # u's exposure comes when its conversion stopped waiting; w's while it still waits
+    store.ingest([expose("u", "control", T0)], definitions, NOW + 3600)
+    store.ingest([expose("w", "control", T0)], definitions, NOW + 3600)
+
+    data = store.experiment_stats(definitions["exp"])
+
+    assert data.stats("purchases", "control").sum == 1  # w's only
+    assert (data.diagnostics["held"], data.diagnostics["not_exposed"]) == (0, 1)
+
+
+def test_a_held_conversion_with_a_hostile_event_name_and_a_huge_value(
+    store: Store,
+) -> None:
+    odd = make_definition(
+        metrics=[{"name": "spend", "event": "buy;now,ok|\x1f=", "kind": "sum"}], segments=[]
+    )
+    definitions = {"exp": odd}
+    # the largest value the events parser takes (xp_client.limits.MAX_ABS_VALUE)
+    huge = convert("u", "buy;now,ok|\x1f=", T0 + 1, value=MAX_ABS_VALUE, event_id="p;1,|")
+    assert ingest(store, definitions, [huge]) == ["accepted"]
+    ingest(store, definitions, [expose("u", "control", T0)])
+
+    stats = store.experiment_stats(odd).stats("spend", "control")
+    assert (stats.n, stats.sum, stats.sum_squares) == (1, MAX_ABS_VALUE, MAX_ABS_VALUE**2)
+
+
+def test_a_grace_period_of_zero_holds_nothing(
+    store: Store, definitions: dict[str, Definition]
+) -> None:
+    store.hold = HoldPolicy(seconds=0)
+    assert ingest(store, definitions, [convert("u", "purchase", T0 + 60, event_id="p1")]) == [
+        "accepted"
+    ]
+    ingest(store, definitions, [expose("u", "control", T0)])
+
+    data = store.experiment_stats(definitions["exp"])
     assert data.stats("purchases", "control").sum == 0
-    assert data.diagnostics["not_exposed"] == 1
+    assert (data.diagnostics["held"], data.diagnostics["not_exposed"]) == (0, 1)
+
+
+def test_a_unit_holds_a_bounded_number_of_conversions(
+    store: Store, definitions: dict[str, Definition]
+) -> None:
+    store.hold = HoldPolicy(per_unit=2)
+    ingest(
+        store, definitions, [convert("u", "purchase", T0 + i, event_id=f"p{i}") for i in range(3)]
+    )
+    assert store.experiment_stats(definitions["exp"]).diagnostics["held"] == 2
+    ingest(store, definitions, [expose("u", "control", T0)])
+
+    data = store.experiment_stats(definitions["exp"])
+
+    assert data.stats("purchases", "control").sum == 2
+    assert (data.diagnostics["held"], data.diagnostics["not_exposed"]) == (0, 1)
+
+
+def test_erasure_removes_held_conversions(store: Store, definitions: dict[str, Definition]) -> None:
+    ingest(store, definitions, [convert("u", "purchase", T0 + 60, event_id="p1")])
+
+    assert store.erase_unit("u", definitions) == 0  # held in exp and other, exposed nowhere
+    ingest(store, definitions, [expose("u", "control", T0)])
+
+    data = store.experiment_stats(definitions["exp"])
+    assert data.stats("purchases", "control").sum == 0
+    assert (data.diagnostics["held"], data.diagnostics["not_exposed"]) == (0, 0)
+    assert store.erase_unit("u", definitions) == 1
 
 
 def test_first_exposure_wins_and_other_variants_are_counted_once_each(

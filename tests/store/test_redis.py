@@ -126,3 +126,44 @@ def test_driver_errors_become_store_errors(definitions: dict[str, Definition]) -
     with pytest.raises(StoreError):
         store.ping()
     store.close()
+
+
+def test_held_conversions_leave_nothing_behind_once_matched_or_expired(
+    redis_store: RedisStore, definitions: dict[str, Definition]
+) -> None:
+    client = redis_store.client
+    held, queue = key_names.held("exp"), key_names.hold_queue("exp")
+    conversions = [Conversion("purchase", f"h{i}", 1.0, NOW - 50, f"h-{i}") for i in range(20)]
+    redis_store.ingest(conversions, definitions, NOW)
+    assert (client.hlen(held), client.zcard(queue)) == (20, 20)
+
+    redis_store.ingest(
+        [Exposure.create("exp", f"h{i}", "control", NOW - 100) for i in range(10)], definitions, NOW
+    )
+    assert (client.hlen(held), client.zcard(queue)) == (10, 10)
+    # a day later each write settles up to 8 expired units; two writes settle the other 10
+    for i in range(2):
+        redis_store.ingest(
+            [Exposure.create("exp", f"late{i}", "control", NOW)], definitions, NOW + 86_400
+        )
+    assert (client.hlen(held), client.zcard(queue)) == (0, 0)
+    diagnostics = redis_store.experiment_stats(definitions["exp"]).diagnostics
+    assert (diagnostics["held"], diagnostics["not_exposed"]) == (0, 10)
+
+
+def test_one_snapshot_field_per_day_with_writes(
+    redis_store: RedisStore, definitions: dict[str, Definition]
+) -> None:
+    day = 86_400
+    for d in range(5):
+        at = NOW - (5 - d) * day
+        redis_store.ingest([Exposure.create("exp", f"u{d}", "control", at)], definitions, at)
+
+    looks = redis_store.client.hgetall(key_names.looks("exp"))
+
+    assert len(looks) == 1 + 4  # the latest write day, and the 4 days before it
+    assert looks["day"] == str(int((NOW - day) // day))
+    # each snapshot is the all hash as it stood: one more unit per day
+    assert [v for k, v in sorted(looks.items()) if k != "day"] == [
+        f"a:0:n={n}" for n in range(1, 5)
+    ]

@@ -87,3 +87,14 @@ def test_a_forked_child_uses_its_own_connections(tmp_path: Path) -> None:
     assert data.units == {"control": 1, "treatment": 1}
     assert data.stats("revenue", "control").sum == 5.0
     store.close()
+
+
+def test_held_conversions_leave_no_rows_once_matched(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/held.db", "unused")
+    store.ingest([Conversion("purchase", "u", 1.0, NOW - 50, "p")], DEFINITIONS, NOW)
+    store.ingest([Exposure.create("exp", "u", "control", NOW - 100)], DEFINITIONS, NOW)
+    store.close()
+
+    with sqlite3.connect(tmp_path / "held.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM held_conversions").fetchone() == (0,)
+        assert conn.execute("SELECT COUNT(*) FROM look_stats").fetchone() == (0,)  # one day

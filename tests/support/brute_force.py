@@ -2,7 +2,10 @@
 
 Events are replayed in arrival order into plain dicts of units and their totals; statistics
 are then recomputed from the final per-unit totals (never incrementally), so an error in the
-stores' ``(old + d)^2 - old^2`` bookkeeping cannot hide behind the same error here.
+stores' ``(old + d)^2 - old^2`` bookkeeping cannot hide behind the same error here. A
+conversion of a unit not exposed yet waits (up to ``per_unit`` per unit) for the exposure and
+then counts as if it had come after it; ``now`` and ``hold_seconds`` decide when it stops
+waiting (expired ones count ``not_exposed`` at the exposure or at :meth:`settle`).
 """
 
 from __future__ import annotations
@@ -42,14 +45,27 @@ class Unit:
 
 
 class BruteForce:
-    def __init__(self, definitions: Mapping[str, Definition]) -> None:
+    def __init__(
+        self,
+        definitions: Mapping[str, Definition],
+        hold_seconds: float = 86_400.0,
+        per_unit: int = 32,
+    ) -> None:
         self.definitions = definitions
         self.units: dict[str, dict[str, Unit]] = {key: {} for key in definitions}
         self.seen: set[tuple[str, str]] = set()
         self.diagnostics: dict[str, Counter[str]] = {key: Counter() for key in definitions}
         self.statuses: list[str] = []
+        self.hold_seconds = hold_seconds
+        self.per_unit = per_unit
+        # experiment -> unit -> [(conversion, expires)] waiting for the unit's exposure
+        self.held: dict[str, dict[str, list[tuple[Conversion, float]]]] = {
+            key: {} for key in definitions
+        }
+        self.now = 0.0
 
-    def ingest(self, events: Iterable[Event]) -> None:
+    def ingest(self, events: Iterable[Event], now: float = 0.0) -> None:
+        self.now = now
         for event in events:
             if isinstance(event, Exposure):
                 self.statuses.append(self._exposure(event))
@@ -59,6 +75,19 @@ class BruteForce:
     def erase(self, unit_id: str) -> None:
         for units in self.units.values():
             units.pop(unit_id, None)
+        for held in self.held.values():
+            held.pop(unit_id, None)
+
+    def settle(self, now: float) -> None:
+        """Every held conversion expired by ``now`` counts ``not_exposed``."""
+        for key, held in self.held.items():
+            for unit_id in list(held):
+                kept = [(c, t) for c, t in held[unit_id] if t > now]
+                self.diagnostics[key]["not_exposed"] += len(held[unit_id]) - len(kept)
+                if kept:
+                    held[unit_id] = kept
+                else:
+                    del held[unit_id]
 
     def _exposure(self, e: Exposure) -> str:
         d = self.definitions.get(e.experiment)
@@ -75,6 +104,11 @@ class BruteForce:
             self.units[e.experiment][e.user_id] = Unit(
                 e.variant, e.ts, segments, dict(e.covariates)
             )
+            for c, expires in self.held[e.experiment].pop(e.user_id, []):
+                if expires <= self.now:
+                    self.diagnostics[e.experiment]["not_exposed"] += 1
+                elif d.metrics_on(c.event):
+                    self._attribute(e.experiment, c)
             return "accepted"
         if unit.variant == e.variant:
             return "duplicate"
@@ -96,31 +130,38 @@ class BruteForce:
                 continue
             self.seen.add((key, "c:" + c.event_id))
             statuses.append("accepted")
-            unit = self.units[key].get(c.user_id)
-            if unit is None:
-                self.diagnostics[key]["not_exposed"] += 1
-                continue
-            after = c.ts - unit.ts
-            if after < 0:
-                self.diagnostics[key]["before_exposure"] += 1
-                continue
-            for m in metrics:
-                if not m.in_window(after):
-                    self.diagnostics[key]["outside_window"] += 1
-                    continue
-                totals = unit.totals.setdefault(m.name, [0.0, 0.0])
-                if m.kind in ("binomial", "retention"):
-                    totals[0] = 1.0
-                elif m.kind == "count":
-                    totals[0] += 1
-                elif m.kind == "sum":
-                    totals[0] += c.value
+            if c.user_id not in self.units[key]:
+                waiting = self.held[key].get(c.user_id, [])
+                if len(waiting) < self.per_unit and self.hold_seconds > 0:
+                    self.held[key][c.user_id] = [*waiting, (c, self.now + self.hold_seconds)]
                 else:
-                    if c.event == m.numerator:
-                        totals[0] += c.value
-                    if c.event == m.denominator:
-                        totals[1] += c.value
+                    self.diagnostics[key]["not_exposed"] += 1
+                continue
+            self._attribute(key, c)
         return "duplicate" if statuses and all(s == "duplicate" for s in statuses) else "accepted"
+
+    def _attribute(self, key: str, c: Conversion) -> None:
+        unit = self.units[key][c.user_id]
+        after = c.ts - unit.ts
+        if after < 0:
+            self.diagnostics[key]["before_exposure"] += 1
+            return
+        for m in self.definitions[key].metrics_on(c.event):
+            if not m.in_window(after):
+                self.diagnostics[key]["outside_window"] += 1
+                continue
+            totals = unit.totals.setdefault(m.name, [0.0, 0.0])
+            if m.kind in ("binomial", "retention"):
+                totals[0] = 1.0
+            elif m.kind == "count":
+                totals[0] += 1
+            elif m.kind == "sum":
+                totals[0] += c.value
+            else:
+                if c.event == m.numerator:
+                    totals[0] += c.value
+                if c.event == m.denominator:
+                    totals[1] += c.value
 
     def stats(self, key: str) -> dict[str, Any]:
         """Every number the store should report for experiment ``key``, by path."""
@@ -157,6 +198,7 @@ class BruteForce:
                         out[f"{path}/metrics/{m.name}/{variant}/{stat}"] = number
         for name in ("variant_mismatch", "before_exposure", "outside_window", "not_exposed"):
             out[f"diagnostics/{name}"] = self.diagnostics[key][name]
+        out["diagnostics/held"] = sum(len(waiting) for waiting in self.held[key].values())
         return out
 
     def unit_rows(self, key: str) -> dict[str, dict[str, Any]]:

@@ -108,8 +108,14 @@ def ingest(store: Store, defs: Mapping[str, Definition], units: list[Unit], now:
         for j in range(u.refunds):
             ts = u.exposed_at + 1200 + j
             conversions.append(Conversion("refund", u.unit_id, 1.0, ts, f"{u.unit_id}-r{j}"))
-    outcomes = store.ingest([*exposures, *conversions], defs, now)
-    assert all(o.status == "accepted" for o in outcomes), {o.status for o in outcomes}
+    # Each UTC day's events are written on that day (the store's clock), so the store takes
+    # one daily snapshot (look) per day, as it would have live.
+    by_day: dict[int, list[Exposure | Conversion]] = {}
+    for event in [*exposures, *conversions]:
+        by_day.setdefault(int(event.ts // 86_400), []).append(event)
+    for _day, events in sorted(by_day.items()):
+        outcomes = store.ingest(events, defs, min(now, max(e.ts for e in events)))
+        assert all(o.status == "accepted" for o in outcomes), {o.status for o in outcomes}
 
 
 def seed(folder: Path, store: Store, now: float, count: int = 600) -> list[Unit]:

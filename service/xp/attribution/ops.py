@@ -29,6 +29,7 @@ VARIANT_MISMATCH = 2  # exposure naming another variant than the unit's first on
 NOT_EXPOSED = 3
 BEFORE_EXPOSURE = 4
 OUTSIDE_WINDOW = 5  # outside every metric's window
+HELD = 6  # conversion of a unit not exposed yet: held until its exposure (docs/storage.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,8 @@ class ExposureOp:
     segments: tuple[tuple[str, str], ...]  # (segment, value) for every declared segment
     covariates: tuple[tuple[str, float], ...]  # (metric, pre-period value)
     event_key: str
+    # The experiment's metric rules per event: how the unit's held conversions count.
+    held_rules: tuple[tuple[str, tuple[MetricRule, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ class ConversionOp:
     value: float
     rules: tuple[MetricRule, ...]
     event_key: str
+    event: str = ""  # the event's name: a held conversion finds its rules by it
 
 
 Op = ExposureOp | ConversionOp
@@ -95,6 +99,7 @@ class EventIndex:
     def __init__(self, definitions: Mapping[str, Definition]) -> None:
         self.definitions = definitions
         self.by_event: dict[str, list[tuple[str, tuple[MetricRule, ...]]]] = {}
+        self.by_experiment: dict[str, tuple[tuple[str, tuple[MetricRule, ...]], ...]] = {}
         for key, definition in definitions.items():
             if definition.status != "running":
                 continue
@@ -110,6 +115,9 @@ class EventIndex:
                     events.setdefault(event, []).append(rule)
             for event, rules in events.items():
                 self.by_event.setdefault(event, []).append((key, tuple(rules)))
+            self.by_experiment[key] = tuple(
+                (event, tuple(rules)) for event, rules in events.items()
+            )
 
 
 def plan_events(events: Sequence[Event], index: EventIndex, now: float) -> list[Planned]:
@@ -121,12 +129,12 @@ def plan_event(event: Event, index: EventIndex, now: float) -> Planned:
     if problem:
         return Planned(outcome=Outcome("rejected", problem, "ts"))
     if isinstance(event, Exposure):
-        return _plan_exposure(event, index.definitions)
+        return _plan_exposure(event, index)
     return _plan_conversion(event, index)
 
 
-def _plan_exposure(event: Exposure, definitions: Mapping[str, Definition]) -> Planned:
-    definition = definitions.get(event.experiment)
+def _plan_exposure(event: Exposure, index: EventIndex) -> Planned:
+    definition = index.definitions.get(event.experiment)
     if definition is None:
         return _reject("experiment", f"unknown experiment {event.experiment!r}")
     if definition.status != "running":
@@ -166,6 +174,7 @@ def _plan_exposure(event: Exposure, definitions: Mapping[str, Definition]) -> Pl
         segments=segments,
         covariates=tuple(event.covariates.items()),
         event_key=exposure_key(event.event_id),
+        held_rules=index.by_experiment.get(event.experiment, ()),
     )
     return Planned(ops=(op,))
 
@@ -179,6 +188,7 @@ def _plan_conversion(event: Conversion, index: EventIndex) -> Planned:
             value=event.value,
             rules=rules,
             event_key="c:" + event.event_id,
+            event=event.event,
         )
         for key, rules in index.by_event.get(event.event, ())
     )

@@ -4,7 +4,9 @@ Each synthetic unit gets attributes that pass the experiment's targeting where i
 read off simple conditions: ``$eq``, ``$in``, bounds), is assigned by the real engine, and
 only units it puts in the experiment are exposed. Exposures and conversions enter as raw
 event batches through :func:`service.events.ingest_batch`, the path ``POST /v1/events``
-takes. Exposures are spread over the last ``--days`` days, so the results have a daily series.
+takes. Exposures are spread over the last ``--days`` days and every event is written in time
+order, each batch at the store time of its last event (one UTC day per batch at most), so the
+store takes its daily snapshots as it would have live and the results have a daily series.
 
 The true effect: each unit does each event its experiment's metrics listen to with
 probability ``--baseline``, times ``1 + --lift`` in every treatment when a primary metric
@@ -38,7 +40,6 @@ SEGMENT_VALUES = ("a", "b", "c")
 VALUE_MEAN = 40.0
 REPEAT_MEAN = 0.5
 MAX_TRIES_PER_UNIT = 50
-UNITS_PER_ROUND = 400  # exposures go in before the conversions that follow them
 
 
 @dataclass(frozen=True)
@@ -207,8 +208,17 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 def _batches(events: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]]:
-    for i in range(0, len(events), MAX_EVENTS):
-        yield events[i : i + MAX_EVENTS]
+    """``events`` (in time order) in batches of at most ``MAX_EVENTS`` within one UTC day."""
+    batch: list[dict[str, Any]] = []
+    for event in events:
+        if batch and (
+            len(batch) == MAX_EVENTS or event["ts"] // DAY_SECONDS != batch[0]["ts"] // DAY_SECONDS
+        ):
+            yield batch
+            batch = []
+        batch.append(event)
+    if batch:
+        yield batch
 
 
 @click.command()
@@ -263,36 +273,27 @@ def simulate(
         sim = Simulation(definition, units, lift, baseline, days, seed, now)
         exposed: Counter[str] = Counter()
         totals: Counter[str] = Counter()
-        pending: list[tuple[str, str, dict[str, Any]]] = []
-
-        def send(round_: list[tuple[str, str, dict[str, Any]]]) -> None:
-            exposures, conversions = [], []
-            for unit_id, variant, attributes in round_:
-                ts = now - sim.rng.uniform(0, span)
-                exposures.append(
-                    {
-                        "type": "exposure",
-                        "experiment": key,
-                        "user_id": unit_id,
-                        "variant": variant,
-                        "ts": ts,
-                        "attributes": attributes,
-                    }
-                )
-                conversions += sim.events_of(unit_id, variant, ts)
-                exposed[variant] += 1
-            for batch in [*_batches(exposures), *_batches(conversions)]:
-                answer = ingest_batch(runtime.store, definitions, {"events": list(batch)}, now)
-                for name in ("accepted", "duplicates", "rejected"):
-                    totals[name] += answer[name]
-
-        for unit in sim.exposed_units():
-            pending.append(unit)
-            if len(pending) == UNITS_PER_ROUND:
-                send(pending)
-                pending = []
-        if pending:
-            send(pending)
+        events: list[dict[str, Any]] = []
+        for unit_id, variant, attributes in sim.exposed_units():
+            ts = now - sim.rng.uniform(0, span)
+            events.append(
+                {
+                    "type": "exposure",
+                    "experiment": key,
+                    "user_id": unit_id,
+                    "variant": variant,
+                    "ts": ts,
+                    "attributes": attributes,
+                }
+            )
+            events += sim.events_of(unit_id, variant, ts)
+            exposed[variant] += 1
+        events.sort(key=lambda event: event["ts"])
+        for batch in _batches(events):
+            # written when its last event happened: the store's clock drives the daily looks
+            answer = ingest_batch(runtime.store, definitions, {"events": batch}, batch[-1]["ts"])
+            for name in ("accepted", "duplicates", "rejected"):
+                totals[name] += answer[name]
 
     if not exposed:
         raise click.ClickException(

@@ -30,7 +30,8 @@ DIAGNOSTICS = {
     "variant_mismatch": "later exposures with another variant (ignored: first exposure wins)",
     "before_exposure": "conversions before the unit's first exposure (not attributed)",
     "outside_window": "conversions outside the metric's window (not attributed)",
-    "not_exposed": "conversions from units never exposed (not attributed)",
+    "not_exposed": "conversions whose unit was not exposed in the grace period (not attributed)",
+    "held": "conversions waiting for their unit's exposure (attributed if it comes in time)",
 }
 
 # Metrics whose per-unit value is 0 or 1: means read as rates, absolute lifts as points.

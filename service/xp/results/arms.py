@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import fields
 
 from xp.definitions.model import Metric
 from xp.results.document import VariantRow
@@ -37,14 +36,6 @@ def mean_arm(metric: Metric, stats: SufficientStats) -> MeanStats | ProportionSt
     if metric.traits.proportion:
         return ProportionStats(stats.n, stats.sum)
     return MeanStats(stats.n, stats.sum, stats.sum_squares)
-
-
-def add(total: SufficientStats, more: SufficientStats | None) -> SufficientStats:
-    if more is None:
-        return total
-    return SufficientStats(
-        **{f.name: getattr(total, f.name) + getattr(more, f.name) for f in fields(SufficientStats)}
-    )
 
 
 def variant_rows(

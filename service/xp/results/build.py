@@ -18,7 +18,7 @@ from typing import cast
 
 from xp.definitions.model import Definition, Metric
 from xp.definitions.phases import store_view
-from xp.results.arms import add, arm, mean_arm, variant_rows
+from xp.results.arms import arm, mean_arm, variant_rows
 from xp.results.document import (
     Comparison,
     Cuped,
@@ -30,18 +30,17 @@ from xp.results.document import (
     VariantWeight,
 )
 from xp.results.schedule import Dates, experiment_dates
-from xp.results.series import Looks
+from xp.results.series import Looks, daily_looks
 from xp.stats.cuped import cuped_compare
 from xp.stats.decision import Direction, MetricComparison, Role, decide
 from xp.stats.frequentist import (
     LiftMoments,
     LiftResult,
-    frequentist_lift,
     frequentist_result,
     lift_moments,
 )
 from xp.stats.multiple import benjamini_hochberg, holm
-from xp.stats.sequential import DEFAULT_TUNING, sequential_result, sequential_series
+from xp.stats.sequential import DEFAULT_TUNING, sequential_result
 from xp.stats.srm import SrmResult, srm_test
 from xp.stats.sufficient import ArmSummary, CovariateStats, finite_or_none
 from xp.store import Store
@@ -175,7 +174,7 @@ class _Analysis:
     def overall(self, metric: Metric, data: ExperimentData) -> _Overall:
         arms = self.arms(metric, data.metrics.get(metric.name, {}))
         sequential = self.method == "sequential"
-        looks = self.looks(metric, data.days) if sequential or metric.role == "primary" else None
+        looks = self.looks(metric, data.looks) if sequential or metric.role == "primary" else None
         results = self.lifts(arms)
         if looks is not None and sequential:
             # Sequentially, the overall result is the last look's: its p-value the running
@@ -239,26 +238,12 @@ class _Analysis:
             )
         return out
 
-    def looks(self, metric: Metric, days: Mapping[str, Slice]) -> Looks:
-        """Each treatment's result on the statistics cumulated up to each UTC day of exposure."""
-        dates = tuple(days)
-        cumulative: list[dict[str, ArmSummary]] = []
-        units: list[dict[str, int]] = []
-        running: dict[str, SufficientStats] = {}
-        for date in dates:
-            day = days[date].metrics.get(metric.name, {})
-            for variant in self.definition.variant_keys:
-                running[variant] = add(running.get(variant, SufficientStats()), day.get(variant))
-            cumulative.append({v: arm(metric, s) for v, s in running.items()})
-            units.append({v: s.n for v, s in running.items()})
-        results = {}
-        for variant in self.treatments:
-            pairs = [(arms[self.control], arms[variant]) for arms in cumulative]
-            if self.method == "sequential":
-                results[variant] = sequential_series(pairs, self.alpha, self.tuning)
-            else:
-                results[variant] = [frequentist_lift(c, t, self.alpha) for c, t in pairs]
-        return Looks(self.control, dates, tuple(units), results)
+    def looks(self, metric: Metric, looks: Mapping[str, Slice]) -> Looks:
+        """Each treatment's result at each real look: the statistics the store snapshotted at
+        the end of each UTC day with writes, then the current totals (docs/stats.md)."""
+        return daily_looks(
+            metric, looks, self.definition.variant_keys, self.method, self.alpha, self.tuning
+        )
 
     def segments(
         self, metric: Metric, segments: Mapping[str, Mapping[str, Slice]]

@@ -1,11 +1,21 @@
-"""The daily looks at one metric: its results on the statistics cumulated day by day."""
+"""The daily looks at one metric: its results on what was observable at the end of each day.
+
+A look is the store's snapshot of the experiment's cumulative statistics at a UTC day boundary
+(the last one: the current totals), never a recomputation from today's data, so a look once
+taken does not change when the report is built again (docs/stats.md, "Looks").
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from xp.definitions.model import Metric
+from xp.results.arms import arm
 from xp.results.document import Band, SeriesPoint
-from xp.stats.frequentist import Estimate, LiftResult
+from xp.stats.frequentist import Estimate, LiftResult, frequentist_lift
+from xp.stats.sequential import sequential_series
+from xp.store.model import Slice, SufficientStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +47,33 @@ class Looks:
 
 def _band(estimate: Estimate) -> Band:
     return Band(estimate.estimate, estimate.ci_low, estimate.ci_high)
+
+
+def daily_looks(
+    metric: Metric,
+    looks: Mapping[str, Slice],
+    variants: Sequence[str],
+    method: str,
+    alpha: float,
+    tuning: float,
+) -> Looks:
+    """Each treatment's result at each look (``ExperimentData.looks``, oldest first), against
+    the first of ``variants``. Sequentially each look carries the running minimum p-value and
+    the running intersection of the intervals over the looks so far."""
+    control, treatments = variants[0], variants[1:]
+    dates = tuple(looks)
+    arms = []
+    units = []
+    for date in dates:
+        stats = looks[date].metrics.get(metric.name, {})
+        per_variant = {v: stats.get(v, SufficientStats()) for v in variants}
+        arms.append({v: arm(metric, s) for v, s in per_variant.items()})
+        units.append({v: int(looks[date].units.get(v, 0)) for v in variants})
+    results = {}
+    for variant in treatments:
+        pairs = [(at[control], at[variant]) for at in arms]
+        if method == "sequential":
+            results[variant] = sequential_series(pairs, alpha, tuning)
+        else:
+            results[variant] = [frequentist_lift(c, t, alpha) for c, t in pairs]
+    return Looks(control, dates, tuple(units), results)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xp.attribution.hold import HoldPolicy
 from xp.store.base import Store, StoreError
 from xp.store.model import ExperimentData, Slice, SufficientStats, UnitRow
 
@@ -31,8 +32,16 @@ __all__ = [
 ]
 
 
-def open_store(url: str | None, data_dir: str | Path) -> Store:
-    """The store ``url`` names, or the default SQLite file in ``data_dir``."""
+def open_store(url: str | None, data_dir: str | Path, hold: HoldPolicy | None = None) -> Store:
+    """The store ``url`` names, or the default SQLite file in ``data_dir``; ``hold`` says how
+    long conversions wait for their unit's exposure (default 24 h)."""
+    store = _open(url, data_dir)
+    if hold is not None:
+        store.hold = hold
+    return store
+
+
+def _open(url: str | None, data_dir: str | Path) -> Store:
     if not url:
         directory = Path(data_dir)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Mapping, Sequence
 
+from xp.attribution.hold import HoldPolicy
 from xp.attribution.ops import EventIndex, Op, Outcome, outcome, plan_events
 from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
@@ -20,9 +21,14 @@ class Store(abc.ABC):
     """Exposures and conversions in, exact sufficient statistics and per-unit rows out.
 
     Thread-safe; after ``os.fork()`` a child opens its own connections on first use.
+
+    Time: the ``now`` of each write (the service's clock when it received the batch) decides
+    the UTC day of the write, hence which daily snapshot ("look") it falls after, and how
+    long a held conversion has waited (docs/storage.md, "Looks" and "Held conversions").
     """
 
     _index: EventIndex | None = None
+    hold: HoldPolicy = HoldPolicy()
 
     def ingest(
         self, events: Sequence[Event], definitions: Mapping[str, Definition], now: float
@@ -38,12 +44,13 @@ class Store(abc.ABC):
             index = self._index = EventIndex(definitions)
         planned = plan_events(events, index, now)
         ops = [op for p in planned for op in p.ops]
-        codes = iter(self._apply(ops) if ops else [])
+        codes = iter(self._apply(ops, now) if ops else [])
         return [outcome(p, [next(codes) for _ in p.ops]) for p in planned]
 
     @abc.abstractmethod
-    def _apply(self, ops: Sequence[Op]) -> list[int]:
-        """Apply ops in order; one result code (``xp.attribution.ops``) per op."""
+    def _apply(self, ops: Sequence[Op], now: float) -> list[int]:
+        """Apply ops in order at store time ``now``; one result code (``xp.attribution.ops``)
+        per op."""
 
     @abc.abstractmethod
     def experiment_stats(self, definition: Definition) -> ExperimentData:
@@ -54,11 +61,14 @@ class Store(abc.ABC):
         """Every exposed unit of one experiment, streamed in no particular order."""
 
     @abc.abstractmethod
-    def erase_unit(self, unit_id: str, definitions: Mapping[str, Definition]) -> int:
-        """Remove a unit everywhere and its contribution from every statistic.
+    def erase_unit(
+        self, unit_id: str, definitions: Mapping[str, Definition], now: float | None = None
+    ) -> int:
+        """Remove a unit everywhere (its held conversions too) and its contribution from every
+        current statistic; past daily snapshots, anonymous sums, stay as they were.
 
-        Returns how many experiments it was removed from. Experiments no longer in
-        ``definitions`` are erased too.
+        Returns how many experiments it was exposed in. Experiments no longer in
+        ``definitions`` are erased too. ``now`` (default: the clock) is the write's time.
         """
 
     @abc.abstractmethod

@@ -10,10 +10,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from xp.attribution.scopes import ALL, Scope
+from xp.attribution.scopes import ALL, Scope, day_label
 from xp.definitions.model import Definition
 
-DIAGNOSTICS = ("variant_mismatch", "before_exposure", "outside_window", "not_exposed")
+DIAGNOSTICS = ("variant_mismatch", "before_exposure", "outside_window", "not_exposed", "held")
 # Per (slice, variant, metric) sums, in the order of SufficientStats' fields after ``n``.
 STAT_FIELDS = (
     "sum",
@@ -68,7 +68,11 @@ class ExperimentData:
     ``days`` holds the units first exposed on each UTC day (not cumulative), oldest first;
     ``segments`` maps each declared segment attribute to its values (``"(none)"`` when the
     exposure did not carry it). Slices without units are left out. ``diagnostics`` counts
-    events that were not attributed (see docs/storage.md).
+    events that were not attributed, and conversions still held (see docs/storage.md).
+
+    ``looks`` holds what was observable at the end of each UTC day with writes: the overall
+    statistics (cumulative) the store snapshotted at the day boundary, oldest first, then the
+    current totals under the day of the latest write (docs/stats.md, "Looks").
     """
 
     experiment: str
@@ -76,6 +80,7 @@ class ExperimentData:
     days: Mapping[str, Slice]
     segments: Mapping[str, Mapping[str, Slice]]
     diagnostics: Mapping[str, int]
+    looks: Mapping[str, Slice] = field(default_factory=dict)
 
     @property
     def units(self) -> Mapping[str, int]:
@@ -126,6 +131,7 @@ class RawStats:
     counts: dict[tuple[Scope, str], int] = field(default_factory=dict)  # (scope, variant)
     sums: dict[tuple[Scope, str, str], dict[str, float]] = field(default_factory=dict)
     diagnostics: dict[str, int] = field(default_factory=dict)
+    last_day: int | None = None  # UTC day (since the epoch) of the latest write
 
     def add_count(self, scope: Scope, variant: str, n: int) -> None:
         key = (scope, variant)
@@ -134,6 +140,11 @@ class RawStats:
     def add_sum(self, scope: Scope, variant: str, metric: str, stat: str, value: float) -> None:
         sums = self.sums.setdefault((scope, variant, metric), {})
         sums[stat] = sums.get(stat, 0.0) + value
+
+
+def look_scope(day: int) -> Scope:
+    """The slice a daily snapshot is read into: the overall statistics at the end of ``day``."""
+    return ("look", "", day_label(day))
 
 
 def experiment_data(definition: Definition, raw: RawStats) -> ExperimentData:
@@ -153,12 +164,22 @@ def experiment_data(definition: Definition, raw: RawStats) -> ExperimentData:
         if kind == "segment" and name in segments and any(piece.units.values()):
             segments[name][value] = piece
     diagnostics = {name: int(raw.diagnostics.get(name, 0)) for name in DIAGNOSTICS}
+    overall = by_scope.get(ALL) or _slice(definition, raw, ALL)
+    # A snapshot taken before any unit was exposed shows nothing: it is no look.
+    looks = {
+        scope[2]: piece
+        for scope, piece in sorted(by_scope.items())
+        if scope[0] == "look" and any(piece.units.values())
+    }
+    if raw.last_day is not None and any(overall.units.values()):
+        looks[day_label(raw.last_day)] = overall
     return ExperimentData(
         experiment=definition.key,
-        overall=by_scope.get(ALL) or _slice(definition, raw, ALL),
+        overall=overall,
         days=days,
         segments=segments,
         diagnostics=diagnostics,
+        looks=looks,
     )
 
 

@@ -7,16 +7,20 @@ record, each ``lua/*.lua`` file its ``KEYS`` and ``ARGV``.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Mapping
 from typing import Any
 
+from xp.attribution.hold import SWEEP_PER_WRITE, HoldPolicy
 from xp.attribution.metric_kinds import kind_of
 from xp.attribution.ops import ConversionOp, ExposureOp, MetricRule, Op, default_exposure_key
 from xp.attribution.scopes import ALL, Scope, day_label
 from xp.definitions.model import DAY_SECONDS, Definition
-from xp.store.model import RawStats, UnitRow
+from xp.store.model import RawStats, UnitRow, look_scope
 from xp.store.redis import keys
 from xp.store.redis.scripts import Call
+
+DEFAULT_HOLD = HoldPolicy()
 
 STAT_CODES = {
     "s": "sum",
@@ -31,20 +35,31 @@ STAT_CODES = {
 }
 
 
-def op_call(op: Op) -> Call:
-    return exposure_call(op) if isinstance(op, ExposureOp) else conversion_call(op)
+def op_call(op: Op, now: float | None = None, hold: HoldPolicy = DEFAULT_HOLD) -> Call:
+    if isinstance(op, ExposureOp):
+        return exposure_call(op, now)
+    return conversion_call(op, now, hold)
 
 
-def exposure_call(op: ExposureOp) -> Call:
-    e = op.experiment
-    digest = keys.event_digest(op.event_key)
-    call_keys = [
-        keys.unit(e, op.unit_id),
+def _write_keys(e: str, unit_id: str, digest: bytes) -> list[str]:
+    """The keys of an exposure or conversion call, in the scripts' KEYS order."""
+    return [
+        keys.unit(e, unit_id),
         keys.stats(e),
         keys.names(e),
         keys.diagnostics(e),
         keys.seen(e, digest),
+        keys.overall(e),
+        keys.looks(e),
+        keys.held(e),
+        keys.hold_queue(e),
     ]
+
+
+def exposure_call(op: ExposureOp, now: float | None = None) -> Call:
+    """``now``: the store time of the write (default: the clock)."""
+    digest = keys.event_digest(op.event_key)
+    call_keys = _write_keys(op.experiment, op.unit_id, digest)
     args: list[Any] = [op.unit_id, op.variant, repr(op.ts), keys.seen_field(digest)]
     args.append(len(op.segments))
     for name, value in op.segments:
@@ -52,21 +67,37 @@ def exposure_call(op: ExposureOp) -> Call:
     args.append(len(op.covariates))
     for metric, x in op.covariates:
         args += (metric, repr(x))
+    args += (repr(time.time() if now is None else now), SWEEP_PER_WRITE)
+    args += held_specs(op.held_rules)
     return "exposure", call_keys, args
 
 
-def conversion_call(op: ConversionOp) -> Call:
-    e = op.experiment
+def conversion_call(
+    op: ConversionOp, now: float | None = None, hold: HoldPolicy = DEFAULT_HOLD
+) -> Call:
+    """``now``: the store time of the write (default: the clock); ``hold``: how long and how
+    many conversions of a unit not exposed yet wait."""
     digest = keys.event_digest(op.event_key)
-    call_keys = [
-        keys.unit(e, op.unit_id),
-        keys.stats(e),
-        keys.names(e),
-        keys.diagnostics(e),
-        keys.seen(e, digest),
+    call_keys = _write_keys(op.experiment, op.unit_id, digest)
+    at = time.time() if now is None else now
+    args: list[Any] = [
+        op.unit_id,
+        repr(op.ts),
+        repr(op.value),
+        keys.seen_field(digest),
+        metric_spec(op.rules),
     ]
-    args = [op.unit_id, repr(op.ts), repr(op.value), keys.seen_field(digest), metric_spec(op.rules)]
+    args += (repr(at), repr(hold.expires(at)), hold.per_unit, op.event, SWEEP_PER_WRITE)
     return "conversion", call_keys, args
+
+
+@functools.lru_cache(maxsize=256)
+def held_specs(held_rules: tuple[tuple[str, tuple[MetricRule, ...]], ...]) -> tuple[Any, ...]:
+    """The experiment's events and their metrics, as exposure.lua's last arguments."""
+    out: list[Any] = [len(held_rules)]
+    for event, rules in held_rules:
+        out += (event, metric_spec(rules))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -83,14 +114,20 @@ def metric_spec(rules: tuple[MetricRule, ...]) -> str:
     return ";".join(specs)
 
 
-def erase_call(experiment: str, unit_id: str) -> Call:
+def erase_call(experiment: str, unit_id: str, now: float | None = None) -> Call:
     digest = keys.event_digest(default_exposure_key(experiment, unit_id))
     call_keys = [
         keys.unit(experiment, unit_id),
         keys.stats(experiment),
         keys.seen(experiment, digest),
+        keys.overall(experiment),
+        keys.looks(experiment),
+        keys.held(experiment),
+        keys.hold_queue(experiment),
+        keys.diagnostics(experiment),
     ]
-    return "erase", call_keys, [unit_id, keys.seen_field(digest)]
+    at = time.time() if now is None else now
+    return "erase", call_keys, [unit_id, keys.seen_field(digest), repr(at)]
 
 
 class NameDecoder:
@@ -112,20 +149,39 @@ class NameDecoder:
 
 
 def raw_stats(
-    stats: Mapping[str, str], names: Mapping[str, str], diagnostics: Mapping[str, str]
+    stats: Mapping[str, str],
+    names: Mapping[str, str],
+    diagnostics: Mapping[str, str],
+    overall: Mapping[str, str] | None = None,
+    looks: Mapping[str, str] | None = None,
 ) -> RawStats:
-    """An experiment's stats, names and diag hashes as :class:`RawStats`."""
+    """An experiment's stats, names, diag, all and looks hashes as :class:`RawStats`."""
     decoder = NameDecoder(names)
-    raw = RawStats(diagnostics={k: int(v) for k, v in diagnostics.items()})
-    for field, value in stats.items():
-        parts = field.split(":")
-        scope = decoder.scope(parts[0])
-        variant = decoder.name(parts[1])
-        if len(parts) == 3:
-            raw.add_count(scope, variant, int(value))
-        else:
-            raw.add_sum(scope, variant, decoder.name(parts[2]), STAT_CODES[parts[3]], float(value))
+    looks = looks or {}
+    last = looks.get("day")
+    raw = RawStats(
+        diagnostics={k: int(v) for k, v in diagnostics.items()},
+        last_day=None if last is None else int(last),
+    )
+    for field, value in [*stats.items(), *(overall or {}).items()]:
+        _add(raw, decoder, decoder.scope(field.split(":", 1)[0]), field, value)
+    for day, packed in looks.items():
+        if day == "day" or not packed:
+            continue
+        scope = look_scope(int(day))
+        for item in packed.split(";"):
+            field, value = item.split("=", 1)
+            _add(raw, decoder, scope, field, value)
     return raw
+
+
+def _add(raw: RawStats, decoder: NameDecoder, scope: Scope, field: str, value: str) -> None:
+    parts = field.split(":")
+    variant = decoder.name(parts[1])
+    if len(parts) == 3:
+        raw.add_count(scope, variant, int(value))
+    else:
+        raw.add_sum(scope, variant, decoder.name(parts[2]), STAT_CODES[parts[3]], float(value))
 
 
 def unit_row(definition: Definition, unit_id: str, record: str, decoder: NameDecoder) -> UnitRow:

@@ -8,8 +8,13 @@ Per experiment::
 
     xp:{E}:u:<bucket>   hash  unit id -> unit record (variant, first exposure, totals)
     xp:{E}:e:<bucket>   hash  event digest -> "" (event ids already counted)
-    xp:{E}:stats        hash  sufficient statistics (see lua/lib.lua for the field names)
-    xp:{E}:names        hash  variant, metric and segment-value names -> small ids
+    xp:{E}:stats        hash  sufficient statistics per day and segment slice (lua/lib.lua)
+    xp:{E}:all          hash  the same for all units (the slice the daily snapshots copy)
+    xp:{E}:looks        hash  'day' -> UTC day of the latest write; <day> -> the all hash as
+                              it stood at the end of that day (lua/lib.lua, roll_day)
+    xp:{E}:held         hash  unit id -> conversions waiting for the unit's exposure
+    xp:{E}:hq           zset  unit ids with held conversions, by the earliest expiry
+    xp:{E}:names        hash  variant, metric, event and segment-value names -> small ids
     xp:{E}:diag         hash  diagnostic counters
     xp:{E}:fingerprint  hash  assignment fingerprint (set once) and the last definition
 
@@ -83,3 +88,20 @@ FINGERPRINTED = f"{PREFIX}:fingerprinted"
 
 def fingerprint(experiment: str) -> str:
     return f"{PREFIX}:{{{experiment}}}:fingerprint"
+
+
+def overall(experiment: str) -> str:
+    """The statistics of the slice of all units."""
+    return f"{PREFIX}:{{{experiment}}}:all"
+
+
+def looks(experiment: str) -> str:
+    return f"{PREFIX}:{{{experiment}}}:looks"
+
+
+def held(experiment: str) -> str:
+    return f"{PREFIX}:{{{experiment}}}:held"
+
+
+def hold_queue(experiment: str) -> str:
+    return f"{PREFIX}:{{{experiment}}}:hq"

@@ -1,7 +1,8 @@
 """The Lua scripts: read once from ``lua/`` with importlib.resources, loaded on each server
 once, called by SHA in one pipeline per server.
 
-Each script is ``lib.lua`` and ``kinds.lua`` (the per-kind steps) followed by its own file.
+Each script is ``lib.lua``, ``kinds.lua`` (the per-kind steps) and ``attribute.lua`` followed
+by its own file.
 After a ``NOSCRIPT`` (a restarted or flushed server) the scripts are loaded again and the
 calls that got it, which did not run, are sent again.
 """
@@ -20,7 +21,7 @@ from redis.exceptions import NoScriptError
 from xp.store.base import StoreError
 
 SCRIPTS = ("exposure", "conversion", "erase")
-PRELUDE = ("lib", "kinds")  # prepended to every script, in this order
+PRELUDE = ("lib", "kinds", "attribute")  # prepended to every script, in this order
 
 Call = tuple[str, list[str], list[Any]]  # script name, keys, args
 

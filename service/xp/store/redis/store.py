@@ -8,6 +8,7 @@ once, called by SHA) and :mod:`~xp.store.redis.routing` (which server runs each 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -42,8 +43,8 @@ class RedisStore(Store):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _apply(self, ops: Sequence[Op]) -> list[int]:
-        calls = [op_call(op) for op in ops]
+    def _apply(self, ops: Sequence[Op], now: float) -> list[int]:
+        calls = [op_call(op, now, self.hold) for op in ops]
         new = {op.experiment for op in ops} - self._registered
         results = self._router.run(calls, register=new)
         self._registered |= new
@@ -59,10 +60,12 @@ class RedisStore(Store):
             pipe.hgetall(keys.stats(e))
             pipe.hgetall(keys.names(e))
             pipe.hgetall(keys.diagnostics(e))
+            pipe.hgetall(keys.overall(e))
+            pipe.hgetall(keys.looks(e))
             return list(pipe.execute())
 
-        stats, names, diagnostics = self._router.read(snapshot)
-        return experiment_data(definition, raw_stats(stats, names, diagnostics))
+        stats, names, diagnostics, overall, looks = self._router.read(snapshot)
+        return experiment_data(definition, raw_stats(stats, names, diagnostics, overall, looks))
 
     def iter_units(self, definition: Definition) -> Iterator[UnitRow]:
         e = definition.key
@@ -89,13 +92,16 @@ class RedisStore(Store):
 
     # -- erasure and the rest --------------------------------------------------------------
 
-    def erase_unit(self, unit_id: str, definitions: Mapping[str, Definition]) -> int:
+    def erase_unit(
+        self, unit_id: str, definitions: Mapping[str, Definition], now: float | None = None
+    ) -> int:
         members = self._router.read(
             lambda: self._nodes.for_key(keys.EXPERIMENTS).smembers(keys.EXPERIMENTS)
         )
         known = {str(e) for e in members}
         experiments = sorted(known | set(definitions))
-        calls = [erase_call(e, unit_id) for e in experiments]
+        at = time.time() if now is None else now  # one time for every experiment
+        calls = [erase_call(e, unit_id, at) for e in experiments]
         return sum(int(r) for r in self._router.run(calls)) if calls else 0
 
     def ping(self) -> bool:

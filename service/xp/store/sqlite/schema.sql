@@ -81,3 +81,54 @@ CREATE TABLE IF NOT EXISTS fingerprints (
     claimed_at   REAL NOT NULL,
     updated_at   REAL NOT NULL
 ) WITHOUT ROWID;
+
+-- Looks (docs/storage.md): the UTC day (days since the epoch, of the write's store time) of
+-- each experiment's latest write. The first write of a later day copies the overall
+-- statistics, as they stood at the end of that day, into look_counts and look_stats.
+CREATE TABLE IF NOT EXISTS write_days (
+    experiment  TEXT NOT NULL PRIMARY KEY,
+    day         INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Exposed units per variant at the end of each day (cumulative).
+CREATE TABLE IF NOT EXISTS look_counts (
+    experiment  TEXT NOT NULL,
+    day         INTEGER NOT NULL,
+    variant     TEXT NOT NULL,
+    n           INTEGER NOT NULL,
+    PRIMARY KEY (experiment, day, variant)
+) WITHOUT ROWID;
+
+-- The overall sufficient statistics at the end of each day (cumulative), as metric_stats.
+CREATE TABLE IF NOT EXISTS look_stats (
+    experiment       TEXT NOT NULL,
+    day              INTEGER NOT NULL,
+    variant          TEXT NOT NULL,
+    metric           TEXT NOT NULL,
+    sum              REAL NOT NULL DEFAULT 0,
+    sum_squares      REAL NOT NULL DEFAULT 0,
+    den_sum          REAL NOT NULL DEFAULT 0,
+    den_sum_squares  REAL NOT NULL DEFAULT 0,
+    sum_product      REAL NOT NULL DEFAULT 0,
+    sum_x            REAL NOT NULL DEFAULT 0,
+    sum_x2           REAL NOT NULL DEFAULT 0,
+    sum_xy           REAL NOT NULL DEFAULT 0,
+    n_x              INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (experiment, day, variant, metric)
+) WITHOUT ROWID;
+
+-- Conversions of units not exposed yet, waiting for the exposure until ``expires`` (store
+-- time); their event ids are in seen_events already.
+CREATE TABLE IF NOT EXISTS held_conversions (
+    experiment  TEXT NOT NULL,
+    unit_id     TEXT NOT NULL,
+    event_key   TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    ts          REAL NOT NULL,
+    value       REAL NOT NULL,
+    expires     REAL NOT NULL,
+    PRIMARY KEY (experiment, unit_id, event_key)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS held_by_expiry ON held_conversions (experiment, expires);
+CREATE INDEX IF NOT EXISTS held_by_unit ON held_conversions (unit_id);

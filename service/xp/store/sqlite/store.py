@@ -20,42 +20,22 @@ from importlib import resources
 from pathlib import Path
 
 from xp.attribution.metric_kinds import kind_of
-from xp.attribution.ops import (
-    ACCEPTED,
-    BEFORE_EXPOSURE,
-    DUPLICATE,
-    NOT_EXPOSED,
-    OUTSIDE_WINDOW,
-    VARIANT_MISMATCH,
-    ConversionOp,
-    ExposureOp,
-    Op,
-    default_exposure_key,
-    deltas,
-    increments,
-)
-from xp.attribution.scopes import unit_scopes
+from xp.attribution.ops import ConversionOp, ExposureOp, Op
 from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
 from xp.store.base import Store, StoreError
-from xp.store.model import STAT_FIELDS, ExperimentData, RawStats, UnitRow, experiment_data
+from xp.store.model import (
+    STAT_FIELDS,
+    ExperimentData,
+    RawStats,
+    UnitRow,
+    experiment_data,
+    look_scope,
+)
+from xp.store.sqlite import writes
 
 BUSY_TIMEOUT_MS = 30_000
 PAGE_ROWS = 1000
-
-COUNT_UPSERT = """
-    INSERT INTO unit_counts VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET n = n + excluded.n
-"""
-STATS_UPSERT = f"""
-    INSERT INTO metric_stats (experiment, scope_kind, scope_name, scope_value, variant, metric,
-                              {", ".join(STAT_FIELDS)})
-    VALUES (?, ?, ?, ?, ?, ?, {", ".join("?" for _ in STAT_FIELDS)})
-    ON CONFLICT DO UPDATE SET {", ".join(f"{s} = {s} + excluded.{s}" for s in STAT_FIELDS)}
-"""
-DIAGNOSTIC_UPSERT = """
-    INSERT INTO diagnostics VALUES (?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1
-"""
 
 # Connections a forked child inherited: kept referenced and never closed, because closing
 # them in the child could release the parent's locks (SQLite: "do not carry a connection
@@ -128,23 +108,27 @@ class SqliteStore(Store):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _apply(self, ops: Sequence[Op]) -> list[int]:
+    def _apply(self, ops: Sequence[Op], now: float) -> list[int]:
+        codes = []
         with self._transaction() as conn:
-            return [
-                _exposure(conn, op) if isinstance(op, ExposureOp) else _conversion(conn, op)
-                for op in ops
-            ]
+            touched: set[str] = set()
+            for op in ops:
+                if op.experiment not in touched:  # once per experiment and batch
+                    touched.add(op.experiment)
+                    writes.roll_day(conn, op.experiment, now)
+                    writes.sweep(conn, op.experiment, now)
+                if isinstance(op, ExposureOp):
+                    codes.append(writes.exposure(conn, op, now))
+                elif isinstance(op, ConversionOp):
+                    codes.append(writes.conversion(conn, op, now, self.hold))
+        return codes
 
-    def erase_unit(self, unit_id: str, definitions: Mapping[str, Definition]) -> int:
-        # The units_by_unit index finds every experiment, listed in definitions or not.
+    def erase_unit(
+        self, unit_id: str, definitions: Mapping[str, Definition], now: float | None = None
+    ) -> int:
+        # The units_by_unit and held_by_unit indexes find every experiment, defined or not.
         with self._transaction() as conn:
-            rows = conn.execute(
-                "SELECT experiment, variant, ts, segments, covariates FROM units WHERE unit_id = ?",
-                (unit_id,),
-            ).fetchall()
-            for experiment, variant, ts, segments, covariates in rows:
-                _erase(conn, experiment, unit_id, variant, ts, segments, covariates)
-        return len(rows)
+            return writes.erase(conn, unit_id, time.time() if now is None else now)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -164,12 +148,26 @@ class SqliteStore(Store):
             diagnostics = conn.execute(
                 "SELECT name, count FROM diagnostics WHERE experiment = ?", e
             ).fetchall()
-        raw = RawStats(diagnostics=dict(diagnostics))
+            day = conn.execute("SELECT day FROM write_days WHERE experiment = ?", e).fetchone()
+            look_counts = conn.execute(
+                "SELECT day, variant, n FROM look_counts WHERE experiment = ?", e
+            ).fetchall()
+            look_sums = conn.execute(
+                f"SELECT day, variant, metric, {', '.join(STAT_FIELDS)} FROM look_stats"
+                " WHERE experiment = ?",
+                e,
+            ).fetchall()
+        raw = RawStats(diagnostics=dict(diagnostics), last_day=None if day is None else day[0])
         for kind, name, value, variant, n in counts:
             raw.add_count((kind, name, value), variant, n)
         for kind, name, value, variant, metric, *values in sums:
             for stat, number in zip(STAT_FIELDS, values, strict=True):
                 raw.add_sum((kind, name, value), variant, metric, stat, number)
+        for look_day, variant, n in look_counts:
+            raw.add_count(look_scope(look_day), variant, n)
+        for look_day, variant, metric, *values in look_sums:
+            for stat, number in zip(STAT_FIELDS, values, strict=True):
+                raw.add_sum(look_scope(look_day), variant, metric, stat, number)
         return experiment_data(definition, raw)
 
     def iter_units(self, definition: Definition) -> Iterator[UnitRow]:
@@ -252,131 +250,6 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite failed: {exc}") from exc
         return {e: Recorded(e, f, d) for e, f, d in rows}
-
-
-def _exposure(conn: sqlite3.Connection, op: ExposureOp) -> int:
-    e = op.experiment
-    row = conn.execute(
-        "SELECT variant FROM units WHERE experiment = ? AND unit_id = ?", (e, op.unit_id)
-    ).fetchone()
-    if row is not None:
-        if row[0] == op.variant or not _first_time(conn, e, op.event_key):
-            return DUPLICATE
-        conn.execute(DIAGNOSTIC_UPSERT, (e, "variant_mismatch"))
-        return VARIANT_MISMATCH
-    conn.execute(
-        "INSERT INTO units VALUES (?, ?, ?, ?, ?, ?)",
-        (e, op.unit_id, op.variant, op.ts, json.dumps(op.segments), json.dumps(op.covariates)),
-    )
-    scopes = unit_scopes(op.ts, op.segments)
-    conn.executemany(COUNT_UPSERT, [(e, *scope, op.variant, 1) for scope in scopes])
-    conn.executemany(
-        STATS_UPSERT,
-        [
-            (e, *scope, op.variant, metric, *_stat_row({"sum_x": x, "sum_x2": x * x, "n_x": 1}))
-            for metric, x in op.covariates
-            for scope in scopes
-        ],
-    )
-    return ACCEPTED
-
-
-def _conversion(conn: sqlite3.Connection, op: ConversionOp) -> int:
-    e = op.experiment
-    if not _first_time(conn, e, op.event_key):
-        return DUPLICATE
-    row = conn.execute(
-        "SELECT variant, ts, segments, covariates FROM units WHERE experiment = ? AND unit_id = ?",
-        (e, op.unit_id),
-    ).fetchone()
-    if row is None:
-        conn.execute(DIAGNOSTIC_UPSERT, (e, "not_exposed"))
-        return NOT_EXPOSED
-    variant, exposed_at, segments, covariates = row
-    after = op.ts - exposed_at
-    if after < 0:
-        conn.execute(DIAGNOSTIC_UPSERT, (e, "before_exposure"))
-        return BEFORE_EXPOSURE
-    scopes = unit_scopes(exposed_at, json.loads(segments))
-    xs = dict(json.loads(covariates))
-    attributed = False
-    for rule in op.rules:
-        if not rule.metric.in_window(after):
-            conn.execute(DIAGNOSTIC_UPSERT, (e, "outside_window"))
-            continue
-        attributed = True
-        has_den = rule.kind.has_denominator
-        found = conn.execute(
-            "SELECT total, den FROM unit_totals"
-            " WHERE experiment = ? AND unit_id = ? AND metric = ?",
-            (e, op.unit_id, rule.name),
-        ).fetchone()
-        total, den = (found[0], found[1] or 0.0) if found else (0.0, 0.0)
-        d, dd = deltas(rule, op.value, total, den)
-        if d == 0 and dd == 0:
-            continue
-        conn.execute(
-            "INSERT OR REPLACE INTO unit_totals VALUES (?, ?, ?, ?, ?)",
-            (e, op.unit_id, rule.name, total + d, den + dd if has_den else None),
-        )
-        change = _stat_row(increments(total, den, d, dd, xs.get(rule.name), has_den))
-        conn.executemany(
-            STATS_UPSERT, [(e, *scope, variant, rule.name, *change) for scope in scopes]
-        )
-    return ACCEPTED if attributed else OUTSIDE_WINDOW
-
-
-def _erase(
-    conn: sqlite3.Connection,
-    e: str,
-    unit_id: str,
-    variant: str,
-    ts: float,
-    segments: str,
-    covariates: str,
-) -> None:
-    scopes = unit_scopes(ts, json.loads(segments))
-    xs = dict(json.loads(covariates))
-    conn.executemany(COUNT_UPSERT, [(e, *scope, variant, -1) for scope in scopes])
-    changes: dict[str, dict[str, float]] = {
-        metric: {"sum_x": -x, "sum_x2": -x * x, "n_x": -1} for metric, x in xs.items()
-    }
-    for metric, total, den in conn.execute(
-        "SELECT metric, total, den FROM unit_totals WHERE experiment = ? AND unit_id = ?",
-        (e, unit_id),
-    ).fetchall():
-        change = changes.setdefault(metric, {})
-        change.update(sum=-total, sum_squares=-total * total)
-        if den is not None:
-            change.update(den_sum=-den, den_sum_squares=-den * den, sum_product=-total * den)
-        if metric in xs:
-            change["sum_xy"] = -xs[metric] * total
-    conn.executemany(
-        STATS_UPSERT,
-        [
-            (e, *scope, variant, metric, *_stat_row(change))
-            for metric, change in changes.items()
-            for scope in scopes
-        ],
-    )
-    conn.execute("DELETE FROM unit_totals WHERE experiment = ? AND unit_id = ?", (e, unit_id))
-    conn.execute("DELETE FROM units WHERE experiment = ? AND unit_id = ?", (e, unit_id))
-    conn.execute(
-        "DELETE FROM seen_events WHERE experiment = ? AND event_key = ?",
-        (e, default_exposure_key(e, unit_id)),
-    )
-
-
-def _first_time(conn: sqlite3.Connection, experiment: str, event_key: str) -> bool:
-    """Record the event id; False when it was there already."""
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO seen_events VALUES (?, ?)", (experiment, event_key)
-    )
-    return cursor.rowcount == 1
-
-
-def _stat_row(change: Mapping[str, float]) -> tuple[float, ...]:
-    return tuple(change.get(stat, 0) for stat in STAT_FIELDS)
 
 
 def _retry_busy(action: Callable[[], object], attempts: int = 50) -> None:

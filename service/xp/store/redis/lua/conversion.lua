@@ -1,9 +1,13 @@
 -- One conversion event attributed within one experiment E (one call per experiment).
 -- KEYS[1] = xp:{E}:u:<bucket>  unit records of the unit's bucket
--- KEYS[2] = xp:{E}:stats       statistics
+-- KEYS[2] = xp:{E}:stats       statistics per day and segment
 -- KEYS[3] = xp:{E}:names       name ids
 -- KEYS[4] = xp:{E}:diag        diagnostic counters
 -- KEYS[5] = xp:{E}:e:<bucket>  seen event digests of the event's bucket
+-- KEYS[6] = xp:{E}:all         statistics of all units
+-- KEYS[7] = xp:{E}:looks       daily snapshots
+-- KEYS[8] = xp:{E}:held        conversions waiting for their unit's exposure
+-- KEYS[9] = xp:{E}:hq          units with held conversions, by earliest expiry
 -- ARGV[1] = unit id
 -- ARGV[2] = ts, seconds since the epoch
 -- ARGV[3] = value
@@ -13,66 +17,43 @@
 --           when the kind keeps a denominator total; total and den are 1 when the event adds
 --           to the unit's total or denominator total, else 0; start and end bound the window
 --           in seconds after exposure (end '' = no end)
--- Returns 0 attributed, 1 duplicate, 3 not exposed, 4 before exposure, 5 outside every window
+-- ARGV[6] = now: the store time of the write, seconds since the epoch
+-- ARGV[7] = when the conversion stops waiting if it is held (now + the grace period)
+-- ARGV[8] = how many conversions a unit may have held at once
+-- ARGV[9] = the event's name
+-- ARGV[10] = how many expired units to settle (sweep)
+-- Returns 0 attributed, 1 duplicate, 3 not exposed, 4 before exposure, 5 outside every window,
+-- 6 held
 
-local units, stats, names, diag, seen = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local units, names, diag, seen = KEYS[1], KEYS[3], KEYS[4], KEYS[5]
+local held, queue = KEYS[8], KEYS[9]
+STATS_KEY, ALL_KEY = KEYS[2], KEYS[6]
+local now = ARGV[6]
+roll_day(KEYS[7], now)
+sweep(held, queue, diag, now, tonumber(ARGV[10]))
 if redis.call('HSETNX', seen, ARGV[4], '') == 0 then return 1 end
 
 local rec = redis.call('HGET', units, ARGV[1])
 if not rec then
-  redis.call('HINCRBY', diag, 'not_exposed', 1)
-  return 3
+  local waiting = redis.call('HGET', held, ARGV[1])
+  local count = 0
+  if waiting then count = #parse_held(waiting) end
+  if count >= tonumber(ARGV[8]) or tonumber(ARGV[7]) <= tonumber(now) then
+    redis.call('HINCRBY', diag, 'not_exposed', 1)
+    return 3
+  end
+  local item = name_id(names, 'c\31' .. ARGV[9]) .. ',' .. ARGV[2] .. ',' .. ARGV[3] .. ','
+    .. ARGV[7]
+  if waiting then
+    redis.call('HSET', held, ARGV[1], waiting .. ';' .. item)
+  else
+    redis.call('HSET', held, ARGV[1], item)
+    redis.call('ZADD', queue, ARGV[7], ARGV[1])
+  end
+  redis.call('HINCRBY', diag, 'held', 1)
+  return 6
 end
 local unit = parse_unit(rec)
-local ts, value = tonumber(ARGV[2]), tonumber(ARGV[3])
-local after = ts - unit.ts
-if after < 0 then
-  redis.call('HINCRBY', diag, 'before_exposure', 1)
-  return 4
-end
-
-local scopes = unit_scopes(unit.vid, unit.ts, unit.segs)
-local attributed, changed = false, false
-for spec in string.gmatch(ARGV[5], '[^;]+') do
-  local name, kind, has_den, adds_total, adds_den, start, stop =
-    string.match(spec, '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$')
-  local step = KINDS[kind] or error('unknown metric kind ' .. kind)
-  has_den, adds_total, adds_den = has_den == '1', adds_total == '1', adds_den == '1'
-  start, stop = tonumber(start), tonumber(stop)
-  if after < start or (stop and after >= stop) then
-    redis.call('HINCRBY', diag, 'outside_window', 1)
-  else
-    attributed = true
-    local mid = name_id(names, 'm\31' .. name)
-    local t = unit.tots[mid]
-    if not t then
-      t = {0, has_den and 0 or nil}
-      unit.tots[mid] = t
-      unit.order[#unit.order + 1] = mid
-    end
-    local total, den = t[1], t[2] or 0
-    local d, dd = 0, 0
-    if adds_total then d = step(total, value) end
-    if adds_den then dd = step(den, value) end
-    if d ~= 0 or dd ~= 0 then
-      changed = true
-      local x = unit.covs[mid]
-      for _, scope in ipairs(scopes) do
-        local p = scope .. ':' .. mid .. ':'
-        bump(stats, p .. 's', d)
-        bump(stats, p .. 'ss', 2 * total * d + d * d)
-        if has_den then
-          bump(stats, p .. 'ds', dd)
-          bump(stats, p .. 'dss', 2 * den * dd + dd * dd)
-          bump(stats, p .. 'sp', total * dd + d * den + d * dd)
-        end
-        if x then bump(stats, p .. 'xy', x * d) end
-      end
-      t[1] = total + d
-      if has_den then t[2] = den + dd end
-    end
-  end
-end
+local code, changed = attribute(names, diag, unit, tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[5])
 if changed then redis.call('HSET', units, ARGV[1], format_unit(unit)) end
-if attributed then return 0 end
-return 5
+return code

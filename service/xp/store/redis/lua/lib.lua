@@ -4,9 +4,13 @@
 -- Statistics hash fields (all ids are small integers from the names hash):
 --   <scope>:<variant id>:n                  exposed units
 --   <scope>:<variant id>:<metric id>:<stat> stat = s ss ds dss sp x xx xy nx
--- scope = a (all units), d<days since epoch> (UTC day of first exposure),
---         g<segment value id> (one value of one segment).
--- Names hash: 'v\31<variant>', 'm\31<metric>', 'g\31<segment>\31<value>' -> id; '#' counts.
+-- scope = a (all units; these fields live in the all hash), d<days since epoch> (UTC day of
+--         first exposure), g<segment value id> (one value of one segment).
+-- Names hash: 'v\31<variant>', 'm\31<metric>', 'c\31<event>', 'g\31<segment>\31<value>' -> id;
+--             '#' counts.
+-- Looks hash: 'day' -> UTC day of the latest write; '<day>' -> the all hash at the end of that
+--             day, '<field>=<value>' joined by ';'.
+-- Held hash: unit id -> '<event id>,<ts>,<value>,<expires>' joined by ';', in arrival order.
 -- Unit record: <variant id>|<ts>|<segment value ids, comma>|<metric id>:<x>,...|
 --              <metric id>:<total>[:<denominator total>],...  (the denominator for ratios)
 
@@ -59,4 +63,73 @@ end
 
 local function bump(stats_key, field, by)
   if by ~= 0 then redis.call('HINCRBYFLOAT', stats_key, field, fmt(by)) end
+end
+
+-- The hash a scope's fields live in: the all hash for 'a:...', the stats hash otherwise.
+-- Each script sets the two keys before it writes.
+local STATS_KEY, ALL_KEY
+local function key_of(scope)
+  if string.byte(scope, 1) == 97 then return ALL_KEY end  -- 'a'
+  return STATS_KEY
+end
+
+-- Before the first write of a new UTC day (of the store time `now`), copy the all hash into
+-- the snapshot of the latest write day: what was observable at that day's end. O(variants x
+-- metrics) once per day. Days never go back: a write stamped earlier counts in the current one.
+local function roll_day(looks_key, now)
+  local day = math.floor(tonumber(now) / 86400)
+  local last = tonumber(redis.call('HGET', looks_key, 'day'))
+  if last and day <= last then return end
+  if last then
+    local flat = redis.call('HGETALL', ALL_KEY)
+    local parts = {}
+    for i = 1, #flat, 2 do parts[#parts + 1] = flat[i] .. '=' .. flat[i + 1] end
+    redis.call('HSET', looks_key, string.format('%d', last), table.concat(parts, ';'))
+  end
+  redis.call('HSET', looks_key, 'day', string.format('%d', day))
+end
+
+-- A held record as a list of {event id, ts text, value text, expires}.
+local function parse_held(rec)
+  local out = {}
+  if not rec then return out end
+  for item in string.gmatch(rec, '[^;]+') do
+    local evid, ts, value, expires = string.match(item, '^([^,]*),([^,]*),([^,]*),([^,]*)$')
+    out[#out + 1] = {evid, ts, value, tonumber(expires)}
+  end
+  return out
+end
+
+local function format_held(entries)
+  local parts = {}
+  for i, h in ipairs(entries) do parts[i] = h[1] .. ',' .. h[2] .. ',' .. h[3] .. ',' .. fmt(h[4]) end
+  return table.concat(parts, ';')
+end
+
+-- Settle up to `limit` units whose held conversions are past their grace period: those count
+-- not_exposed; conversions still waiting stay, queued by their earliest expiry.
+local function sweep(held_key, queue_key, diag_key, now, limit)
+  local due = redis.call('ZRANGEBYSCORE', queue_key, '-inf', now, 'LIMIT', 0, limit)
+  for _, uid in ipairs(due) do
+    local kept, expired, first = {}, 0, nil
+    for _, h in ipairs(parse_held(redis.call('HGET', held_key, uid))) do
+      if h[4] <= tonumber(now) then
+        expired = expired + 1
+      else
+        kept[#kept + 1] = h
+        if not first or h[4] < first then first = h[4] end
+      end
+    end
+    if expired > 0 then
+      redis.call('HINCRBY', diag_key, 'held', -expired)
+      redis.call('HINCRBY', diag_key, 'not_exposed', expired)
+    end
+    if #kept == 0 then
+      redis.call('HDEL', held_key, uid)
+      redis.call('ZREM', queue_key, uid)
+    else
+      redis.call('HSET', held_key, uid, format_held(kept))
+      redis.call('ZADD', queue_key, fmt(first), uid)
+    end
+  end
 end
