@@ -7,7 +7,6 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
@@ -31,7 +30,7 @@ class Runtime:
         self._store: Store | None = None
         self._store_pid = 0
         self._lock = threading.Lock()
-        self.metrics = Metrics(Path(settings.data_dir) / "metrics")
+        self.metrics = Metrics()
 
     @property
     def store(self) -> Store:

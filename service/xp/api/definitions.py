@@ -31,14 +31,14 @@ def config() -> ResponseReturnValue:
 
 
 @bp.get("/experiments")
-@require("admin")
+@require("viewer")
 def list_experiments() -> ResponseReturnValue:
     definitions = runtime().registry.current().definitions
     return jsonify({"experiments": [summary(d) for _, d in sorted(definitions.items())]})
 
 
 @bp.get("/experiments/<key>")
-@require("admin")
+@require("viewer")
 def get_experiment(key: str) -> ResponseReturnValue:
     return jsonify({**summary(find(key)), "definition": find(key).config})
 

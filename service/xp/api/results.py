@@ -16,7 +16,7 @@ bp = Blueprint("results", __name__, url_prefix="/v1")
 
 
 @bp.get("/experiments/<key>/results")
-@require("admin")
+@require("viewer")
 def results(key: str) -> ResponseReturnValue:
     definition = find(key)
     method = method_arg()
