@@ -103,9 +103,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StoreError)
     def _store_error(exc: StoreError) -> Response:
         # A retry is safe: replayed event ids and repeated exposures change nothing.
+        # The driver's text (hosts, ports) goes to the log, redacted; the caller gets none.
         log.error("store unavailable: %s", exc)
         return error_response(
-            503, ServiceUnavailable.code, f"the event store is unavailable: {exc}"
+            503, ServiceUnavailable.code, "the event store is unavailable; retry later"
         )
 
     @app.errorhandler(HTTPException)

@@ -15,15 +15,11 @@ from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
 MASK = "[redacted]"
+# The schemes of store URLs (xp.store.open_store): such a URL is hidden whole, wherever seen.
+STORE_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "sqlite")
 
-# scheme://anything-up-to-whitespace-or-a-quote: the whole URL goes, credentials and all.
-_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{1,30})://[^\s'\"<>]+")
-# host:port as drivers print it ("connecting to 10.0.0.5:6379", "[::1]:6379",
-# "cache.internal:6380", "localhost:6379"); a bare word such as "status:200" is left alone.
-_HOST_PORT = re.compile(
-    r"(?<![\w.:-])(?:\[[0-9a-fA-F:]+\]|\d{1,3}(?:\.\d{1,3}){3}|localhost"
-    r"|[a-zA-Z][\w-]*(?:\.[\w-]+)+):\d{2,5}\b"
-)
+# scheme://anything-up-to-whitespace-or-a-quote.
+_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]{1,30})://([^\s'\"<>]+)")
 
 _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
@@ -63,12 +59,22 @@ def register(*urls: str | None) -> None:
 
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:
-    """``text`` without URLs, ``host:port`` pairs or the registered secrets (and ``extra``)."""
+    """``text`` without the registered store's URL, user, password, host, port or path (and
+    ``extra``), without any store URL, and without the credentials of any other URL."""
     for secret in (*_secrets, *extra):
         if secret and secret in text:
             text = text.replace(secret, MASK)
-    text = _URL.sub(lambda m: f"{m[1]}://{MASK}", text)
-    return _HOST_PORT.sub(MASK, text)
+    return _URL.sub(_hide_url, text)
+
+
+def _hide_url(match: re.Match[str]) -> str:
+    scheme, rest = match[1], match[2]
+    if scheme.lower() in STORE_SCHEMES:
+        return f"{scheme}://{MASK}"
+    userinfo, at, place = rest.partition("@")
+    if at and "/" not in userinfo:  # user:password@host: keep where, hide who
+        return f"{scheme}://{MASK}@{place}"
+    return match[0]
 
 
 class RedactionFilter(logging.Filter):

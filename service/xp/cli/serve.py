@@ -39,7 +39,9 @@ def serve(
     dev: bool,
 ) -> None:
     """Serve the API and the results pages."""
-    from xp.app import create_app
+    from xp.metrics import claim_instance_folder
+    from xp.redaction import redact
+    from xp.settings import Settings, SettingsError
 
     if not os.path.isdir(experiments_dir):
         raise click.BadParameter(
@@ -48,8 +50,19 @@ def serve(
     config: dict[str, Any] = {"experiments_dir": experiments_dir}
     if store_url:
         config["store_url"] = store_url
+    try:
+        data_dir = Settings.from_env().data_dir
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    # Before the app imports prometheus_client: this instance's own metrics folder, so no
+    # other instance (nor this one failing to bind) can wipe a running one's totals.
+    claim_instance_folder(data_dir)
+    from xp.app import create_app
+
     app = create_app(config)
-    app.extensions["xp"].metrics.clear_folder()  # a new server starts its totals at zero
+    ready, detail = app.extensions["xp"].store_ready()
+    if not ready:
+        raise click.ClickException(f"the event store is unreachable: {redact(detail)}")
     if dev:
         app.run(host=host, port=port, threaded=True)
         return
@@ -61,6 +74,7 @@ def serve(
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("logger_class", "xp.cli.gunicorn_logging.GunicornLogger")
 
         def load(self) -> Any:
             return app
