@@ -14,7 +14,7 @@ from gunicorn.glogging import Logger
 from xp.logs import FORMATS, decorate
 
 
-class GunicornLogger(Logger):  # type: ignore[misc]
+class GunicornLogger(Logger):
     """gunicorn's error and access logs, each handler decorated like the service's own."""
 
     def setup(self, cfg: Any) -> None:
