@@ -76,6 +76,8 @@ def install_rate_limits(
     if settings.rate_limit_login != OFF:
         limiter.limit(settings.rate_limit_login, methods=["POST"])(login)
     if settings.rate_limit_api != OFF:
+        # One budget per key over the whole API, not one per route.
+        shared = limiter.shared_limit(settings.rate_limit_api, scope="api", key_func=api_bucket)
         for blueprint in api:
-            limiter.limit(settings.rate_limit_api, key_func=api_bucket)(blueprint)
+            shared(blueprint)
     return limiter
