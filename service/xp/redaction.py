@@ -38,7 +38,9 @@ def secrets_of(url: str | None) -> tuple[str, ...]:
     pieces |= {unquote(parts.password or ""), unquote(parts.username or "")}
     if parts.hostname and parts.hostname not in ("localhost",):
         pieces.add(parts.hostname)
-    if parts.scheme.startswith("sqlite") or parts.scheme == "unix":
+    if parts.scheme == "sqlite":  # sqlite:///relative.db, sqlite:////absolute.db
+        pieces.add(url[len("sqlite:///") :])
+    elif parts.scheme == "unix":
         pieces.add(parts.path)
     if port is not None:
         pieces.add(f":{port}")
