@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from xp import logs, redaction
 from xp.api import (
@@ -39,6 +40,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     redaction.register(settings.store_url)
     logs.configure(settings.log_level, settings.log_format)
     app = Flask(__name__)
+    if settings.proxy_hops:  # the client's address and scheme as the trusted proxies saw them
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.config["XP_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False

@@ -28,6 +28,7 @@ class Settings:
     log_format: str = "text"
     rate_limit_login: str = "10 per minute"
     rate_limit_api: str = "6000 per minute"
+    proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +46,7 @@ class Settings:
             log_format=_choice(env, "XP_LOG_FORMAT", ("text", "json"), "text"),
             rate_limit_login=_rate(env, "XP_RATE_LIMIT_LOGIN", "10 per minute"),
             rate_limit_api=_rate(env, "XP_RATE_LIMIT_API", "6000 per minute"),
+            proxy_hops=int(_number(env, "XP_PROXY_HOPS", 0)),
         )
 
     def replace(self, **changes: Any) -> Settings:

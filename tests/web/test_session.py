@@ -152,3 +152,18 @@ def test_api_limits_are_shared_through_the_stores_redis(
 )
 def test_storage_follows_the_store(store_url: str | None, expected: str) -> None:
     assert storage_uri(store_url) == expected
+
+
+def test_behind_a_proxy_the_login_limit_is_per_forwarded_client(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(api_keys=KEYS, secret_key="s", rate_limit_login="2 per minute", proxy_hops=1)
+    client = app.test_client()
+    token = csrf(client)
+
+    def attempt(client_ip: str) -> int:
+        data = {"key": "guess", "csrf_token": token}
+        return client.post("/login", data=data, headers={"X-Forwarded-For": client_ip}).status_code
+
+    assert [attempt("203.0.113.1") for _ in range(3)] == [401, 401, 429]
+    assert attempt("203.0.113.2") == 401  # another client behind the same proxy
