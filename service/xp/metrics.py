@@ -60,6 +60,7 @@ class Metrics:
         self.folder = os.environ.get(MULTIPROC_ENV) or None
         self.registry = CollectorRegistry()
         self._metrics: dict[str, Any] = {}
+        self._children: dict[tuple[Any, ...], Any] = {}
         for name, (kind, text, labels) in DEFINITIONS.items():
             if kind == "counter":
                 self._metrics[name] = Counter(name, text, labels, registry=self.registry)
@@ -69,11 +70,20 @@ class Metrics:
                 )
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
-        metric = self._metrics[name]
-        (metric.labels(**labels) if labels else metric).inc(value)
+        self._child(name, labels).inc(value)
 
     def observe(self, name: str, value: float, **labels: str) -> None:
-        self._metrics[name].labels(**labels).observe(value)
+        self._child(name, labels).observe(value)
+
+    def _child(self, name: str, labels: dict[str, str]) -> Any:
+        """The labelled series, looked up once: ``labels()`` validates and locks on every call,
+        which would cost a request several times a counter increment."""
+        key = (name, *labels.items())
+        child = self._children.get(key)
+        if child is None:
+            metric = self._metrics[name]
+            child = self._children[key] = metric.labels(**labels) if labels else metric
+        return child
 
     def render(self, gauges: Mapping[str, float]) -> str:
         """Every process's metrics added up, plus ``gauges``, in Prometheus' text format."""

@@ -73,11 +73,31 @@ def install_rate_limits(
         log.warning("rate limits count in memory: %s", redact(f"{type(exc).__name__}: {exc}"))
         limiter = Limiter(storage_uri="memory://", **options)  # type: ignore[arg-type]
         limiter.init_app(app)
+    limited = []
     if settings.rate_limit_login != OFF:
         limiter.limit(settings.rate_limit_login, methods=["POST"])(login)
+        limited.append(login)
     if settings.rate_limit_api != OFF:
         # One budget per key over the whole API, not one per route.
         shared = limiter.shared_limit(settings.rate_limit_api, scope="api", key_func=api_bucket)
         for blueprint in api:
             shared(blueprint)
+            limited.append(blueprint)
+    _check_only(app, limiter, limited)
     return limiter
+
+
+def _check_only(app: Flask, limiter: Limiter, blueprints: list[Blueprint]) -> None:
+    """Run the limiter's check before the requests of ``blueprints`` only.
+
+    Flask-Limiter checks before every request of the app, resolving limits even for routes that
+    have none; on a cheap request (assign, config) that is a large share of its time. Its hook
+    is moved to the limited blueprints (limits are resolved the same way: by blueprint name).
+    """
+    hooks = app.before_request_funcs.get(None, [])
+    check = next((f for f in hooks if getattr(f, "__self__", None) is limiter), None)
+    if check is None:  # another Flask-Limiter: leave its app-wide check as it is
+        return
+    hooks.remove(check)
+    for blueprint in blueprints:
+        app.before_request_funcs.setdefault(blueprint.name, []).insert(0, check)

@@ -27,7 +27,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     rate_limit_login: str = "10 per minute"
-    rate_limit_api: str = "6000 per minute"
+    rate_limit_api: str = "off"
     proxy_hops: int = 0
 
     @classmethod
@@ -45,7 +45,7 @@ class Settings:
             log_level=env.get("XP_LOG_LEVEL", "INFO").upper(),
             log_format=_choice(env, "XP_LOG_FORMAT", ("text", "json"), "text"),
             rate_limit_login=_rate(env, "XP_RATE_LIMIT_LOGIN", "10 per minute"),
-            rate_limit_api=_rate(env, "XP_RATE_LIMIT_API", "6000 per minute"),
+            rate_limit_api=_rate(env, "XP_RATE_LIMIT_API", "off"),
             proxy_hops=int(_number(env, "XP_PROXY_HOPS", 0)),
         )
 

@@ -63,7 +63,7 @@ def build(url: str, tmp_path: Path) -> tuple[Flask, io.StringIO]:
             "api_keys": KEYS,
             "secret_key": "leak-secret",
             "reload_interval": 0.0,
-            "rate_limit_api": "off",
+            "rate_limit_api": "1000 per minute",  # its counters in the same Redis
         }
     )
     captured = io.StringIO()
