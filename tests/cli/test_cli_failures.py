@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tests.support.redis_server import free_port
+from xp.cli import cli
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 PASSWORD = "cli-pa55word"
@@ -35,6 +37,11 @@ def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in result.stderr.splitlines() if line and not line[:2].isdigit()]
 
 
+def unreachable() -> tuple[str, int]:
+    port = free_port()
+    return f"redis://:{PASSWORD}@127.0.0.1:{port}/0", port
+
+
 @pytest.mark.parametrize(
     "command",
     [
@@ -42,13 +49,30 @@ def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
         ["report", "checkout-button", "--format", "csv"],
         ["export", "checkout-button"],
         ["plan", "checkout-button"],
-        ["serve", "--port", "0"],
+        ["simulate", "checkout-button", "--units", "10"],
     ],
-    ids=lambda c: " ".join(c),
+    ids=" ".join,
 )
-def test_an_unreachable_store_is_one_line_and_exit_1(command: list[str], tmp_path: Path) -> None:
-    port = free_port()
-    url = f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
+def test_an_unreachable_store_is_one_line_and_exit_1(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process (quick): click's own handling of the one error it is given."""
+    monkeypatch.setenv("XP_DATA_DIR", str(tmp_path / "data"))
+    url, port = unreachable()
+    result = CliRunner().invoke(cli, [*command, "--experiments", str(EXPERIMENTS), "--store", url])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # not an exception escaping the command
+    assert PASSWORD not in result.output and f"127.0.0.1:{port}" not in result.output
+    (line,) = [x for x in result.stderr.splitlines() if x]
+    assert line.startswith("Error: the event store ")
+    assert "Connection refused" in line or "connecting" in line
+
+
+@pytest.mark.parametrize(
+    "command", [["report", "checkout-button"], ["serve", "--port", "0"]], ids=" ".join
+)
+def test_a_real_process_prints_no_traceback(command: list[str], tmp_path: Path) -> None:
+    url, port = unreachable()
     result = run([*command, "--experiments", str(EXPERIMENTS), "--store", url], tmp_path)
     assert result.returncode == 1, result.stderr
     everything = result.stdout + result.stderr
@@ -56,25 +80,25 @@ def test_an_unreachable_store_is_one_line_and_exit_1(command: list[str], tmp_pat
     assert PASSWORD not in everything and f"127.0.0.1:{port}" not in everything
     (line,) = error_lines(result)
     assert line.startswith("Error: the event store ")
-    assert "Connection refused" in line or "connecting" in line
 
 
-def test_a_bad_setting_is_one_line(tmp_path: Path) -> None:
-    result = run(
-        ["report", "checkout-button", "--experiments", str(EXPERIMENTS)],
-        tmp_path,
-        XP_LOG_FORMAT="xml",
+def test_a_bad_setting_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XP_LOG_FORMAT", "xml")
+    result = CliRunner().invoke(
+        cli, ["report", "checkout-button", "--experiments", str(EXPERIMENTS)]
     )
-    assert result.returncode == 1
-    assert error_lines(result) == ["Error: XP_LOG_FORMAT: expected one of text, json, got 'xml'"]
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines() == [
+        "Error: XP_LOG_FORMAT: expected one of text, json, got 'xml'"
+    ]
 
 
-def test_an_unwritable_output_is_one_line(tmp_path: Path) -> None:
+def test_an_unwritable_output_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("XP_STORE_URL", raising=False)
     out = tmp_path / "no-such-folder" / "report.md"
-    result = run(
-        ["report", "checkout-button", "--experiments", str(EXPERIMENTS), "--out", str(out)],
-        tmp_path,
-    )
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    (line,) = error_lines(result)
+    args = ["report", "checkout-button", "--experiments", str(EXPERIMENTS), "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    (line,) = [x for x in result.stderr.splitlines() if x]
     assert line.startswith("Error: No such file or directory") and "report.md" in line

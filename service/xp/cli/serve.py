@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 import click
@@ -63,6 +64,7 @@ def serve(
     ready, detail = app.extensions["xp"].store_ready()
     if not ready:
         raise click.ClickException(f"the event store is unreachable: {redact(detail)}")
+    _check_free(host, port)
     if dev:
         app.run(host=host, port=port, threaded=True)
         return
@@ -80,3 +82,20 @@ def serve(
             return app
 
     Gunicorn().run()
+
+
+def _check_free(host: str, port: int) -> None:
+    """One line naming a busy address now, rather than gunicorn's retries and its exit."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from None
