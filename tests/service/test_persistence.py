@@ -6,9 +6,15 @@ import logging
 from collections.abc import Callable
 
 import pytest
+import redis
 from flask import Flask
 
-from tests.support.redis_server import free_port, redis_binary, running_redis
+from tests.support.redis_server import (
+    free_port,
+    redis_binary,
+    running_redis,
+    running_redis_cluster,
+)
 from xp.persistence import check_store_persistence, persistence_problem
 
 pytestmark = pytest.mark.redis
@@ -71,3 +77,21 @@ def test_an_unreachable_redis_does_not_stop_the_app(
 def test_not_redis_is_not_checked() -> None:
     assert check_store_persistence(None) is None
     assert check_store_persistence("sqlite:///x.db") is None
+
+
+@pytest.mark.slow
+def test_a_cluster_is_checked_on_its_primaries(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="xp.service")
+    with running_redis_cluster(masters=2) as cluster:
+        warning = check_store_persistence(cluster.url)
+        # one primary with AOF is not enough: the other one's slots are lost on its restart
+        with redis.Redis.from_url(cluster.nodes[0]) as client:
+            client.config_set("appendonly", "yes")
+        still = check_store_persistence(cluster.url)
+        for node in cluster.nodes:
+            with redis.Redis.from_url(node) as client:
+                client.config_set("appendonly", "yes")
+        fine = check_store_persistence(cluster.url)
+    assert warning is not None and "neither AOF" in warning
+    assert still is not None
+    assert fine is None
