@@ -248,3 +248,14 @@ def test_key_settings_parse() -> None:
         "b:c": "admin",
         "v": "viewer",
     }
+
+
+def test_without_configured_keys_every_route_is_open(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    app = seeded_app(make_app, tmp_path, rate_limit_login="off")
+    client = app.test_client()
+    for endpoint, method, url in routes(app):
+        response = call(client, endpoint, method, url, None)
+        assert response.status_code not in (401, 403), (endpoint, method)
+        assert response.status_code < 500, (endpoint, method, response.get_data(as_text=True))

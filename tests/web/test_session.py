@@ -167,3 +167,20 @@ def test_behind_a_proxy_the_login_limit_is_per_forwarded_client(
 
     assert [attempt("203.0.113.1") for _ in range(3)] == [401, 401, 429]
     assert attempt("203.0.113.2") == 401  # another client behind the same proxy
+
+
+def test_an_unreachable_cluster_for_the_counters_falls_back_to_memory(
+    make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.support.redis_server import free_port
+
+    url = f"redis+cluster://:cluster-pw@127.0.0.1:{free_port()}"
+    app = make_app(api_keys=KEYS, secret_key="s", store_url=url, rate_limit_login="1 per minute")
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    token = csrf(client)
+    statuses = [
+        client.post("/login", data={"key": "x", "csrf_token": token}).status_code for _ in range(2)
+    ]
+    assert statuses == [401, 429]  # still limited, counted in memory
+    assert "cluster-pw" not in caplog.text
