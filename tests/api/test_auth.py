@@ -74,8 +74,9 @@ def seeded_app(make_app: Callable[..., Flask], tmp_path: Path, **config: Any) ->
     return app
 
 
-@pytest.fixture(scope="module")
-def matrix_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+@pytest.fixture(scope="module", params=["with a login form", "bearer only"])
+def matrix_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The seeded app with every scope's key, with and without ``XP_SECRET_KEY``."""
     from xp.app import create_app
 
     root = tmp_path_factory.mktemp("matrix")
@@ -84,7 +85,7 @@ def matrix_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
             "experiments_dir": str(root / "experiments"),
             "data_dir": str(root / "data"),
             "api_keys": KEYS,
-            "secret_key": "matrix-secret",
+            "secret_key": "matrix-secret" if request.param == "with a login form" else None,
             "reload_interval": 0.0,
             "rate_limit_api": "off",
             "rate_limit_login": "off",
@@ -134,8 +135,10 @@ def test_every_route_with_every_credential(matrix_app: Flask, credential: str) -
         if needed is None:
             assert status not in (401, 403), (endpoint, method, credential)
         elif scope is None:  # no key, or a key that is not configured
-            if page:
+            if page and matrix_app.secret_key:
                 assert status == 302 and "/login" in response.headers["Location"], endpoint
+            elif page:
+                assert status == 401 and "Bearer" in response.headers["WWW-Authenticate"]
             else:
                 assert status == 401, (endpoint, method, credential)
                 assert response.json["error"]["code"] == "unauthorized"
