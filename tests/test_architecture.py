@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "xp": 0,  # the package itself: a docstring
     "xp.settings": 0,
     "xp.metrics": 0,
+    "xp.redaction": 0,
     "xp.stats": 0,  # pure numpy/scipy over sufficient statistics
     "xp.definitions": 1,
     "xp.events": 2,
@@ -33,6 +34,9 @@ LAYERS: dict[str, int] = {
     "xp.runtime": 6,
     "xp.errors": 7,
     "xp.auth": 7,
+    "xp.logs": 7,
+    "xp.ratelimit": 7,
+    "xp.persistence": 7,
     "xp.api": 7,
     "xp.web": 7,
     "xp.cli": 7,

@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from xp import logs, redaction
 from xp.api import (
     analyze,
     assign,
@@ -21,9 +23,11 @@ from xp.api import (
     units,
 )
 from xp.errors import register_error_handlers
+from xp.persistence import check_store_persistence
+from xp.ratelimit import install_rate_limits
 from xp.runtime import Runtime
 from xp.settings import Settings
-from xp.web import exports, pages
+from xp.web import exports, pages, session
 
 log = logging.getLogger("xp.service")
 
@@ -33,10 +37,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = Settings.from_env()
     if test_config:
         settings = settings.replace(**dict(test_config))
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    redaction.register(settings.store_url)
+    logs.configure(settings.log_level, settings.log_format)
     app = Flask(__name__)
+    if settings.proxy_hops:  # the client's address and scheme as the trusted proxies saw them
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.config["XP_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
@@ -45,13 +51,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies
     app.extensions["xp"] = Runtime(settings)
     register_error_handlers(app)
+    logs.install_request_ids(app)
     _count_requests(app)
     for module in (assign, events, definitions, results, units, analyze, health, metrics, openapi):
         app.register_blueprint(module.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(exports.bp)
+    for web in (pages, session, exports):
+        app.register_blueprint(web.bp)
+    limited = (assign, events, definitions, results, units, analyze, exports)
+    install_rate_limits(app, settings, session.bp, [m.bp for m in limited])
     if not settings.api_keys:
         log.warning("XP_API_KEYS is not set: the API is open to anyone who can reach it")
+    check_store_persistence(settings.store_url)
     return app
 
 

@@ -1,4 +1,10 @@
-"""API keys with scopes, sent as ``Authorization: Bearer <key>`` and compared in constant time."""
+"""API keys with scopes, sent as ``Authorization: Bearer <key>`` and compared in constant time.
+
+Scopes: ``sdk`` (assign, events, config), ``viewer`` (pages, results, reports, exports) and
+``admin`` (all of it, plus erasure, analyze and metrics). The JSON API takes the bearer header
+only; the login session cookie authenticates the pages (``xp.web``), so a page a logged-in
+browser is lured to cannot reach the API with its cookie.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +21,10 @@ from xp.errors import Forbidden, Unauthorized
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# A scope grants itself and everything below it.
-GRANTS = {"admin": {"admin", "sdk"}, "sdk": {"sdk"}}
+# What each scope grants.
+GRANTS = {"admin": {"admin", "viewer", "sdk"}, "viewer": {"viewer"}, "sdk": {"sdk"}}
+# Scopes that may log in to the pages: an SDK key is shipped inside applications.
+LOGIN_SCOPES = frozenset({"viewer", "admin"})
 # A login lasts this long; a copied cookie is useless afterwards.
 SESSION_MAX_AGE = 12 * 3600
 
@@ -31,15 +39,30 @@ def scope_of(key: str, keys: Mapping[str, str]) -> str | None:
     return found
 
 
-def request_scope() -> str | None:
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def request_scope(allow_session: bool = False) -> str | None:
+    """The scope of this request's bearer key; with ``allow_session`` (pages only), of its
+    login session when it sends no header."""
     keys: Mapping[str, str] = current_app.config["XP_SETTINGS"].api_keys
     if not keys:
         return "admin"  # no keys configured: the service runs open and said so at start
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return scope_of(token.strip(), keys)
-    return session_scope(keys) if current_app.secret_key else None
+    token = bearer_token()
+    if token is not None:
+        return scope_of(token, keys)
+    if allow_session and current_app.secret_key:
+        return session_scope(keys)
+    return None
+
+
+def granted(scope: str) -> bool:
+    """Whether this request's bearer key grants ``scope`` (for optional details)."""
+    found = request_scope()
+    return found is not None and scope in GRANTS[found]
 
 
 def key_digest(key: str) -> str:
@@ -84,11 +107,11 @@ def require(scope: str) -> Callable[[F], F]:
 
 
 def check_scope(scope: str) -> None:
-    granted = request_scope()
-    if granted is None:
+    found = request_scope()
+    if found is None:
         raise Unauthorized(
             "a valid API key is required: send 'Authorization: Bearer <key>'",
             {"header": "Authorization"},
         )
-    if scope not in GRANTS[granted]:
-        raise Forbidden(f"this key has scope {granted!r}; this endpoint needs {scope!r}")
+    if scope not in GRANTS[found]:
+        raise Forbidden(f"this key has scope {found!r}; this endpoint needs {scope!r}")

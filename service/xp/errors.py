@@ -13,6 +13,7 @@ from flask import Flask, Response, jsonify
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
+from xp.redaction import redact
 from xp.store.base import StoreError
 
 log = logging.getLogger("xp.service")
@@ -83,7 +84,10 @@ class ErrorSchema(Schema):
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
-    body = ErrorSchema().dump({"error": {"code": code, "message": message, "details": details}})
+    # Every message goes through the one redaction: a driver's text names hosts and URLs.
+    body = ErrorSchema().dump(
+        {"error": {"code": code, "message": redact(message), "details": details}}
+    )
     response = jsonify(body)
     response.status_code = status
     return response
@@ -99,9 +103,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StoreError)
     def _store_error(exc: StoreError) -> Response:
         # A retry is safe: replayed event ids and repeated exposures change nothing.
+        # The driver's text (hosts, ports) goes to the log, redacted; the caller gets none.
         log.error("store unavailable: %s", exc)
         return error_response(
-            503, ServiceUnavailable.code, f"the event store is unavailable: {exc}"
+            503, ServiceUnavailable.code, "the event store is unavailable; retry later"
         )
 
     @app.errorhandler(HTTPException)

@@ -1,211 +1,161 @@
-"""Prometheus metrics that add up across gunicorn workers.
+"""Prometheus metrics by the official client, added up across gunicorn workers.
 
-A scrape reaches one worker, so no worker's memory can answer alone. Each process keeps its
-counters in memory and a daemon thread writes them, at most once a second and only when they
-changed, to its own file in ``<data_dir>/metrics``; ``/metrics`` writes the scraping process's
-file and adds every file up (the multiprocess mode of the official client, without the
-dependency). A worker that died leaves its file, so totals never go down; ``xp serve`` clears
-the folder when it starts.
+A scrape reaches one worker, so no worker's memory can answer alone: ``xp serve`` runs
+``prometheus_client`` in multiprocess mode, each worker writing its values to memory-mapped
+files in a folder of its own instance (``<data_dir>/metrics/<instance>``, the
+``PROMETHEUS_MULTIPROC_DIR``), and ``/metrics`` adds up that folder. The folder is held by a
+lock for the instance's life: a second ``xp serve`` on the same data folder, even one that
+fails on a busy port, makes a new folder and removes only folders whose lock is free (their
+instance has exited), so it never wipes a live instance's totals. Without the variable (tests,
+one process) the values live in this process's registry.
+
+``prometheus_client`` chooses its value class when first imported, so it is imported here
+lazily, after :func:`claim_instance_folder` has set the variable.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import math
+import fcntl
 import os
-import threading
-from collections.abc import Iterable, Mapping
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-log = logging.getLogger("xp.service")
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LOCK_FILE = ".lock"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Request latency buckets, seconds.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-DESCRIPTIONS = {
-    "xp_http_requests_total": ("counter", "HTTP requests by route, method and status."),
-    "xp_http_request_duration_seconds": ("histogram", "HTTP request latency by route."),
-    "xp_events_total": ("counter", "Events posted to /v1/events by outcome."),
-    "xp_exposures_logged_total": ("counter", "Exposures logged by /v1/assign."),
-    "xp_experiments_loaded": ("gauge", "Experiment definitions being served."),
-    "xp_definition_problems": ("gauge", "Problems in the experiment files (last edit refused)."),
-    "xp_store_up": ("gauge", "1 when the event store answers, else 0."),
+# name -> (kind, help, label names)
+DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "xp_http_requests_total": (
+        "counter",
+        "HTTP requests by route, method and status.",
+        ("method", "route", "status"),
+    ),
+    "xp_http_request_duration_seconds": ("histogram", "HTTP request latency by route.", ("route",)),
+    "xp_events_total": ("counter", "Events posted to /v1/events by outcome.", ("status",)),
+    "xp_exposures_logged_total": ("counter", "Exposures logged by /v1/assign.", ()),
+}
+GAUGES = {
+    "xp_experiments_loaded": "Experiment definitions being served.",
+    "xp_definition_problems": "Problems in the experiment files (last edit refused).",
+    "xp_store_up": "1 when the event store answers, else 0.",
 }
 
-Labels = tuple[tuple[str, str], ...]
+# The lock of this process's instance folder, open for the process's life (and its forks').
+_held: list[IO[str]] = []
 
 
 class Metrics:
-    """Counters and histograms of this process, written to ``folder/<pid>.json``."""
+    """The service's counters and histograms; :meth:`render` is the scrape."""
 
-    def __init__(self, folder: str | Path, interval: float = 1.0) -> None:
-        self.folder = Path(folder)
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._counters: dict[tuple[str, Labels], float] = {}
-        # name, labels -> [count per bucket (not cumulative)..., +Inf count, sum]
-        self._histograms: dict[tuple[str, Labels], list[float]] = {}
-        self._dirty = False
-        self._writer_pid = 0
-        self._stop = threading.Event()
-        self._write_lock = threading.Lock()
-        self._name_pid = 0
-        self._name = ""
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
+        self.folder = os.environ.get(MULTIPROC_ENV) or None
+        self.registry = CollectorRegistry()
+        self._metrics: dict[str, Any] = {}
+        self._children: dict[tuple[Any, ...], Any] = {}
+        for name, (kind, text, labels) in DEFINITIONS.items():
+            if kind == "counter":
+                self._metrics[name] = Counter(name, text, labels, registry=self.registry)
+            else:
+                self._metrics[name] = Histogram(
+                    name, text, labels, buckets=BUCKETS, registry=self.registry
+                )
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
-        key = (name, _labels(labels))
-        with self._lock:
-            self._counters[key] = self._counters.get(key, 0.0) + value
-            self._dirty = True
-        self._ensure_writer()
+        self._child(name, labels).inc(value)
 
     def observe(self, name: str, value: float, **labels: str) -> None:
-        key = (name, _labels(labels))
-        with self._lock:
-            cells = self._histograms.setdefault(key, [0.0] * (len(BUCKETS) + 2))
-            slot = next((i for i, bound in enumerate(BUCKETS) if value <= bound), len(BUCKETS))
-            cells[slot] += 1
-            cells[-1] += value
-            self._dirty = True
-        self._ensure_writer()
+        self._child(name, labels).observe(value)
 
-    def write(self) -> None:
-        """Write this process's file now (atomically: readers never see half of it)."""
-        # One writer at a time, snapshot to rename: an older snapshot must never replace a
-        # newer one, or a scrape would see a counter go down (a reset, to Prometheus).
-        with self._write_lock:
-            self._write()
-
-    def _write(self) -> None:
-        with self._lock:
-            document = {
-                "counters": [[n, list(map(list, ls)), v] for (n, ls), v in self._counters.items()],
-                "histograms": [
-                    [n, list(map(list, ls)), cells] for (n, ls), cells in self._histograms.items()
-                ],
-            }
-            self._dirty = False
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{self._file_name()}.json"
-        temporary = path.with_suffix(f".{threading.get_ident()}.tmp")
-        temporary.write_text(json.dumps(document))
-        os.replace(temporary, path)
-
-    def _file_name(self) -> str:
-        """``<pid>-<random>``: a later process that reuses a pid must not overwrite the totals
-        a dead worker left."""
-        pid = os.getpid()
-        if self._name_pid != pid:
-            self._name_pid, self._name = pid, f"{pid}-{os.urandom(4).hex()}"
-        return self._name
+    def _child(self, name: str, labels: dict[str, str]) -> Any:
+        """The labelled series, looked up once: ``labels()`` validates and locks on every call,
+        which would cost a request several times a counter increment."""
+        key = (name, *labels.items())
+        child = self._children.get(key)
+        if child is None:
+            metric = self._metrics[name]
+            child = self._children[key] = metric.labels(**labels) if labels else metric
+        return child
 
     def render(self, gauges: Mapping[str, float]) -> str:
         """Every process's metrics added up, plus ``gauges``, in Prometheus' text format."""
-        self.write()
-        counters: dict[tuple[str, Labels], float] = {}
-        histograms: dict[tuple[str, Labels], list[float]] = {}
-        for document in self._read_all():
-            for name, labels, value in document.get("counters", []):
-                key = (name, _labels(dict(labels)))
-                counters[key] = counters.get(key, 0.0) + float(value)
-            for name, labels, cells in document.get("histograms", []):
-                key = (name, _labels(dict(labels)))
-                total = histograms.setdefault(key, [0.0] * (len(BUCKETS) + 2))
-                for i, cell in enumerate(cells[: len(total)]):
-                    total[i] += float(cell)
-        lines: list[str] = []
-        for name in DESCRIPTIONS:
-            kind, text = DESCRIPTIONS[name]
-            rows = _rows(name, kind, counters, histograms, gauges)
-            if rows:
-                lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", *rows]
-        return "\n".join(lines) + "\n"
+        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client.multiprocess import MultiProcessCollector
 
-    def clear_folder(self) -> None:
-        """Forget every process's totals (``xp serve`` at start)."""
-        for path in self.folder.glob("*.json"):
-            path.unlink(missing_ok=True)
-
-    def _read_all(self) -> Iterable[dict[str, Any]]:
-        for path in sorted(self.folder.glob("*.json")):
-            try:
-                yield json.loads(path.read_text())
-            except (OSError, ValueError) as exc:  # a file being replaced, or damaged
-                log.warning("metrics: skipping %s: %s", path, exc)
-
-    def _ensure_writer(self) -> None:
-        pid = os.getpid()
-        if self._writer_pid == pid or self._stop.is_set():
-            return
-        with self._lock:
-            if self._writer_pid == pid:
-                return
-            self._writer_pid = pid  # also after a fork: threads do not survive it
-            thread = threading.Thread(target=self._write_loop, name="xp-metrics", daemon=True)
-        thread.start()
+        scrape = CollectorRegistry()
+        if self.folder is not None:
+            MultiProcessCollector(scrape, path=self.folder)
+        else:
+            scrape.register(_Collected(self.registry))
+        scrape.register(_Gauges(gauges))
+        return generate_latest(scrape).decode()
 
     def close(self) -> None:
-        """Stop the writer thread after a last write of what changed."""
-        self._stop.set()
-        if self._dirty:
-            try:
-                self.write()
-            except OSError as exc:
-                log.warning("metrics: cannot write %s: %s", self.folder, exc)
-
-    def _write_loop(self) -> None:
-        pid = os.getpid()
-        while self._writer_pid == pid and not self._stop.wait(self.interval):
-            if self._dirty:
-                try:
-                    self.write()
-                except OSError as exc:
-                    log.warning("metrics: cannot write %s: %s", self.folder, exc)
+        """Nothing to flush: every value is written as it changes."""
 
 
-def _labels(labels: Mapping[str, str]) -> Labels:
-    return tuple(sorted((str(k), str(v)) for k, v in labels.items()))
+class _Collected:
+    """This process's registry, as a collector of the scrape's registry."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[Any]:
+        yield from self.registry.collect()
 
 
-def _rows(
-    name: str,
-    kind: str,
-    counters: Mapping[tuple[str, Labels], float],
-    histograms: Mapping[tuple[str, Labels], list[float]],
-    gauges: Mapping[str, float],
-) -> list[str]:
-    if kind == "gauge":
-        return [f"{name} {_number(gauges[name])}"] if name in gauges else []
-    if kind == "counter":
-        return [
-            f"{name}{_format(labels)} {_number(value)}"
-            for (n, labels), value in sorted(counters.items())
-            if n == name
-        ]
-    rows = []
-    for (n, labels), cells in sorted(histograms.items()):
-        if n != name:
-            continue
-        cumulative = 0.0
-        for bound, cell in zip((*BUCKETS, math.inf), cells, strict=False):
-            cumulative += cell
-            le = "+Inf" if math.isinf(bound) else repr(bound)
-            rows.append(f"{name}_bucket{_format((*labels, ('le', le)))} {_number(cumulative)}")
-        rows.append(f"{name}_sum{_format(labels)} {_number(cells[-1])}")
-        rows.append(f"{name}_count{_format(labels)} {_number(cumulative)}")
-    return rows
+class _Gauges:
+    """Gauges computed at scrape time by the scraped process (no file holds them)."""
+
+    def __init__(self, values: Mapping[str, float]) -> None:
+        self.values = values
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        for name, text in GAUGES.items():
+            if name in self.values:
+                yield GaugeMetricFamily(name, text, value=self.values[name])
 
 
-def _format(labels: Labels) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels) + "}"
+def claim_instance_folder(data_dir: str | Path) -> Path:
+    """A new, locked ``PROMETHEUS_MULTIPROC_DIR`` for this server instance; folders of
+    instances that have exited are removed, live ones are left alone."""
+    parent = Path(data_dir) / "metrics"
+    parent.mkdir(parents=True, exist_ok=True)
+    for sibling in parent.iterdir():
+        if sibling.is_dir() and _owner_gone(sibling):
+            shutil.rmtree(sibling, ignore_errors=True)
+        elif sibling.suffix == ".json":  # files of the hand-made aggregator this replaced
+            sibling.unlink(missing_ok=True)
+    folder = parent / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    lock = open(folder / LOCK_FILE, "w")  # noqa: SIM115 - held until the process exits
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _held.append(lock)
+    os.environ[MULTIPROC_ENV] = str(folder)
+    values = sys.modules.get("prometheus_client.values")
+    if values is not None:  # imported before the variable was set: switch it now
+        values.ValueClass = values.MultiProcessValue()  # type: ignore[attr-defined]
+    return folder
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+def _owner_gone(folder: Path) -> bool:
+    """Whether no process holds ``folder``'s lock (a folder without one is left alone)."""
+    try:
+        with open(folder / LOCK_FILE) as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    except FileNotFoundError:
+        return False
+    except OSError:  # BlockingIOError: a live instance holds it
+        return False
+    return True

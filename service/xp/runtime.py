@@ -7,7 +7,6 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
@@ -38,7 +37,7 @@ class Runtime:
             settings.reload_interval,
             recorded=lambda: self.store.recorded_definitions(),
         )
-        self.metrics = Metrics(Path(settings.data_dir) / "metrics")
+        self.metrics = Metrics()
 
     @property
     def store(self) -> Store:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SCOPES = ("sdk", "admin")
+SCOPES = ("sdk", "viewer", "admin")
 
 
 class SettingsError(ValueError):
@@ -27,6 +27,11 @@ class Settings:
     log_level: str = "INFO"
     hold_seconds: float = 86_400.0  # how long a conversion waits for its unit's exposure
 
+    log_format: str = "text"
+    rate_limit_login: str = "10 per minute"
+    rate_limit_api: str = "off"
+    proxy_hops: int = 0
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -41,6 +46,10 @@ class Settings:
             secure_cookies=_flag(env, "XP_SECURE_COOKIES"),
             log_level=env.get("XP_LOG_LEVEL", "INFO").upper(),
             hold_seconds=_number(env, "XP_HOLD_SECONDS", 86_400.0),
+            log_format=_choice(env, "XP_LOG_FORMAT", ("text", "json"), "text"),
+            rate_limit_login=_rate(env, "XP_RATE_LIMIT_LOGIN", "10 per minute"),
+            rate_limit_api=_rate(env, "XP_RATE_LIMIT_API", "off"),
+            proxy_hops=int(_number(env, "XP_PROXY_HOPS", 0)),
         )
 
     def replace(self, **changes: Any) -> Settings:
@@ -64,6 +73,30 @@ def parse_api_keys(text: str) -> dict[str, str]:
             )
         keys[key] = scope
     return keys
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    text = env.get(name, "").strip().lower() or default
+    if text not in choices:
+        raise SettingsError(f"{name}: expected one of {', '.join(choices)}, got {text!r}")
+    return text
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate limit in Flask-Limiter's notation (``10 per minute``, ``5/second;100/hour``), or
+    ``off``; checked here so a typo stops the start instead of every request."""
+    text = env.get(name, "").strip() or default
+    if text.lower() in ("off", "0", "none"):
+        return "off"
+    from limits import parse_many
+
+    try:
+        parse_many(text)
+    except ValueError:
+        raise SettingsError(
+            f"{name}: {text!r} is not a rate limit (e.g. '10 per minute', '5/second', 'off')"
+        ) from None
+    return text
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

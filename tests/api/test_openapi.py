@@ -16,7 +16,8 @@ from werkzeug.test import TestResponse
 from xp.api.openapi import document
 from xp.events.parse import MAX_EVENTS
 
-PAGES = {"static", "pages.index", "pages.experiment", "pages.login", "pages.logout"}
+# The pages' blueprints (people, HTML, session cookie): not part of the JSON API.
+PAGES = {"static", "pages", "session"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -24,7 +25,7 @@ def api_routes(app: Flask) -> set[tuple[str, str]]:
     """``(openapi path, method)`` of every API rule in the app's URL map."""
     routes = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in PAGES:
+        if rule.endpoint.split(".")[0] in PAGES:
             continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         routes.update((path, method) for method in rule.methods - {"HEAD", "OPTIONS"})

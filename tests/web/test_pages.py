@@ -7,6 +7,7 @@ document is the hand-written sample, so access, login and rendering are tested o
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from tests.support.sample_results import sample_results, srm_results
 from xp.api.definitions import Located
@@ -22,7 +24,19 @@ from xp.auth import SESSION_MAX_AGE
 from xp.results.document import ResultsDocument
 from xp.web import pages
 
-KEYS = {"admin-key-123": "admin", "sdk-key-456": "sdk"}
+KEYS = {"admin-key-123": "admin", "sdk-key-456": "sdk", "viewer-key-789": "viewer"}
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(client: FlaskClient, path: str = "/login") -> str:
+    """The CSRF token of the form ``path`` shows this client's session."""
+    match = TOKEN.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match[1]
+
+
+def log_in(client: FlaskClient, key: str, **form: str) -> TestResponse:
+    return client.post("/login", data={"key": key, "csrf_token": csrf(client), **form})
 
 
 @pytest.fixture
@@ -85,8 +99,9 @@ def test_experiment_page(open_client: FlaskClient, calls: list[tuple[str, str]])
     assert "+4.3% (-6.6% to +15.1%)" in page
     assert '<path class="line"' in page
     assert 'href="/experiments/checkout-button?method=sequential"' in page
-    assert 'href="/v1/experiments/checkout-button/units.csv"' in page
-    assert "/v1/experiments/checkout-button/results?format=csv&amp;method=frequentist" in page
+    # The downloads are the pages' own (the JSON API takes no session cookie).
+    assert 'href="/experiments/checkout-button/units.csv"' in page
+    assert 'href="/experiments/checkout-button/results.csv?method=frequentist"' in page
     assert response.headers["Cache-Control"] == "no-store"
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     assert "script-src" not in response.headers["Content-Security-Policy"]
@@ -150,11 +165,10 @@ def test_login_sets_a_session_cookie_and_logout_clears_it(login_client: FlaskCli
     assert form.status_code == 200
     assert 'type="password"' in form.get_data(as_text=True)
 
-    wrong = login_client.post("/login", data={"key": "sdk-key-456", "next": target})
-    assert wrong.status_code == 401 and "not an admin key" in wrong.get_data(as_text=True)
-    assert login_client.get_cookie("session") is None
+    wrong = log_in(login_client, "sdk-key-456", next=target)
+    assert wrong.status_code == 401 and "not a viewer or admin key" in wrong.get_data(True)
 
-    ok = login_client.post("/login", data={"key": "admin-key-123", "next": target})
+    ok = log_in(login_client, "admin-key-123", next=target)
     assert ok.status_code == 302 and ok.headers["Location"] == target
     assert "admin-key-123" not in ok.headers["Location"]
     cookie = ok.headers["Set-Cookie"]
@@ -163,32 +177,32 @@ def test_login_sets_a_session_cookie_and_logout_clears_it(login_client: FlaskCli
     value = cookie.split(";")[0].split("=", 1)[1]
     app = login_client.application
     stored = app.session_interface.get_signing_serializer(app).loads(value)  # type: ignore[attr-defined]
-    assert set(stored) == {"key_digest", "issued"}
+    assert set(stored) == {"key_digest", "issued"}  # the CSRF token is cleared with the rest
     assert "admin-key-123" not in json.dumps(stored)
 
     page = login_client.get(target)
     assert page.status_code == 200
     assert 'action="/logout"' in page.get_data(as_text=True)
-    # The session also opens the admin API (service.auth reads it) for the download links.
-    assert login_client.get("/v1/experiments/checkout-button").status_code == 200
+    # The session opens the pages and their downloads, never the JSON API.
+    assert login_client.get("/experiments/checkout-button/results.csv").status_code == 200
+    assert login_client.get("/v1/experiments/checkout-button").status_code == 401
 
-    out = login_client.post("/logout")
+    out = login_client.post("/logout", data={"csrf_token": csrf(login_client, target)})
     assert out.status_code == 302 and out.headers["Location"] == "/login"
     assert login_client.get(target).status_code == 302
 
 
 def test_a_login_expires(login_client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    login_client.post("/login", data={"key": "admin-key-123"})
+    log_in(login_client, "admin-key-123")
     assert login_client.get("/experiments/checkout-button").status_code == 200
     later = time.time() + SESSION_MAX_AGE + 60
     monkeypatch.setattr(time, "time", lambda: later)
     assert login_client.get("/experiments/checkout-button").status_code == 302
-    assert login_client.get("/v1/experiments/checkout-button").status_code == 401
 
 
 def test_secure_cookies_when_asked(make_app: Callable[..., Flask]) -> None:
     client = make_app(api_keys=KEYS, secret_key="s", secure_cookies=True).test_client()
-    response = client.post("/login", data={"key": "admin-key-123"})
+    response = log_in(client, "admin-key-123")
     assert "Secure" in response.headers["Set-Cookie"]
 
 
@@ -196,7 +210,7 @@ def test_secure_cookies_when_asked(make_app: Callable[..., Flask]) -> None:
     "target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example"]
 )
 def test_login_never_redirects_off_site(login_client: FlaskClient, target: str) -> None:
-    response = login_client.post("/login", data={"key": "admin-key-123", "next": target})
+    response = log_in(login_client, "admin-key-123", next=target)
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 

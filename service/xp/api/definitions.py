@@ -56,13 +56,13 @@ class Located:
 
 
 @bp.get("/experiments")
-@require("admin")
+@require("viewer")
 def list_experiments() -> ResponseReturnValue:
     return jsonify({"experiments": [summary(found) for found in every_experiment()]})
 
 
 @bp.get("/experiments/<key>")
-@require("admin")
+@require("viewer")
 def get_experiment(key: str) -> ResponseReturnValue:
     found = locate(key, phase_arg())
     return jsonify({**summary(found), "definition": found.definition.config})

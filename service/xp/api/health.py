@@ -1,10 +1,19 @@
-"""``/healthz`` (is the process serving, are the definitions good) and ``/readyz`` (store)."""
+"""``/healthz`` (is the process serving, are the definitions good) and ``/readyz`` (store).
+
+Both are open to probes, so they show no host, port, path, URL or file content: a refused
+experiment file appears as its name and the field paths at fault. An admin key (bearer header)
+adds the details: each problem's message and value, the store's redacted error.
+"""
 
 from __future__ import annotations
+
+from pathlib import PurePath
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from xp.auth import granted
+from xp.redaction import redact
 from xp.runtime import runtime
 
 bp = Blueprint("health", __name__)
@@ -14,7 +23,11 @@ bp = Blueprint("health", __name__)
 def healthz() -> ResponseReturnValue:
     rt = runtime()
     snapshot = rt.registry.current()
-    problems = [p.to_dict() for p in rt.registry.problems]
+    details = granted("admin")
+    problems = [
+        p.to_dict() if details else {"file": PurePath(p.file).name, "path": p.path}
+        for p in rt.registry.problems
+    ]
     return jsonify(
         {
             "status": "degraded" if problems else "ok",
@@ -28,6 +41,7 @@ def healthz() -> ResponseReturnValue:
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
     ok, detail = runtime().store_ready()
-    return jsonify({"status": "ready" if ok else "unavailable", "store": detail}), (
-        200 if ok else 503
-    )
+    body = {"status": "ready" if ok else "unavailable"}
+    if granted("admin"):
+        body["store"] = redact(detail)
+    return jsonify(body), (200 if ok else 503)

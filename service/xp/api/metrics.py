@@ -6,11 +6,10 @@ from flask import Blueprint, Response
 from flask.typing import ResponseReturnValue
 
 from xp.auth import require
+from xp.metrics import CONTENT_TYPE
 from xp.runtime import runtime
 
 bp = Blueprint("metrics", __name__)
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @bp.get("/metrics")

@@ -91,7 +91,8 @@ def document() -> dict[str, Any]:
         info={
             "description": "Experiment assignment, event statistics and lift analysis. "
             "Keys go in 'Authorization: Bearer <key>'; scope sdk covers assign, events and "
-            "config, scope admin everything. In an events batch an event its schema refuses "
+            "config, scope viewer experiments, results and exports, scope admin everything "
+            "(alone erasure, analyze and metrics). In an events batch an event its schema refuses "
             "is rejected alone (its result names the field); the others are ingested."
         },
     )

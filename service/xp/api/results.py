@@ -20,7 +20,7 @@ bp = Blueprint("results", __name__, url_prefix="/v1")
 
 
 @bp.get("/experiments/<key>/results")
-@require("admin")
+@require("viewer")
 def results(key: str) -> ResponseReturnValue:
     found = locate(key, phase_arg())
     method = method_arg()

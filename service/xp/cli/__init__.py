@@ -1,6 +1,13 @@
-"""The ``xp`` command line."""
+"""The ``xp`` command line.
+
+Every command ends a failure with one line naming the problem and a non-zero exit, never a
+traceback: an unreachable store, a bad ``XP_*`` setting or an unwritable file become a
+:class:`click.ClickException` here, their text redacted like every message of the service.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
@@ -11,9 +18,27 @@ from xp.cli.report import report
 from xp.cli.serve import serve
 from xp.cli.simulate import simulate
 from xp.cli.validate import validate
+from xp.redaction import redact
+from xp.settings import SettingsError
+from xp.store.base import StoreError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """The ``xp`` group: expected failures of any command as one line, exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            raise click.ClickException(f"the event store failed: {redact(str(exc))}") from None
+        except SettingsError as exc:
+            raise click.ClickException(redact(str(exc))) from None
+        except OSError as exc:  # a file that cannot be read or written, a port in use
+            where = f" {exc.filename!r}" if exc.filename else ""
+            raise click.ClickException(redact(f"{exc.strerror or exc}{where}")) from None
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="xp")
 def cli() -> None:
     """xp: experiment assignment, event statistics and lift analysis."""

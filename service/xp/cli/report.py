@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from xp.definitions.model import Definition
+from xp.redaction import register
 from xp.reports.formats import FORMATS, METHODS, render
 from xp.results.build import experiment_results
 from xp.runtime import Runtime
@@ -51,6 +52,7 @@ def open_runtime(experiments_dir: str, store_url: str | None) -> Iterator[Runtim
         raise click.ClickException(str(exc)) from None
     if store_url:
         settings = settings.replace(store_url=store_url)
+    register(settings.store_url)  # its errors are shown redacted, like the service's
     runtime = Runtime(settings)
     try:
         yield runtime

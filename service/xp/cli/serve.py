@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 import click
@@ -39,7 +40,9 @@ def serve(
     dev: bool,
 ) -> None:
     """Serve the API and the results pages."""
-    from xp.app import create_app
+    from xp.metrics import claim_instance_folder
+    from xp.redaction import redact
+    from xp.settings import Settings, SettingsError
 
     if not os.path.isdir(experiments_dir):
         raise click.BadParameter(
@@ -48,8 +51,20 @@ def serve(
     config: dict[str, Any] = {"experiments_dir": experiments_dir}
     if store_url:
         config["store_url"] = store_url
+    try:
+        data_dir = Settings.from_env().data_dir
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    # Before the app imports prometheus_client: this instance's own metrics folder, so no
+    # other instance (nor this one failing to bind) can wipe a running one's totals.
+    claim_instance_folder(data_dir)
+    from xp.app import create_app
+
     app = create_app(config)
-    app.extensions["xp"].metrics.clear_folder()  # a new server starts its totals at zero
+    ready, detail = app.extensions["xp"].store_ready()
+    if not ready:
+        raise click.ClickException(f"the event store is unreachable: {redact(detail)}")
+    _check_free(host, port)
     if dev:
         app.run(host=host, port=port, threaded=True)
         return
@@ -70,6 +85,7 @@ def serve(
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("logger_class", "xp.cli.gunicorn_logging.GunicornLogger")
 
         def load(self) -> Any:
             return app
@@ -99,3 +115,20 @@ def apply_gunicorn_cmd_args(cfg: Any) -> None:
             cfg.set(name.lower(), value)
         except Exception as exc:
             raise click.UsageError(f"GUNICORN_CMD_ARGS: {name}: {exc}") from None
+
+
+def _check_free(host: str, port: int) -> None:
+    """One line naming a busy address now, rather than gunicorn's retries and its exit."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from None

@@ -22,10 +22,12 @@ from xp.results.document import MetricResult, ResultsDocument
 
 @dataclass(frozen=True)
 class Nav:
-    """The header of a served page: a home link and, with a login session, a logout button."""
+    """The header of a served page: a home link and, with a login session, a logout button
+    (with the form's CSRF token)."""
 
     home: str
     logout: str | None = None
+    csrf: str | None = None
 
 
 @dataclass(frozen=True)

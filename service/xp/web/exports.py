@@ -1,4 +1,7 @@
-"""``GET /v1/experiments/<key>/units.csv``: every exposed unit, streamed (admin)."""
+"""``GET /v1/experiments/<key>/units.csv``: every exposed unit, streamed (viewer).
+
+The pages serve the same file at ``/experiments/<key>/units.csv`` under their own access.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +17,13 @@ bp = Blueprint("exports", __name__, url_prefix="/v1")
 
 
 @bp.get("/experiments/<key>/units.csv")
-@require("admin")
+@require("viewer")
 def units_csv_view(key: str) -> ResponseReturnValue:
+    return units_csv_response(key)
+
+
+def units_csv_response(key: str) -> Response:
+    """The per-unit CSV of ``key`` in the ``phase`` the query names (default: the live one)."""
     found = locate(key, phase_arg())
     definition = found.definition
     rows = runtime().store.iter_units(found.stored)

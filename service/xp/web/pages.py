@@ -1,83 +1,66 @@
-"""``/``, ``/experiments/<key>``, ``/login`` and ``/logout``: results pages for people.
+"""``/``, ``/experiments/<key>`` and its downloads: results pages for people.
 
-Access follows the API's keys: open when no keys are configured, otherwise an ``admin`` key as
-a bearer header or, when ``XP_SECRET_KEY`` is set, through the login form's session cookie.
-The key never travels in a URL.
+Access: open when no keys are configured, otherwise a ``viewer`` or ``admin`` key as a bearer
+header or, when ``XP_SECRET_KEY`` is set, the login session (:mod:`xp.web.session`). The
+downloads are served here, under the pages' access, because the JSON API does not take the
+session cookie. The key never travels in a URL.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, redirect, request, session, url_for
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from xp.api.definitions import Located, every_experiment, locate, phase_arg
 from xp.api.results import located_results, method_arg
-from xp.auth import GRANTS, request_scope, scope_of, start_session
-from xp.errors import ApiError
-from xp.reports.formats import METHODS
-from xp.reports.html import Nav, ReportLinks, render, render_html
+from xp.auth import GRANTS, request_scope
+from xp.errors import ApiError, NotFound
+from xp.reports.formats import METHODS, render
+from xp.reports.html import ReportLinks, render_html
+from xp.reports.html import render as render_template
 from xp.results.document import ResultsDocument
+from xp.web.exports import units_csv_response
+from xp.web.render import message, nav, security_headers
 
 bp = Blueprint("pages", __name__)
 
-OPEN_ENDPOINTS = frozenset({"pages.login", "pages.logout"})
-# Pages embed their CSS and draw charts as inline SVG: nothing else may load or run.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
-
-
-@bp.record_once
-def _cookie_policy(state: BlueprintSetupState) -> None:
-    # The login cookie is only sent on top-level navigation from other sites: no CSRF token.
-    if state.app.config.get("SESSION_COOKIE_SAMESITE") is None:
-        state.app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+# The downloads a page links to: file suffix -> (label, report format).
+DOWNLOADS = {"csv": ("CSV", "csv"), "md": ("Markdown", "md"), "json": ("JSON", "json")}
 
 
 @bp.before_request
-def _require_admin() -> ResponseReturnValue | None:
-    if request.endpoint in OPEN_ENDPOINTS:
-        return None
-    scope = request_scope()
+def _require_viewer() -> ResponseReturnValue | None:
+    scope = request_scope(allow_session=True)
     if scope is None:
         if current_app.secret_key:
-            return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
-        response = _message(
+            return redirect(url_for("session.login", next=request.full_path.rstrip("?")))
+        response = message(
             401,
-            "An admin key is needed",
-            "These pages need an API key with the admin scope, sent as the header "
+            "A viewer key is needed",
+            "These pages need an API key with the viewer or admin scope, sent as the header "
             "'Authorization: Bearer <key>'.",
             "There is no login form because XP_SECRET_KEY is not set: the service has no "
             "secret to sign a login cookie with. Set it to enable the form.",
         )
         response.headers["WWW-Authenticate"] = 'Bearer realm="xp"'
         return response
-    if "admin" not in GRANTS[scope]:
-        return _message(
+    if "viewer" not in GRANTS[scope]:
+        return message(
             403,
             "This key cannot see results",
-            f"The key has the {scope!r} scope; results pages need an admin key.",
+            f"The key has the {scope!r} scope; results pages need a viewer or admin key.",
         )
     return None
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Cache-Control"] = "no-store"
-    return response
+bp.after_request(security_headers)
 
 
 @bp.errorhandler(ApiError)
 def _page_error(exc: ApiError) -> Response:
-    return _message(exc.status, exc.message)
+    return message(exc.status, exc.message)
 
 
 @bp.get("/")
@@ -104,7 +87,7 @@ def index() -> ResponseReturnValue:
                 ],
             }
         )
-    return render("index.html", rows=rows, nav=_nav())
+    return render_template("index.html", rows=rows, nav=nav())
 
 
 @bp.get("/experiments/<key>")
@@ -113,77 +96,38 @@ def experiment(key: str) -> ResponseReturnValue:
     found = locate(key, phase)
     method = method_arg()
     results = _results(found, method)
-    api = f"{request.script_root}/v1/experiments/{key}/results"
     chosen: dict[str, Any] = {} if phase is None else {"phase": str(phase)}
     links = ReportLinks(
         methods={m: url_for("pages.experiment", key=key, method=m, **chosen) for m in METHODS},
         downloads=[
             *(
-                (label, f"{api}?{urlencode({'format': fmt, 'method': method, **chosen})}")
-                for label, fmt in (("CSV", "csv"), ("Markdown", "md"), ("JSON", "json"))
+                (
+                    label,
+                    url_for("pages.download", key=key, suffix=suffix, method=method, **chosen),
+                )
+                for suffix, (label, _) in DOWNLOADS.items()
             ),
-            ("per-unit CSV", url_for("exports.units_csv_view", key=key, **chosen)),
+            ("per-unit CSV", url_for("pages.units", key=key, **chosen)),
         ],
     )
-    return render_html(results, _nav(), links)
+    return render_html(results, nav(), links)
 
 
-@bp.route("/login", methods=["GET", "POST"])
-def login() -> ResponseReturnValue:
-    keys = current_app.config["XP_SETTINGS"].api_keys
-    if not keys:
-        return redirect(url_for("pages.index"))
-    if not current_app.secret_key:
-        return _message(
-            404 if request.method == "GET" else 400,
-            "No login form",
-            "XP_SECRET_KEY is not set, so the service cannot sign a login cookie. Send "
-            "'Authorization: Bearer <admin key>' instead, or set XP_SECRET_KEY.",
-        )
-    target = _local_path(request.values.get("next", ""))
-    if request.method == "GET":
-        return _login_form(target)
-    key = request.form.get("key", "").strip()
-    if scope_of(key, keys) != "admin":
-        return _login_form(target, "That is not an admin key."), 401
-    start_session(key)
-    return redirect(target)
+@bp.get("/experiments/<key>/results.<suffix>")
+def download(key: str, suffix: str) -> ResponseReturnValue:
+    """The results as a file, the same document ``/v1/experiments/<key>/results`` renders."""
+    if suffix not in DOWNLOADS:
+        raise NotFound(f"no download {suffix!r}; one of {', '.join(DOWNLOADS)}")
+    found = locate(key, phase_arg())
+    content, mimetype = render(_results(found, method_arg()), DOWNLOADS[suffix][1])
+    disposition = f'attachment; filename="{key}-results.{suffix}"'
+    return Response(content, content_type=mimetype, headers={"Content-Disposition": disposition})
 
 
-@bp.post("/logout")
-def logout() -> ResponseReturnValue:
-    session.clear()
-    target = "pages.login" if current_app.secret_key else "pages.index"
-    return redirect(url_for(target))
-
-
-def _login_form(target: str, error: str | None = None) -> str:
-    return render("login.html", action=url_for("pages.login"), next=target, error=error, nav=None)
+@bp.get("/experiments/<key>/units.csv")
+def units(key: str) -> ResponseReturnValue:
+    return units_csv_response(key)
 
 
 def _results(found: Located, method: str) -> ResultsDocument:
     return located_results(found, method)
-
-
-def _nav() -> Nav:
-    logged_in = bool(current_app.secret_key) and "key_digest" in session
-    return Nav(home=url_for("pages.index"), logout=url_for("pages.logout") if logged_in else None)
-
-
-def _local_path(target: str) -> str:
-    """``target`` when it is a path on this site, else the home page (no open redirects)."""
-    # Browsers drop tabs and newlines and read "\\" as "/": "/\t/evil.example" is "//evil...".
-    safe = (
-        target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and all(c.isprintable() and not c.isspace() for c in target)
-    )
-    if safe:
-        return target
-    return url_for("pages.index")
-
-
-def _message(status: int, title: str, *paragraphs: str) -> Response:
-    body = render("message.html", title=title, paragraphs=paragraphs, nav=_nav())
-    return Response(body, status=status, mimetype="text/html")
