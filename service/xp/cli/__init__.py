@@ -7,10 +7,12 @@ traceback: an unreachable store, a bad ``XP_*`` setting or an unwritable file be
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
 
+from xp import logs
 from xp.cli.analyze import analyze_command
 from xp.cli.export import export
 from xp.cli.plan import plan
@@ -54,4 +56,8 @@ cli.add_command(analyze_command)
 
 
 def main() -> None:
+    # Log lines (a degraded guard, a store retry) in the service's format, so they read as log
+    # lines before the command's one closing line; `xp serve` configures its own.
+    log_format = os.environ.get("XP_LOG_FORMAT", "text")
+    logs.configure("WARNING", log_format if log_format in ("text", "json") else "text")
     cli(prog_name="xp")

@@ -1,4 +1,4 @@
-"""``python -m service.cli``."""
+"""``python -m xp.cli``."""
 
 from xp.cli import main
 
