@@ -41,7 +41,9 @@ class Runtime:
                 if self._store is None or self._store_pid != os.getpid():
                     from xp.store import open_store
 
-                    self._store = open_store(self.settings.store_url, self.settings.data_dir)
+                    self._store = open_store(
+                        self.settings.store_url, self.settings.data_dir, self.settings.redis
+                    )
                     self._store_pid = os.getpid()
         return self._store
 

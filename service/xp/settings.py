@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,34 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class RedisSettings:
+    """Deadlines of the Redis client (seconds), and what a batch waits for before it is
+    acknowledged (docs/storage.md, docs/operations.md)."""
+
+    connect_timeout: float = 2.0
+    socket_timeout: float = 2.0  # a frozen server costs a request at most this per attempt
+    health_check_interval: float = 10.0  # idle connections are PINGed before reuse after this
+    # How long a cluster request keeps retrying an unreachable master: Redis' default
+    # cluster-node-timeout (15 s) plus the replica's election.
+    failover_timeout: float = 20.0
+    wait_replicas: int = 0  # WAIT for this many replicas before acknowledging a batch
+    wait_timeout: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RedisSettings:
+        return cls(
+            connect_timeout=_seconds(env, "XP_REDIS_CONNECT_TIMEOUT", 2.0),
+            socket_timeout=_seconds(env, "XP_REDIS_SOCKET_TIMEOUT", 2.0),
+            health_check_interval=_seconds(
+                env, "XP_REDIS_HEALTH_CHECK_INTERVAL", 10.0, zero_ok=True
+            ),
+            failover_timeout=_seconds(env, "XP_REDIS_FAILOVER_TIMEOUT", 20.0, zero_ok=True),
+            wait_replicas=_whole(env, "XP_REDIS_WAIT_REPLICAS", 0),
+            wait_timeout=_seconds(env, "XP_REDIS_WAIT_TIMEOUT", 1.0),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     experiments_dir: str = "experiments"
     store_url: str | None = None
@@ -25,6 +54,10 @@ class Settings:
     secret_key: str | None = None
     secure_cookies: bool = False
     log_level: str = "INFO"
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    exposure_buffer_size: int = 10_000
+    exposure_flush_interval: float = 1.0
+    exposure_retry_max: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +72,10 @@ class Settings:
             secret_key=env.get("XP_SECRET_KEY") or None,
             secure_cookies=_flag(env, "XP_SECURE_COOKIES"),
             log_level=env.get("XP_LOG_LEVEL", "INFO").upper(),
+            redis=RedisSettings.from_env(env),
+            exposure_buffer_size=_whole(env, "XP_EXPOSURE_BUFFER_SIZE", 10_000, lowest=1),
+            exposure_flush_interval=_seconds(env, "XP_EXPOSURE_FLUSH_INTERVAL", 1.0),
+            exposure_retry_max=_seconds(env, "XP_EXPOSURE_RETRY_MAX", 10.0),
         )
 
     def replace(self, **changes: Any) -> Settings:
@@ -84,3 +121,19 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise SettingsError(f"{name} cannot be negative, got {raw!r}")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, zero_ok: bool = False) -> float:
+    """A finite number of seconds (``inf`` and ``nan`` would make a deadline meaningless)."""
+    value = _number(env, name, default)
+    if not math.isfinite(value) or (value == 0 and not zero_ok):
+        lowest = "0 or more" if zero_ok else "greater than 0"
+        raise SettingsError(f"{name} must be a finite number {lowest}, got {env.get(name)!r}")
+    return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, lowest: int = 0) -> int:
+    value = _number(env, name, default)
+    if not float(value).is_integer() or value < lowest:
+        raise SettingsError(f"{name} must be a whole number >= {lowest}, got {env.get(name)!r}")
+    return int(value)

@@ -15,6 +15,7 @@ import redis
 
 from xp.attribution.ops import Op
 from xp.definitions.model import Definition
+from xp.settings import RedisSettings
 from xp.store.base import Store
 from xp.store.model import ExperimentData, UnitRow, experiment_data
 from xp.store.redis import keys
@@ -26,17 +27,20 @@ BUCKETS_PER_ROUND_TRIP = 256
 
 
 class RedisStore(Store):
-    """Redis or Redis Cluster (``redis+cluster://host:port``, any node of the cluster).
+    """Redis or Redis Cluster (``redis+cluster://host:port,host:port``, seed nodes).
 
     Every key of an experiment carries the hash tag ``{<experiment>}``, so one experiment lives
     on one cluster node and every script call touches one slot.
     """
 
-    def __init__(self, url: str) -> None:
-        self._nodes = Nodes(url)
+    def __init__(self, url: str, settings: RedisSettings | None = None) -> None:
+        settings = settings or RedisSettings()
+        self._nodes = Nodes(url, settings)
         self._scripts = Scripts()
         self._sources = self._scripts.sources  # benchmarks load them by hand
-        self._router = Router(self._nodes, self._scripts)
+        self._router = Router(
+            self._nodes, self._scripts, settings.wait_replicas, settings.wait_timeout
+        )
         self._registered: set[str] = set()  # experiments this process added to keys.EXPERIMENTS
 
     # -- writing ---------------------------------------------------------------------------
