@@ -14,6 +14,7 @@ from flask import current_app
 
 from xp.definitions.model import Definition
 from xp.definitions.registry import Registry
+from xp.exposure_buffer import ExposureBuffer
 from xp.metrics import Metrics
 from xp.settings import Settings
 from xp_client.engine import Assignment
@@ -32,6 +33,14 @@ class Runtime:
         self._store_pid = 0
         self._lock = threading.Lock()
         self.metrics = Metrics(Path(settings.data_dir) / "metrics")
+        self.exposures = ExposureBuffer(
+            lambda events, definitions, now: self.store.ingest(events, definitions, now),
+            self.metrics,
+            capacity=settings.exposure_buffer_size,
+            flush_interval=settings.exposure_flush_interval,
+            retry_max=settings.exposure_retry_max,
+            shutdown_timeout=settings.exposure_shutdown_timeout,
+        )
 
     @property
     def store(self) -> Store:
@@ -60,7 +69,8 @@ class Runtime:
         attributes: Mapping[str, Any],
         definitions: Mapping[str, Definition],
     ) -> None:
-        """Record an exposure for every assignment that put the unit in its experiment."""
+        """Hand an exposure for every assignment that put the unit in its experiment to the
+        buffer (:mod:`xp.exposure_buffer`): the request neither waits for nor needs the store."""
         from xp.events.model import Exposure
 
         now = time.time()
@@ -73,13 +83,10 @@ class Runtime:
             exposures.append(
                 Exposure.create(a.experiment, unit_id, a.variant, now, dict(attributes))
             )
-        if exposures:
-            outcomes = self.store.ingest(exposures, definitions, now)
-            logged = sum(1 for o in outcomes if o.status == "accepted")
-            if logged:
-                self.metrics.inc("xp_exposures_logged_total", logged)
+        self.exposures.offer(exposures, definitions, now)
 
     def close(self) -> None:
+        self.exposures.close()
         self.metrics.close()
         if self._store is not None and self._store_pid == os.getpid():
             self._store.close()

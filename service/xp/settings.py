@@ -58,6 +58,7 @@ class Settings:
     exposure_buffer_size: int = 10_000
     exposure_flush_interval: float = 1.0
     exposure_retry_max: float = 10.0
+    exposure_shutdown_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +77,7 @@ class Settings:
             exposure_buffer_size=_whole(env, "XP_EXPOSURE_BUFFER_SIZE", 10_000, lowest=1),
             exposure_flush_interval=_seconds(env, "XP_EXPOSURE_FLUSH_INTERVAL", 1.0),
             exposure_retry_max=_seconds(env, "XP_EXPOSURE_RETRY_MAX", 10.0),
+            exposure_shutdown_timeout=_seconds(env, "XP_EXPOSURE_SHUTDOWN_TIMEOUT", 10.0),
         )
 
     def replace(self, **changes: Any) -> Settings:

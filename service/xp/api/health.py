@@ -27,7 +27,13 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    ok, detail = runtime().store_ready()
-    return jsonify({"status": "ready" if ok else "unavailable", "store": detail}), (
-        200 if ok else 503
-    )
+    rt = runtime()
+    ok, detail = rt.store_ready()
+    buffer = rt.exposures.status()
+    exposures = {  # this worker's buffer: /v1/assign keeps answering through an outage
+        "buffered": buffer.depth,
+        "dropped": buffer.dropped,
+        "failing_since": buffer.failing_since,
+    }
+    body = {"status": "ready" if ok else "unavailable", "store": detail, "exposures": exposures}
+    return jsonify(body), (200 if ok else 503)

@@ -140,8 +140,9 @@ class Failover:
     map before each new attempt, until ``timeout`` seconds have passed since the first
     failure. One instance per request."""
 
-    def __init__(self, nodes: Nodes) -> None:
+    def __init__(self, nodes: Nodes, timeout: float | None = None) -> None:
         self.nodes = nodes
+        self.timeout = nodes.failover_timeout if timeout is None else timeout
         self.started: float | None = None
         self.attempt = 0
 
@@ -150,7 +151,7 @@ class Failover:
         now = time.monotonic()
         if self.started is None:
             self.started = now
-        left = self.started + self.nodes.failover_timeout - now
+        left = self.started + self.timeout - now
         if self.nodes.cluster is None or left <= 0:
             waited = f" after waiting {now - self.started:.1f} s" if self.attempt else ""
             raise StoreError(f"Redis failed{waited}: {type(exc).__name__}: {exc}") from exc

@@ -20,7 +20,7 @@ from xp.store.base import Store
 from xp.store.model import ExperimentData, UnitRow, experiment_data
 from xp.store.redis import keys
 from xp.store.redis.codec import NameDecoder, erase_call, op_call, raw_stats, unit_row
-from xp.store.redis.routing import Nodes, Router
+from xp.store.redis.routing import Failover, Nodes, Router
 from xp.store.redis.scripts import Scripts
 
 BUCKETS_PER_ROUND_TRIP = 256
@@ -102,8 +102,9 @@ class RedisStore(Store):
         return sum(int(r) for r in self._router.run(calls)) if calls else 0
 
     def ping(self) -> bool:
-        """True when Redis answers; :class:`StoreError` saying why when it does not."""
-        return self._router.read(self._nodes.ping)
+        """True when Redis answers; :class:`StoreError` saying why when it does not (at once:
+        a health check must not wait out a failover)."""
+        return self._router.read(self._nodes.ping, Failover(self._nodes, timeout=0))
 
     def close(self) -> None:
         self._nodes.close()
