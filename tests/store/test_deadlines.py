@@ -147,3 +147,25 @@ def test_a_cluster_url_whose_seeds_are_all_down_is_a_store_error() -> None:
     url = f"redis+cluster://127.0.0.1:{free_port()},127.0.0.1:{free_port()}/"
     with pytest.raises(StoreError, match="cannot open Redis"):
         open_store(url, "unused", RedisSettings(connect_timeout=0.2, socket_timeout=0.2))
+
+
+def test_wait_for_a_replica_that_does_not_exist_is_a_store_error_not_an_acknowledgement(
+    server: RedisProcess, definitions: dict[str, Definition]
+) -> None:
+    settings = RedisSettings(socket_timeout=2.0, wait_replicas=1, wait_timeout=0.2)
+    store = open_store(server.url, "unused", settings)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="0 of 1 replicas acknowledged within 200 ms"):
+            store.ingest(exposures("w", 3), definitions, time.time())
+        assert time.monotonic() - started < 1.5
+        # The batch ran on the master: sent again, it counts once.
+        with pytest.raises(StoreError):
+            store.ingest(exposures("w", 3), definitions, time.time())
+    finally:
+        store.close()
+    plain = open_store(server.url, "unused")
+    try:
+        assert plain.experiment_stats(definitions["exp"]).units == {"control": 3, "treatment": 0}
+    finally:
+        plain.close()

@@ -151,7 +151,7 @@ def cluster_with_replicas(
             _wait(lambda r=replica, m=master_id: _replicate(r, m), "replicate")
         _wait(lambda: all(_state_ok(c) for c in clients), "form")
         for c in clients[:masters]:  # every master sees its replica in sync
-            _wait(lambda c=c: b"connected_slaves:1" in _info(c, "replication"), "sync")
+            _wait(lambda c=c: _in_sync(c), "sync")
         yield primaries, replicas
 
 
@@ -181,8 +181,9 @@ def _replicate(replica: RedisProcess, master_id: str) -> bool:
         return False
 
 
-def _info(c: redis.Redis, section: str) -> bytes:
-    return bytes(c.execute_command("INFO", section))
+def _in_sync(c: redis.Redis) -> bool:
+    info = c.info("replication")
+    return bool(info.get("connected_slaves") == 1 and "online" in str(info.get("slave0", "")))
 
 
 def _known(c: redis.Redis) -> int:
