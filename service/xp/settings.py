@@ -84,6 +84,8 @@ class Settings:
         values = {**self.__dict__, **changes}
         if isinstance(values.get("api_keys"), str):
             values["api_keys"] = parse_api_keys(values["api_keys"])
+        if isinstance(values.get("redis"), Mapping):  # {"socket_timeout": 0.5, ...}
+            values["redis"] = RedisSettings(**values["redis"])
         return Settings(**values)
 
 

@@ -17,11 +17,12 @@ from xp.attribution.ops import Op
 from xp.definitions.model import Definition
 from xp.settings import RedisSettings
 from xp.store.base import Store
-from xp.store.model import ExperimentData, UnitRow, experiment_data
+from xp.store.model import ExperimentData, UnitValues, experiment_data
 from xp.store.redis import keys
-from xp.store.redis.codec import NameDecoder, erase_call, op_call, raw_stats, unit_row
+from xp.store.redis.codec import erase_call, op_call, raw_stats
 from xp.store.redis.routing import Failover, Nodes, Router
 from xp.store.redis.scripts import Scripts
+from xp.store.redis.units import UnitDecoder
 
 BUCKETS_PER_ROUND_TRIP = 256
 
@@ -67,9 +68,9 @@ class RedisStore(Store):
         stats, names, diagnostics = self._router.read(snapshot)
         return experiment_data(definition, raw_stats(stats, names, diagnostics))
 
-    def iter_units(self, definition: Definition) -> Iterator[UnitRow]:
+    def iter_unit_values(self, definition: Definition) -> Iterator[UnitValues]:
         e = definition.key
-        decoder = NameDecoder(self._hgetall(keys.names(e)))
+        decode = UnitDecoder(definition, self._hgetall(keys.names(e)))
         for start in range(0, keys.UNIT_BUCKETS, BUCKETS_PER_ROUND_TRIP):
 
             def read(start: int = start) -> list[Any]:
@@ -81,10 +82,10 @@ class RedisStore(Store):
             for records in self._router.read(read):
                 for unit_id, record in records.items():
                     try:
-                        yield unit_row(definition, unit_id, record, decoder)
+                        yield decode(unit_id, record)
                     except KeyError:  # a name added since the names were read
-                        decoder = NameDecoder(self._hgetall(keys.names(e)))
-                        yield unit_row(definition, unit_id, record, decoder)
+                        decode = UnitDecoder(definition, self._hgetall(keys.names(e)))
+                        yield decode(unit_id, record)
 
     def _hgetall(self, key: str) -> dict[str, str]:
         found = self._router.read(lambda: self._nodes.for_key(key).hgetall(key))
