@@ -127,20 +127,27 @@ def exported(store: Store, definition: Definition) -> Callable[[], int]:
 
 
 def measure(name: str, baseline: Callable[[], int], ours: Callable[[], int], rounds: int) -> float:
+    """Median ratio of interleaved rounds, on wall time and on this process's CPU time (the
+    machine is shared: CPU time is what a busy neighbour cannot inflate; Redis' own work is
+    in both sides' wall time and in neither's CPU time)."""
     ours()  # warm: scripts, caches, pages
-    base_s, ours_s, ratios = [], [], []
+    wall: dict[str, list[float]] = {"base": [], "ours": []}
+    cpu: dict[str, list[float]] = {"base": [], "ours": []}
     for _ in range(rounds):
-        for which, fn, into in (("base", baseline, base_s), ("ours", ours, ours_s)):
-            started = time.perf_counter()
+        for which, fn in (("base", baseline), ("ours", ours)):
+            started, started_cpu = time.perf_counter(), time.process_time()
             fn()
-            into.append(time.perf_counter() - started)
-            del which
-        ratios.append(ours_s[-1] / base_s[-1])
+            wall[which].append(time.perf_counter() - started)
+            cpu[which].append(time.process_time() - started_cpu)
+    ratios = [o / b for o, b in zip(wall["ours"], wall["base"], strict=True)]
+    cpu_ratios = [o / b for o, b in zip(cpu["ours"], cpu["base"], strict=True)]
     ratio = statistics.median(ratios)
     print(
-        f"{name:7s} raw driver + csv {statistics.median(base_s) * 1000:7.1f} ms | "
-        f"units_csv {statistics.median(ours_s) * 1000:7.1f} ms | "
-        f"ratio {ratio:.2f}x (spread {min(ratios):.2f}-{max(ratios):.2f}, target <= {TARGET}x)"
+        f"{name:7s} raw driver + csv {statistics.median(wall['base']) * 1000:7.1f} ms | "
+        f"units_csv {statistics.median(wall['ours']) * 1000:7.1f} ms | "
+        f"wall ratio {ratio:.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
+        f"cpu ratio {statistics.median(cpu_ratios):.2f}x "
+        f"({min(cpu_ratios):.2f}-{max(cpu_ratios):.2f}) | target <= {TARGET}x"
     )
     return ratio
 
