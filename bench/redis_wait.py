@@ -1,6 +1,6 @@
-"""What ``XP_REDIS_WAIT_REPLICAS=1`` costs: batches of 500 events (``--size``) through ``store.ingest`` on a
-Redis master with one replica (both on this machine), with and without ``WAIT 1`` after each
-pipeline, interleaved; medians of the rounds, with the spread of the ratio.
+"""What ``XP_REDIS_WAIT_REPLICAS=1`` costs: batches of 500 events (``--size``) through
+``store.ingest`` on a Redis master with one replica (both on this machine), with and without
+``WAIT 1`` after each pipeline, interleaved; medians of the rounds, with the spread.
 
 On one machine the replica is as close as it can be, so the figure is the floor: across
 hosts add one network round trip to the replica per batch (per master a batch touches).
