@@ -222,7 +222,7 @@ class Router:
                         )
                     redirects += 1
                     if any(isinstance(results[i], MovedError) for i in pending):
-                        self.nodes.refresh()
+                        self._refresh(failover)
                     else:  # a slot mid-migration: give the move time to finish
                         time.sleep(RETRY_PAUSE * redirects)
                 for i in pending:
@@ -277,6 +277,13 @@ class Router:
             ack = (keys.acks(calls[indices[0]][1][0]), self.wait_replicas, self.wait_ms)
         return self.scripts.run(node, client, calls, indices, asking=asking, ack=ack)
 
+    def _refresh(self, failover: Failover) -> None:
+        """A new slot map after MOVED; no node answering is a failover to wait out."""
+        try:
+            self.nodes.refresh()
+        except (RedisError, RedisClusterException) as exc:
+            failover.wait(exc)
+
     def read(self, action: Callable[[], T], failover: Failover | None = None) -> T:
         """``action()``, again after a refreshed slot map (MOVED), a short wait (a slot
         mid-migration) or a failover's wait (an unreachable node); :class:`StoreError` when
@@ -292,7 +299,7 @@ class Router:
                 if self.nodes.cluster is None or redirects == CLUSTER_RETRIES:
                     raise StoreError(f"Redis failed: {exc}") from exc
                 redirects += 1
-                self.nodes.refresh()
+                self._refresh(failover)
             except (AskError, TryAgainError) as exc:
                 if redirects == CLUSTER_RETRIES:
                     raise StoreError(f"Redis failed: {exc}") from exc
