@@ -3,6 +3,7 @@ with the same data (AOF), and a Redis Cluster of such servers with replicas."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -148,10 +149,10 @@ def cluster_with_replicas(
         _wait(lambda: all(_known(c) == 2 * masters for c in clients), "meet")
         for i, replica in enumerate(replicas):
             master_id = clients[i].execute_command("CLUSTER", "MYID").decode()
-            _wait(lambda r=replica, m=master_id: _replicate(r, m), "replicate")
+            _wait(functools.partial(_replicate, replica, master_id), "replicate")
         _wait(lambda: all(_state_ok(c) for c in clients), "form")
         for c in clients[:masters]:  # every master sees its replica in sync
-            _wait(lambda c=c: _in_sync(c), "sync")
+            _wait(functools.partial(_in_sync, c), "sync")
         yield primaries, replicas
 
 
