@@ -40,11 +40,18 @@ DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "xp_http_request_duration_seconds": ("histogram", "HTTP request latency by route.", ("route",)),
     "xp_events_total": ("counter", "Events posted to /v1/events by outcome.", ("status",)),
     "xp_exposures_logged_total": ("counter", "Exposures logged by /v1/assign.", ()),
+    "xp_exposures_dropped_total": (
+        "counter",
+        "Exposures of /v1/assign dropped, by reason.",
+        ("reason",),
+    ),
+    "xp_exposure_write_failures_total": ("counter", "Failed writes of buffered exposures.", ()),
 }
 GAUGES = {
     "xp_experiments_loaded": "Experiment definitions being served.",
     "xp_definition_problems": "Problems in the experiment files (last edit refused).",
     "xp_store_up": "1 when the event store answers, else 0.",
+    "xp_exposure_buffer_depth": "Exposures waiting in the answering worker's buffer.",
 }
 
 # The lock of this process's instance folder, open for the process's life (and its forks').

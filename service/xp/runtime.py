@@ -13,6 +13,7 @@ from flask import current_app
 
 from xp.definitions.model import Definition
 from xp.definitions.registry import Registry
+from xp.exposure_buffer import ExposureBuffer
 from xp.ingest import ingest_events
 from xp.metrics import Metrics
 from xp.settings import Settings
@@ -38,6 +39,17 @@ class Runtime:
             recorded=lambda: self.store.recorded_definitions(),
         )
         self.metrics = Metrics()
+        # Exposures of /v1/assign go through the same ingestion (and guard) as /v1/events.
+        self.exposures = ExposureBuffer(
+            lambda events, definitions, now: ingest_events(
+                self.store, events, definitions, now, self.on_conflict
+            ),
+            self.metrics,
+            capacity=settings.exposure_buffer_size,
+            flush_interval=settings.exposure_flush_interval,
+            retry_max=settings.exposure_retry_max,
+            shutdown_timeout=settings.exposure_shutdown_timeout,
+        )
 
     @property
     def store(self) -> Store:
@@ -52,6 +64,7 @@ class Runtime:
                         self.settings.store_url,
                         self.settings.data_dir,
                         HoldPolicy(seconds=self.settings.hold_seconds),
+                        self.settings.redis,
                     )
                     self._store_pid = os.getpid()
         return self._store
@@ -69,7 +82,8 @@ class Runtime:
         attributes: Mapping[str, Any],
         definitions: Mapping[str, Definition],
     ) -> None:
-        """Record an exposure for every assignment that put the unit in its experiment."""
+        """Hand an exposure for every assignment that put the unit in its experiment to the
+        buffer (:mod:`xp.exposure_buffer`): the request neither waits for nor needs the store."""
         from xp.events.model import Exposure
 
         now = time.time()
@@ -84,17 +98,14 @@ class Runtime:
             exposures.append(
                 Exposure.create(a.experiment, unit_id, a.variant, now, dict(attributes))
             )
-        if exposures:
-            outcomes = ingest_events(self.store, exposures, definitions, now, self.on_conflict)
-            logged = sum(1 for o in outcomes if o.status == "accepted")
-            if logged:
-                self.metrics.inc("xp_exposures_logged_total", logged)
+        self.exposures.offer(exposures, definitions, now)
 
     def on_conflict(self, key: str) -> None:
         """The store holds another fingerprint for ``key``: reload, so the guard refuses it."""
         self.registry.invalidate()
 
     def close(self) -> None:
+        self.exposures.close()
         self.metrics.close()
         if self._store is not None and self._store_pid == os.getpid():
             self._store.close()

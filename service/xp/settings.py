@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,34 @@ SCOPES = ("sdk", "viewer", "admin")
 
 class SettingsError(ValueError):
     """An ``XP_*`` variable with a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """Deadlines of the Redis client (seconds), and what a batch waits for before it is
+    acknowledged (docs/storage.md, docs/operations.md)."""
+
+    connect_timeout: float = 2.0
+    socket_timeout: float = 2.0  # a frozen server costs a request at most this per attempt
+    health_check_interval: float = 10.0  # idle connections are PINGed before reuse after this
+    # How long a cluster request keeps retrying an unreachable master: Redis' default
+    # cluster-node-timeout (15 s) plus the replica's election.
+    failover_timeout: float = 20.0
+    wait_replicas: int = 0  # WAIT for this many replicas before acknowledging a batch
+    wait_timeout: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RedisSettings:
+        return cls(
+            connect_timeout=_seconds(env, "XP_REDIS_CONNECT_TIMEOUT", 2.0),
+            socket_timeout=_seconds(env, "XP_REDIS_SOCKET_TIMEOUT", 2.0),
+            health_check_interval=_seconds(
+                env, "XP_REDIS_HEALTH_CHECK_INTERVAL", 10.0, zero_ok=True
+            ),
+            failover_timeout=_seconds(env, "XP_REDIS_FAILOVER_TIMEOUT", 20.0, zero_ok=True),
+            wait_replicas=_whole(env, "XP_REDIS_WAIT_REPLICAS", 0),
+            wait_timeout=_seconds(env, "XP_REDIS_WAIT_TIMEOUT", 1.0),
+        )
 
 
 @dataclass(frozen=True)
@@ -31,6 +60,11 @@ class Settings:
     rate_limit_login: str = "10 per minute"
     rate_limit_api: str = "off"
     proxy_hops: int = 0
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    exposure_buffer_size: int = 10_000
+    exposure_flush_interval: float = 1.0
+    exposure_retry_max: float = 10.0
+    exposure_shutdown_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,12 +84,19 @@ class Settings:
             rate_limit_login=_rate(env, "XP_RATE_LIMIT_LOGIN", "10 per minute"),
             rate_limit_api=_rate(env, "XP_RATE_LIMIT_API", "off"),
             proxy_hops=int(_number(env, "XP_PROXY_HOPS", 0)),
+            redis=RedisSettings.from_env(env),
+            exposure_buffer_size=_whole(env, "XP_EXPOSURE_BUFFER_SIZE", 10_000, lowest=1),
+            exposure_flush_interval=_seconds(env, "XP_EXPOSURE_FLUSH_INTERVAL", 1.0),
+            exposure_retry_max=_seconds(env, "XP_EXPOSURE_RETRY_MAX", 10.0),
+            exposure_shutdown_timeout=_seconds(env, "XP_EXPOSURE_SHUTDOWN_TIMEOUT", 10.0),
         )
 
     def replace(self, **changes: Any) -> Settings:
         values = {**self.__dict__, **changes}
         if isinstance(values.get("api_keys"), str):
             values["api_keys"] = parse_api_keys(values["api_keys"])
+        if isinstance(values.get("redis"), Mapping):  # {"socket_timeout": 0.5, ...}
+            values["redis"] = RedisSettings(**values["redis"])
         return Settings(**values)
 
 
@@ -119,3 +160,19 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise SettingsError(f"{name} cannot be negative, got {raw!r}")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, zero_ok: bool = False) -> float:
+    """A finite number of seconds (``inf`` and ``nan`` would make a deadline meaningless)."""
+    value = _number(env, name, default)
+    if not math.isfinite(value) or (value == 0 and not zero_ok):
+        lowest = "0 or more" if zero_ok else "greater than 0"
+        raise SettingsError(f"{name} must be a finite number {lowest}, got {env.get(name)!r}")
+    return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, lowest: int = 0) -> int:
+    value = _number(env, name, default)
+    if not float(value).is_integer() or value < lowest:
+        raise SettingsError(f"{name} must be a whole number >= {lowest}, got {env.get(name)!r}")
+    return int(value)

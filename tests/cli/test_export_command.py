@@ -66,3 +66,17 @@ def test_unknown_experiment(seeded: list[Unit], xp: Callable[..., Result]) -> No
     result = xp("export", "nope")
     assert result.exit_code == 1
     assert "no experiment 'nope'" in result.output and KEY in result.output
+
+
+def test_a_store_failure_exits_non_zero_naming_the_file_and_leaves_no_file(
+    seeded: list[Unit], xp: Callable[..., Result], tmp_path: Path
+) -> None:
+    from tests.support.redis_server import free_port
+
+    out = tmp_path / "units.csv"
+    store = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    result = xp("export", KEY, "--out", out, "--store", store)
+    assert result.exit_code == 1
+    assert f"export of {KEY!r} to {out} failed" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() and not (tmp_path / "units.csv.partial").exists()

@@ -72,3 +72,64 @@ def test_rows_come_in_chunks(definition: Definition, monkeypatch: pytest.MonkeyP
 )
 def test_iso_utc(ts: float, text: str) -> None:
     assert iso_utc(ts) == text
+
+
+def test_the_fast_timestamp_path_matches_iso_utc_exactly(definition: Definition) -> None:
+    """Millisecond timestamps (what the stores keep), arbitrary floats, and the halves where
+    rounding to the microsecond decides the millisecond."""
+    import random
+
+    formatter = module.RowFormatter(definition)
+    rng = random.Random(3)
+    stamps = [round(rng.uniform(946_684_800, 4_102_444_800), 3) for _ in range(20_000)]
+    stamps += [rng.uniform(946_684_800, 4_102_444_800) for _ in range(20_000)]
+    stamps += [s + d for s in (1_795_000_000, 1_795_000_059) for d in (0.9995, 0.9999995, 0.0005)]
+    stamps += [1_795_000_000.0 + i / 1000 for i in range(2000)]
+    for ts in stamps:
+        assert formatter._iso(ts) == iso_utc(ts), ts
+
+
+def test_positional_and_named_units_give_the_same_cells(definition: Definition) -> None:
+    from xp.store.model import UnitLayout, UnitValues
+
+    layout = UnitLayout.of(definition)
+    values = [
+        UnitValues("u1", "a", 1_795_000_000.25, ("ios",), (2.0, 3.0, 12.5)),
+        UnitValues("=HYPERLINK(x)", "b", 1_795_000_000.0, (None,), (0.0, 0.0, 0.0)),
+        UnitValues("-5", "a", 1_795_000_000.001, ("+cmd",), (1e16, -0.0, 0.1)),
+        UnitValues("", "b", 1_795_000_000.999, ("",), (1.5e-7, 123456789.125, 1.0)),
+    ]
+    formatter = module.RowFormatter(definition)
+    for unit in values * 2:  # the second time from the memos
+        assert formatter(unit) == formatter(layout.row(unit)) == unit_row_reference(unit)
+
+
+def unit_row_reference(unit: object) -> list[str]:
+    """The cells written out by hand for the rows above (columns: unit_id, variant,
+    first_exposure, platform, cps, cps_denominator, spend)."""
+    table = {
+        "u1": ["u1", "a", "2026-11-18T11:06:40.250Z", "ios", "2", "3", "12.5"],
+        "=HYPERLINK(x)": ["'=HYPERLINK(x)", "b", "2026-11-18T11:06:40.000Z", "", "0", "0", "0"],
+        "-5": ["-5", "a", "2026-11-18T11:06:40.001Z", "'+cmd", "10000000000000000", "0", "0.1"],
+        "": ["", "b", "2026-11-18T11:06:40.999Z", "", "1.5e-07", "123456789.125", "1"],
+    }
+    return table[unit[0]]  # type: ignore[index]
+
+
+def test_memos_stay_bounded_on_hostile_data(
+    definition: Definition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xp.store.model import UnitValues
+
+    monkeypatch.setattr(module, "CACHE_LIMIT", 50)
+    formatter = module.RowFormatter(definition)
+    for i in range(500):
+        formatter(UnitValues(f"u{i}", "a", 1_795_000_000.0 + i * 61, (f"p{i}",), (i + 0.5,) * 3))
+    assert len(formatter._texts) <= 50 and len(formatter._numbers) <= 50
+    assert len(formatter._minutes) <= 50 and len(formatter._segment_cells) <= 50
+    assert formatter(UnitValues("x", "a", 1_795_000_000.0, ("p499",), (499.5,) * 3))[3:] == [
+        "p499",
+        "499.5",
+        "499.5",
+        "499.5",
+    ]

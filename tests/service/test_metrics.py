@@ -43,11 +43,13 @@ def parse(text: str) -> dict[str, float]:
 
 
 def test_requests_events_and_exposures_are_counted(make_app: Callable[..., Flask]) -> None:
-    client = make_app(api_keys={"a": "admin", "s": "sdk"}).test_client()
+    app = make_app(api_keys={"a": "admin", "s": "sdk"})
+    client = app.test_client()
     sdk, admin = {"Authorization": "Bearer s"}, {"Authorization": "Bearer a"}
     for i in range(3):
         body = {"user_id": f"u{i}", "attributes": {"country": "US", "app_version": "2.1.0"}}
         assert client.post("/v1/assign", json=body, headers=sdk).status_code == 200
+    assert app.extensions["xp"].exposures.flush(timeout=10)  # written off the request path
     events = [
         {"type": "conversion", "event": "purchase", "user_id": "u0", "event_id": "e1"},
         {"type": "conversion", "event": "purchase", "user_id": "u0", "event_id": "e1"},

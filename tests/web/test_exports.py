@@ -30,7 +30,10 @@ def test_units_csv_is_streamed_with_one_row_per_unit(
     assert response.is_streamed
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == f'attachment; filename="{KEY}-units.csv"'
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    text = response.get_data(as_text=True)
+    body, trailer = text.rsplit("# end:", 1)  # the last line says the file is complete
+    assert trailer == " 600 rows\r\n"
+    rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == 600 and len({r["unit_id"] for r in rows}) == 600
     assert set(rows[0]) == {
         "unit_id", "variant", "first_exposure", "country", "purchased", "revenue", "refunds"

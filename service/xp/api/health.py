@@ -40,8 +40,18 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    ok, detail = runtime().store_ready()
-    body = {"status": "ready" if ok else "unavailable"}
+    rt = runtime()
+    ok, detail = rt.store_ready()
+    buffer = rt.exposures.status()
+    body: dict[str, object] = {
+        "status": "ready" if ok else "unavailable",
+        # this worker's buffer: /v1/assign keeps answering through an outage
+        "exposures": {
+            "buffered": buffer.depth,
+            "dropped": buffer.dropped,
+            "failing_since": buffer.failing_since,
+        },
+    }
     if granted("admin"):
         body["store"] = redact(detail)
     return jsonify(body), (200 if ok else 503)

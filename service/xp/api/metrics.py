@@ -21,5 +21,6 @@ def metrics() -> ResponseReturnValue:
         "xp_experiments_loaded": float(len(rt.registry.current().definitions)),
         "xp_definition_problems": float(len(rt.registry.problems)),
         "xp_store_up": 1.0 if ready else 0.0,
+        "xp_exposure_buffer_depth": float(rt.exposures.status().depth),
     }
     return Response(rt.metrics.render(gauges), content_type=CONTENT_TYPE)

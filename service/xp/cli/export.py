@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import click
 
 from xp.cli.report import find_definition, open_runtime, source_options
 from xp.definitions.phases import store_view
 from xp.reports.units_csv import units_csv
+from xp.store.base import StoreError
 
 
 @click.command()
@@ -17,16 +21,26 @@ def export(key: str, out: str | None, experiments_dir: str, store_url: str | Non
     """Write one CSV row per exposed unit of experiment KEY.
 
     Columns: unit_id, variant, first_exposure (ISO 8601 UTC), one per segment attribute, then
-    one per metric with the unit's total (0/1 for binomial, the count, the sum).
+    one per metric with the unit's total (0/1 for binomial, the count, the sum). A store
+    failure exits non-zero; with --out the file appears only once complete.
     """
     with open_runtime(experiments_dir, store_url) as runtime:
         definition = find_definition(runtime, key)
-        chunks = units_csv(definition, runtime.store.iter_units(store_view(definition)))
-        if out is None:
-            for chunk in chunks:
-                click.echo(chunk, nl=False)
-            return
-        with open(out, "w", encoding="utf-8", newline="") as file:
-            for chunk in chunks:
-                file.write(chunk)
+        chunks = units_csv(definition, runtime.store.iter_unit_values(store_view(definition)))
+        try:
+            if out is None:
+                for chunk in chunks:
+                    click.echo(chunk, nl=False)
+                return
+            partial = f"{out}.partial"
+            with open(partial, "w", encoding="utf-8", newline="") as file:
+                for chunk in chunks:
+                    file.write(chunk)
+            os.replace(partial, out)  # a reader never sees a short file under the real name
+        except StoreError as exc:
+            if out is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(f"{out}.partial")
+            target = "stdout" if out is None else out
+            raise click.ClickException(f"export of {key!r} to {target} failed: {exc}") from None
         click.echo(f"wrote {out}", err=True)

@@ -4,6 +4,15 @@ Columns: ``unit_id, variant, first_exposure`` (ISO 8601 UTC), one per segment at
 one per metric named by the metric, holding the unit's total (0/1 for binomial and retention,
 the count, the sum). A ratio metric's column holds the numerator total and is followed by
 ``<metric>_denominator``, so the ratio can be recomputed from the file.
+
+Served over HTTP (``trailer=True``) the file ends with one comment line, so a client can tell a
+complete file from a cut one: ``# end: <n> rows`` after the last row, or ``# error: incomplete
+after <n> rows: ...`` when the store failed mid-stream (the connection is then closed without
+ending the chunked body). A failure before the first chunk is the caller's to answer (a 503).
+
+Rows are formatted by a :class:`RowFormatter` compiled once per export (the metric list, the
+ratio columns, the defused texts and the timestamp prefixes cached), which is what keeps the
+export near the speed of the raw driver read (``bench/export.py``).
 """
 
 from __future__ import annotations
@@ -11,13 +20,24 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Iterator, Mapping
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from xp.definitions.model import Definition
-from xp.reports.csv_report import cell
+from xp.reports.csv_report import cell, safe_text
+from xp.store.base import StoreError
+from xp.store.model import UnitLayout, UnitValues
 
 CHUNK_ROWS = 500
+CACHE_LIMIT = 100_000  # distinct texts and minutes remembered per export: hostile data is bounded
+FORMULA_STARTS = frozenset("=@+-\t\r")  # what safe_text looks at; "" is not among them
+END = "# end: {rows} rows\r\n"
+ERROR = "# error: incomplete after {rows} rows: {reason}\r\n"
+
+
+class ExportInterrupted(StoreError):
+    """The store failed after the first chunk was sent: the error line ends the stream."""
 
 
 def unit_columns(definition: Definition) -> list[str]:
@@ -29,46 +49,136 @@ def unit_columns(definition: Definition) -> list[str]:
     return columns
 
 
-def units_csv(definition: Definition, units: Iterable[Mapping[str, Any]]) -> Iterator[str]:
-    """CSV text in chunks of :data:`CHUNK_ROWS` rows, the header first."""
+def units_csv(
+    definition: Definition,
+    units: Iterable[UnitValues | Mapping[str, Any]],
+    trailer: bool = False,
+) -> Iterator[str]:
+    """CSV text in chunks of :data:`CHUNK_ROWS` rows, the header first; with ``trailer``, the
+    end (or error) line last. A :class:`StoreError` before the first chunk propagates as is."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(unit_columns(definition))
-    pending = 0
-    for unit in units:
-        writer.writerow(unit_row(definition, unit))
-        pending += 1
-        if pending >= CHUNK_ROWS:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    yield buffer.getvalue()
+    row_of = RowFormatter(definition)
+    rows: list[list[str]] = []
+    written = 0
+    started = False
+    chunk_rows = CHUNK_ROWS
+    try:
+        for unit in units:
+            rows.append(row_of(unit))
+            if len(rows) >= chunk_rows:
+                writer.writerows(rows)
+                written += len(rows)
+                rows.clear()
+                started = True
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    except StoreError as exc:
+        if not trailer or not started:
+            raise
+        writer.writerows(rows)
+        written += len(rows)
+        yield buffer.getvalue() + ERROR.format(rows=written, reason=_one_line(exc))
+        raise ExportInterrupted(f"export cut after {written} rows: {exc}") from exc
+    writer.writerows(rows)
+    written += len(rows)
+    yield buffer.getvalue() + (END.format(rows=written) if trailer else "")
 
 
-def unit_row(definition: Definition, unit: Mapping[str, Any]) -> list[str]:
-    """One unit (a :class:`service.store.UnitRow` or a mapping of the same fields) as cells."""
-    segments = unit.get("segments") or {}
-    metrics = unit.get("metrics") or {}
-    denominators = unit.get("denominators") or {}
-    row = [
-        cell(str(unit["unit_id"])),
-        cell(unit["variant"]),
-        iso_utc(unit["first_exposure"]),
-        *(cell(segments.get(name)) for name in definition.segments),
-    ]
-    for metric in definition.metrics:
-        row.append(cell(_total(metrics.get(metric.name, 0))))
-        if metric.traits.has_denominator:
-            row.append(cell(_total(denominators.get(metric.name, 0))))
-    return row
+def unit_row(definition: Definition, unit: UnitValues | Mapping[str, Any]) -> list[str]:
+    """One unit (:class:`UnitValues`, a :class:`UnitRow` or a mapping of its fields) as cells."""
+    return RowFormatter(definition)(unit)
 
 
-def _total(value: Any) -> Any:
+class _Cells(dict[Any, Any]):
+    """A bounded memo of ``format``: the few distinct variants, segment values and totals of
+    an export are formatted once each, looked up in C after that."""
+
+    def __init__(self, format: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.format = format
+
+    def __missing__(self, key: Any) -> Any:
+        found = self.format(key)
+        if len(self) < CACHE_LIMIT:
+            self[key] = found
+        return found
+
+
+class RowFormatter:
+    """Turns units into cells for one definition; the per-definition work done once.
+
+    :class:`UnitValues` (what the stores' ``iter_unit_values`` yield) are read by position,
+    with memos; a :class:`UnitRow` or a mapping of its fields is read by name, without (its
+    values may be any type, and ``1 == 1.0 == True`` would mix them up in a memo)."""
+
+    def __init__(self, definition: Definition) -> None:
+        self.layout = UnitLayout.of(definition)
+        self._texts = _Cells(cell)  # variant and segment value (str or None) -> defused cell
+        self._numbers = _Cells(_total)  # total (float) -> cell; 0 and 1 are most of them
+        self._minutes = _Cells(_minute_prefix)  # epoch minute -> "YYYY-MM-DDTHH:MM:"
+        self._segment_cells = _Cells(self._segment_row)  # a unit's segment values -> cells
+
+    def __call__(self, unit: UnitValues | Mapping[str, Any]) -> list[str]:
+        if not isinstance(unit, UnitValues):
+            return self._by_name(unit)
+        unit_id = unit[0]
+        row = [
+            unit_id if unit_id[:1] not in FORMULA_STARTS else safe_text(unit_id),
+            self._texts[unit[1]],
+            self._iso(unit[2]),
+        ]
+        row += self._segment_cells[unit[3]]
+        row += map(self._numbers.__getitem__, unit[4])
+        return row
+
+    def _segment_row(self, values: tuple[str | None, ...]) -> list[str]:
+        return [self._texts[value] for value in values]
+
+    def _by_name(self, unit: Mapping[str, Any]) -> list[str]:
+        segments = unit.get("segments") or {}
+        metrics = unit.get("metrics") or {}
+        denominators = unit.get("denominators") or {}
+        row = [safe_text(str(unit["unit_id"])), cell(unit["variant"])]
+        row.append(self._iso(unit["first_exposure"]))
+        row += [cell(segments.get(name)) for name in self.layout.segments]
+        totals: list[str] = [""] * self.layout.width
+        for name, (i, d) in self.layout.slots.items():
+            totals[i] = _total(metrics.get(name, 0))
+            if d >= 0:
+                totals[d] = _total(denominators.get(name, 0))
+        return row + totals
+
+    def _iso(self, timestamp: float) -> str:
+        """:func:`iso_utc`, with the date, hour and minute computed once per minute."""
+        if not math.isfinite(timestamp):
+            return iso_utc(timestamp)
+        # datetime.fromtimestamp's rounding: the exact fraction, to the microsecond, half even.
+        seconds = int(timestamp)
+        micros = round((timestamp - seconds) * 1e6)
+        if micros >= 1_000_000:
+            seconds, micros = seconds + 1, micros - 1_000_000
+        elif micros < 0:
+            seconds, micros = seconds - 1, micros + 1_000_000
+        minute, second = divmod(seconds, 60)
+        return f"{self._minutes[minute]}{second:02d}.{micros // 1000:03d}Z"
+
+
+def _minute_prefix(minute: int) -> str:
+    return iso_utc(minute * 60.0)[:17]  # "2026-11-18T11:06:"
+
+
+def _total(value: Any) -> str:
     """Whole totals without a trailing ``.0`` (0/1, counts); sums keep their decimals."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return cell(value)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def iso_utc(timestamp: float) -> str:

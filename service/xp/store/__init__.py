@@ -3,8 +3,8 @@
 ``open_store(url, data_dir)`` picks the backend from the URL:
 
 - ``redis://host:port/db`` (also ``rediss://``, ``unix://``): :class:`RedisStore`;
-- ``redis+cluster://host:port`` (any node; also ``rediss+cluster://``): the same on a Redis
-  Cluster;
+- ``redis+cluster://host:port,host:port/`` (seed nodes, any one reachable is enough; also
+  ``rediss+cluster://``): the same on a Redis Cluster;
 - ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``: :class:`SqliteStore`;
 - ``None``: SQLite in ``<data_dir>/xp.sqlite3`` (the directory is created).
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xp.attribution.hold import HoldPolicy
+from xp.settings import RedisSettings
 from xp.store.base import Store, StoreError
 from xp.store.model import ExperimentData, Slice, SufficientStats, UnitRow
 
@@ -32,16 +33,22 @@ __all__ = [
 ]
 
 
-def open_store(url: str | None, data_dir: str | Path, hold: HoldPolicy | None = None) -> Store:
+def open_store(
+    url: str | None,
+    data_dir: str | Path,
+    hold: HoldPolicy | None = None,
+    redis: RedisSettings | None = None,
+) -> Store:
     """The store ``url`` names, or the default SQLite file in ``data_dir``; ``hold`` says how
-    long conversions wait for their unit's exposure (default 24 h)."""
-    store = _open(url, data_dir)
+    long conversions wait for their unit's exposure (default 24 h); ``redis`` holds the Redis
+    client's deadlines and replication wait (defaults when not given)."""
+    store = _open(url, data_dir, redis)
     if hold is not None:
         store.hold = hold
     return store
 
 
-def _open(url: str | None, data_dir: str | Path) -> Store:
+def _open(url: str | None, data_dir: str | Path, redis: RedisSettings | None) -> Store:
     if not url:
         directory = Path(data_dir)
         try:
@@ -61,7 +68,7 @@ def _open(url: str | None, data_dir: str | Path) -> Store:
     if url.startswith(REDIS_SCHEMES):
         from xp.store.redis.store import RedisStore
 
-        return RedisStore(url)
+        return RedisStore(url, redis)
     scheme = url.split("://", 1)[0] if "://" in url else url[:16]
     raise StoreError(
         f"unsupported store URL scheme {scheme!r}: use redis://host:port/db or sqlite:///path"

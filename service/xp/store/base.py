@@ -10,7 +10,7 @@ from xp.attribution.ops import EventIndex, Op, Outcome, outcome, plan_events
 from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
 from xp.events.model import Event
-from xp.store.model import ExperimentData, UnitRow
+from xp.store.model import ExperimentData, UnitLayout, UnitRow, UnitValues
 
 
 class StoreError(Exception):
@@ -56,9 +56,14 @@ class Store(abc.ABC):
     def experiment_stats(self, definition: Definition) -> ExperimentData:
         """The sufficient statistics of one experiment, per variant, day and segment."""
 
-    @abc.abstractmethod
     def iter_units(self, definition: Definition) -> Iterator[UnitRow]:
         """Every exposed unit of one experiment, streamed in no particular order."""
+        layout = UnitLayout.of(definition)
+        return (layout.row(values) for values in self.iter_unit_values(definition))
+
+    @abc.abstractmethod
+    def iter_unit_values(self, definition: Definition) -> Iterator[UnitValues]:
+        """:meth:`iter_units` positionally (:class:`UnitValues`), what the export reads."""
 
     @abc.abstractmethod
     def erase_unit(

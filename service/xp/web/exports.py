@@ -1,9 +1,15 @@
 """``GET /v1/experiments/<key>/units.csv``: every exposed unit, streamed (viewer).
 
 The pages serve the same file at ``/experiments/<key>/units.csv`` under their own access.
+The first chunk is built before the response starts, so a store that fails at once gets the
+JSON 503 every other route answers; a failure later ends the file with the ``# error:`` line
+and cuts the connection, and a complete file ends with ``# end: <n> rows``
+(:mod:`xp.reports.units_csv`).
 """
 
 from __future__ import annotations
+
+import itertools
 
 from flask import Blueprint, Response, stream_with_context
 from flask.typing import ResponseReturnValue
@@ -26,9 +32,11 @@ def units_csv_response(key: str) -> Response:
     """The per-unit CSV of ``key`` in the ``phase`` the query names (default: the live one)."""
     found = locate(key, phase_arg())
     definition = found.definition
-    rows = runtime().store.iter_units(found.stored)
+    values = runtime().store.iter_unit_values(found.stored)
+    chunks = units_csv(definition, values, trailer=True)
+    first = next(chunks)  # a StoreError here is the JSON 503: nothing was sent yet
     return Response(
-        stream_with_context(units_csv(definition, rows)),
+        stream_with_context(itertools.chain((first,), chunks)),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{key}-units.csv"',

@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from xp.attribution.hold import SWEEP_PER_WRITE, HoldPolicy
-from xp.attribution.metric_kinds import kind_of
 from xp.attribution.ops import ConversionOp, ExposureOp, MetricRule, Op, default_exposure_key
 from xp.attribution.scopes import ALL, Scope, day_label
-from xp.definitions.model import DAY_SECONDS, Definition
-from xp.store.model import RawStats, UnitRow, look_scope
+from xp.definitions.model import DAY_SECONDS
+from xp.store.model import RawStats, look_scope
 from xp.store.redis import keys
 from xp.store.redis.scripts import Call
 
@@ -182,25 +181,3 @@ def _add(raw: RawStats, decoder: NameDecoder, scope: Scope, field: str, value: s
         raw.add_count(scope, variant, int(value))
     else:
         raw.add_sum(scope, variant, decoder.name(parts[2]), STAT_CODES[parts[3]], float(value))
-
-
-def unit_row(definition: Definition, unit_id: str, record: str, decoder: NameDecoder) -> UnitRow:
-    vid, ts, segs, _covs, tots = record.split("|")
-    segments = dict(decoder.name(sid).split("\x1f", 1) for sid in segs.split(",") if sid)
-    totals: dict[str, tuple[float, float]] = {}
-    for item in tots.split(","):
-        if item:
-            mid, *values = item.split(":")
-            totals[decoder.name(mid)] = (float(values[0]), float(values[1]) if values[1:] else 0.0)
-    return UnitRow(
-        unit_id=unit_id,
-        variant=decoder.name(vid),
-        first_exposure=float(ts),
-        segments=segments,
-        metrics={m.name: totals.get(m.name, (0.0, 0.0))[0] for m in definition.metrics},
-        denominators={
-            m.name: totals.get(m.name, (0.0, 0.0))[1]
-            for m in definition.metrics
-            if kind_of(m).has_denominator
-        },
-    )

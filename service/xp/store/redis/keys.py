@@ -105,3 +105,10 @@ def held(experiment: str) -> str:
 
 def hold_queue(experiment: str) -> str:
     return f"{PREFIX}:{{{experiment}}}:hq"
+
+
+def acks(key: str) -> str:
+    """A counter on the slot of ``key`` (one with a hash tag), written before ``WAIT`` so that
+    WAIT covers every earlier write on that node (``XP_REDIS_WAIT_REPLICAS``)."""
+    start = key.index("{")
+    return f"{PREFIX}:{key[start : key.index('}', start) + 1]}:acks"

@@ -24,6 +24,13 @@ SCRIPTS = ("exposure", "conversion", "erase")
 PRELUDE = ("lib", "kinds", "attribute")  # prepended to every script, in this order
 
 Call = tuple[str, list[str], list[Any]]  # script name, keys, args
+# WAIT after a pipeline: a key on its node to INCR (so WAIT covers every earlier write on
+# the node, even when this pipeline's scripts wrote nothing), replicas, timeout in ms.
+Ack = tuple[str, int, int]
+
+
+class ReplicasBehind(StoreError):
+    """Fewer replicas than asked hold a batch's writes: it ran but is not acknowledged."""
 
 
 def lua_source(*parts: str) -> str:
@@ -54,21 +61,28 @@ class Scripts:
         calls: Sequence[Call],
         indices: list[int],
         asking: bool,
+        ack: Ack | None = None,
     ) -> list[Any]:
         """EVALSHA ``calls[i]`` for each of ``indices`` on one node, in one pipeline; answers
-        (errors included, as exceptions) in order. ``asking`` sends ``ASKING`` before each."""
+        (errors included, as exceptions) in order. ``asking`` sends ``ASKING`` before each;
+        ``ack`` ends the pipeline with ``WAIT`` (:class:`ReplicasBehind` when it falls short)."""
         if node not in self._loaded:
             self._load(node, client)
-        got = self._pipeline(client, calls, indices, asking)
+        got = self._pipeline(client, calls, indices, asking, ack)
         missing = [i for i, r in zip(indices, got, strict=True) if isinstance(r, NoScriptError)]
         if missing:
             # A NOSCRIPT call did not run, so sending it again cannot count it twice.
             self._load(node, client)
-            got = _spread(got, self._pipeline(client, calls, missing, asking))
+            got = _spread(got, self._pipeline(client, calls, missing, asking, ack))
         return got
 
     def _pipeline(
-        self, client: redis.Redis, calls: Sequence[Call], indices: list[int], asking: bool
+        self,
+        client: redis.Redis,
+        calls: Sequence[Call],
+        indices: list[int],
+        asking: bool,
+        ack: Ack | None = None,
     ) -> list[Any]:
         pipe = client.pipeline(transaction=False)
         for i in indices:
@@ -76,7 +90,19 @@ class Scripts:
             if asking:  # ASKING admits the next command only
                 pipe.execute_command("ASKING")
             pipe.evalsha(self.shas[name], len(call_keys), *call_keys, *args)
+        if ack is not None:  # WAIT counts replicas holding this connection's last write
+            if asking:
+                pipe.execute_command("ASKING")
+            pipe.incr(ack[0])
+            pipe.execute_command("WAIT", ack[1], ack[2])
         answers = list(pipe.execute(raise_on_error=False))
+        if ack is not None:
+            answers, acked = answers[: -2 - asking], answers[-1]
+            if isinstance(acked, Exception) or int(acked) < ack[1]:
+                raise ReplicasBehind(
+                    f"{acked} of {ack[1]} replicas acknowledged within {ack[2]} ms; "
+                    "the batch may have been applied: send it again (event ids make that safe)"
+                )
         return answers[1::2] if asking else answers
 
     def _load(self, node: str, client: redis.Redis) -> None:

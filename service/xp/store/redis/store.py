@@ -17,28 +17,33 @@ import redis
 from xp.attribution.ops import Op
 from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
+from xp.settings import RedisSettings
 from xp.store.base import Store
-from xp.store.model import ExperimentData, UnitRow, experiment_data
+from xp.store.model import ExperimentData, UnitValues, experiment_data
 from xp.store.redis import keys
-from xp.store.redis.codec import NameDecoder, erase_call, op_call, raw_stats, unit_row
-from xp.store.redis.routing import Nodes, Router
+from xp.store.redis.codec import erase_call, op_call, raw_stats
+from xp.store.redis.routing import Failover, Nodes, Router
 from xp.store.redis.scripts import Scripts
+from xp.store.redis.units import UnitDecoder
 
 BUCKETS_PER_ROUND_TRIP = 256
 
 
 class RedisStore(Store):
-    """Redis or Redis Cluster (``redis+cluster://host:port``, any node of the cluster).
+    """Redis or Redis Cluster (``redis+cluster://host:port,host:port``, seed nodes).
 
     Every key of an experiment carries the hash tag ``{<experiment>}``, so one experiment lives
     on one cluster node and every script call touches one slot.
     """
 
-    def __init__(self, url: str) -> None:
-        self._nodes = Nodes(url)
+    def __init__(self, url: str, settings: RedisSettings | None = None) -> None:
+        settings = settings or RedisSettings()
+        self._nodes = Nodes(url, settings)
         self._scripts = Scripts()
         self._sources = self._scripts.sources  # benchmarks load them by hand
-        self._router = Router(self._nodes, self._scripts)
+        self._router = Router(
+            self._nodes, self._scripts, settings.wait_replicas, settings.wait_timeout
+        )
         self._registered: set[str] = set()  # experiments this process added to keys.EXPERIMENTS
 
     # -- writing ---------------------------------------------------------------------------
@@ -67,9 +72,9 @@ class RedisStore(Store):
         stats, names, diagnostics, overall, looks = self._router.read(snapshot)
         return experiment_data(definition, raw_stats(stats, names, diagnostics, overall, looks))
 
-    def iter_units(self, definition: Definition) -> Iterator[UnitRow]:
+    def iter_unit_values(self, definition: Definition) -> Iterator[UnitValues]:
         e = definition.key
-        decoder = NameDecoder(self._hgetall(keys.names(e)))
+        decode = UnitDecoder(definition, self._hgetall(keys.names(e)))
         for start in range(0, keys.UNIT_BUCKETS, BUCKETS_PER_ROUND_TRIP):
 
             def read(start: int = start) -> list[Any]:
@@ -81,10 +86,10 @@ class RedisStore(Store):
             for records in self._router.read(read):
                 for unit_id, record in records.items():
                     try:
-                        yield unit_row(definition, unit_id, record, decoder)
+                        yield decode(unit_id, record)
                     except KeyError:  # a name added since the names were read
-                        decoder = NameDecoder(self._hgetall(keys.names(e)))
-                        yield unit_row(definition, unit_id, record, decoder)
+                        decode = UnitDecoder(definition, self._hgetall(keys.names(e)))
+                        yield decode(unit_id, record)
 
     def _hgetall(self, key: str) -> dict[str, str]:
         found = self._router.read(lambda: self._nodes.for_key(key).hgetall(key))
@@ -105,8 +110,9 @@ class RedisStore(Store):
         return sum(int(r) for r in self._router.run(calls)) if calls else 0
 
     def ping(self) -> bool:
-        """True when Redis answers; :class:`StoreError` saying why when it does not."""
-        return self._router.read(self._nodes.ping)
+        """True when Redis answers; :class:`StoreError` saying why when it does not (at once:
+        a health check must not wait out a failover)."""
+        return self._router.read(self._nodes.ping, Failover(self._nodes, timeout=0))
 
     def close(self) -> None:
         self._nodes.close()

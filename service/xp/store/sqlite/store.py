@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from xp.attribution.metric_kinds import kind_of
 from xp.attribution.ops import ConversionOp, ExposureOp, Op
 from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
@@ -28,7 +27,8 @@ from xp.store.model import (
     STAT_FIELDS,
     ExperimentData,
     RawStats,
-    UnitRow,
+    UnitLayout,
+    UnitValues,
     experiment_data,
     look_scope,
 )
@@ -170,10 +170,13 @@ class SqliteStore(Store):
                 raw.add_sum(look_scope(look_day), variant, metric, stat, number)
         return experiment_data(definition, raw)
 
-    def iter_units(self, definition: Definition) -> Iterator[UnitRow]:
+    def iter_unit_values(self, definition: Definition) -> Iterator[UnitValues]:
         # Pages by unit id, each read in its own short transaction: no cursor stays open
         # between pages, so writers are never held up by a slow reader.
         e = definition.key
+        layout = UnitLayout.of(definition)
+        segments_of = _SegmentsReader(layout.segments)
+        empty = (0.0,) * layout.width
         last = ""
         while True:
             with self._transaction("DEFERRED") as conn:
@@ -184,26 +187,29 @@ class SqliteStore(Store):
                 ).fetchall()
                 if not units:
                     return
-                totals: dict[str, dict[str, tuple[float, float | None]]] = {}
+                totals: dict[str, list[float]] = {}
                 for unit_id, metric, total, den in conn.execute(
                     "SELECT unit_id, metric, total, den FROM unit_totals"
                     " WHERE experiment = ? AND unit_id BETWEEN ? AND ?",
                     (e, units[0][0], units[-1][0]),
                 ):
-                    totals.setdefault(unit_id, {})[metric] = (total, den)
+                    slot = layout.slots.get(metric)
+                    if slot is None:  # a metric the definition no longer has
+                        continue
+                    mine = totals.get(unit_id)
+                    if mine is None:
+                        mine = totals[unit_id] = list(empty)
+                    mine[slot[0]] = total
+                    if slot[1] >= 0:
+                        mine[slot[1]] = den or 0.0
             for unit_id, variant, ts, segments in units:
-                mine = totals.get(unit_id, {})
-                yield UnitRow(
-                    unit_id=unit_id,
-                    variant=variant,
-                    first_exposure=ts,
-                    segments=dict(json.loads(segments)),
-                    metrics={m.name: mine.get(m.name, (0.0, None))[0] for m in definition.metrics},
-                    denominators={
-                        m.name: mine.get(m.name, (0.0, None))[1] or 0.0
-                        for m in definition.metrics
-                        if kind_of(m).has_denominator
-                    },
+                found = totals.get(unit_id)
+                yield UnitValues(
+                    unit_id,
+                    variant,
+                    ts,
+                    segments_of(segments),
+                    empty if found is None else tuple(found),
                 )
             last = units[-1][0]
 
@@ -270,3 +276,21 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _SegmentsReader:
+    """A unit's stored segments (JSON) as values in the definition's order; the few distinct
+    JSON texts an experiment has are decoded once each (up to a bound)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self._seen: dict[str, tuple[str | None, ...]] = {}
+
+    def __call__(self, text: str) -> tuple[str | None, ...]:
+        found = self._seen.get(text)
+        if found is None:
+            stored = dict(json.loads(text))
+            found = tuple(stored.get(name) for name in self.names)
+            if len(self._seen) < 10_000:
+                self._seen[text] = found
+        return found
