@@ -63,8 +63,8 @@ class Runtime:
                     self._store = open_store(
                         self.settings.store_url,
                         self.settings.data_dir,
-                        HoldPolicy(seconds=self.settings.hold_seconds),
-                        self.settings.redis,
+                        redis=self.settings.redis,
+                        hold=HoldPolicy(seconds=self.settings.hold_seconds),
                     )
                     self._store_pid = os.getpid()
         return self._store

@@ -72,7 +72,7 @@ def test_a_deleted_experiment_is_listed_archived_and_readable(
     for fmt in ("csv", "md", "html"):
         assert client.get(f"/v1/experiments/old-test/results?format={fmt}").status_code == 200
     units_csv = client.get("/v1/experiments/old-test/units.csv").text
-    assert units_csv.count("\n") == 5  # header and four units
+    assert units_csv.count("\n") == 6  # header, four units and the "# end" line
     page = client.get("/experiments/old-test").text
     assert "archived" in page
     assert 'data-key="old-test"' in client.get("/").text

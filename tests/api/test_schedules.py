@@ -78,6 +78,7 @@ def test_assign_before_during_and_after_logs_only_inside(windows: FlaskClient) -
     qa = assign(windows, "qa-1")
     assert (qa["later"]["variant"], qa["later"]["reason"]) == ("treatment", "override")
     assert (qa["over"]["variant"], qa["over"]["reason"]) == ("control", "ended")
+    assert windows.application.extensions["xp"].exposures.flush(timeout=10)
     for key, exposed in (("later", 0), ("over", 0), ("now", len(units))):
         results = windows.get(f"/v1/experiments/{key}/results").json
         assert sum(results["units"].values()) == exposed, key

@@ -9,6 +9,7 @@ import click
 
 from xp.cli.report import find_definition, open_runtime, source_options
 from xp.definitions.phases import store_view
+from xp.redaction import redact
 from xp.reports.units_csv import units_csv
 from xp.store.base import StoreError
 
@@ -42,5 +43,6 @@ def export(key: str, out: str | None, experiments_dir: str, store_url: str | Non
                 with contextlib.suppress(OSError):
                     os.unlink(f"{out}.partial")
             target = "stdout" if out is None else out
-            raise click.ClickException(f"export of {key!r} to {target} failed: {exc}") from None
+            message = redact(f"the event store failed: {exc}; export of {key!r} to {target} failed")
+            raise click.ClickException(message) from None
         click.echo(f"wrote {out}", err=True)

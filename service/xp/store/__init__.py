@@ -36,8 +36,8 @@ __all__ = [
 def open_store(
     url: str | None,
     data_dir: str | Path,
-    hold: HoldPolicy | None = None,
     redis: RedisSettings | None = None,
+    hold: HoldPolicy | None = None,
 ) -> Store:
     """The store ``url`` names, or the default SQLite file in ``data_dir``; ``hold`` says how
     long conversions wait for their unit's exposure (default 24 h); ``redis`` holds the Redis
