@@ -64,7 +64,9 @@ class BatchTooLarge(BatchError):
 # --- fields: strict JSON types, today's messages -------------------------------------------
 
 
-def _text(value: str) -> str:
+def _text(value: Any) -> str:
+    if not isinstance(value, str):  # a name from a Python caller: JSON names are strings
+        raise ValidationError(f"names must be strings, got {short(value)}")
     if not is_unicode_text(value):
         raise ValidationError("is not valid Unicode text (a lone surrogate)")
     return value
