@@ -20,6 +20,7 @@ from xp.api import (
     results,
     units,
 )
+from xp.api.encoding import OrjsonProvider
 from xp.errors import register_error_handlers
 from xp.runtime import Runtime
 from xp.settings import Settings
@@ -37,9 +38,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config["XP_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.config["JSON_SORT_KEYS"] = False
     if settings.secret_key:
         app.secret_key = settings.secret_key
     app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies

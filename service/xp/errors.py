@@ -82,8 +82,11 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
+ERROR_SCHEMA = ErrorSchema()
+
+
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
-    body = ErrorSchema().dump({"error": {"code": code, "message": message, "details": details}})
+    body = ERROR_SCHEMA.dump({"error": {"code": code, "message": message, "details": details}})
     response = jsonify(body)
     response.status_code = status
     return response

@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+import orjson
 from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
@@ -35,22 +36,85 @@ def json_body(check_text: bool = True) -> Any:
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+    return decode(raw, check_text)
+
+
+def decode(raw: bytes, check_text: bool = True) -> Any:
+    """``raw`` as a JSON document, within :data:`MAX_DEPTH`, or a :class:`BadRequest`.
+
+    orjson parses what it can; what it refuses or would read differently from the standard
+    library (lone surrogates, integers beyond 64 bits, ``1e400``, NaN, invalid UTF-8, a BOM,
+    nesting past its 1024 levels) goes through :func:`decode_exactly`, so answers stay what
+    they were: a bad string rejects only its event, a huge integer stays an integer.
+    """
+    if not _beyond_64_bits(raw):
+        try:
+            document = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            # orjson refuses lone surrogates, so only the depth can still be wrong; the walk
+            # that names the path runs only when the brackets nest past the limit.
+            if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and bracket_depth(raw) > MAX_DEPTH:
+                _check_depth(document)
+            return document
+    return decode_exactly(raw, check_text)
+
+
+def decode_exactly(raw: bytes, check_text: bool = True) -> Any:
+    """The standard library's reading of ``raw``, NaN and Infinity refused."""
     try:
         document = json.loads(raw, parse_constant=_reject_constant)
     except RecursionError:
         raise BadRequest(f"JSON is nested deeper than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"malformed JSON: {exc}", {"body": str(exc)}) from None
-    path = too_deep(document)
-    if path is not None:
-        message = f"JSON is nested deeper than {MAX_DEPTH} levels"
-        raise BadRequest(message, {path: [message]})
+    _check_depth(document)
     if check_text and SURROGATE_ESCAPE.search(raw):
         path = bad_text(document)
         if path is not None:
             message = "a string is not valid Unicode text (a lone surrogate)"
             raise BadRequest(f"{path or 'body'}: {message}", {path: [message]})
     return document
+
+
+def _check_depth(document: Any) -> None:
+    path = too_deep(document)
+    if path is not None:
+        message = f"JSON is nested deeper than {MAX_DEPTH} levels"
+        raise BadRequest(message, {path: [message]})
+
+
+# Digits become "0", a minus stays, all else "x": a 20-digit run (or a minus and 19 digits)
+# may be an integer orjson would read as a float. A long digit string inside a JSON string
+# also matches; it only costs that body the exact path.
+_DIGIT_SHAPES = bytes(
+    ord("0") if chr(b).isdigit() and b < 128 else b if b == ord("-") else ord("x")
+    for b in range(256)
+)
+
+
+def _beyond_64_bits(raw: bytes) -> bool:
+    shapes = raw.translate(_DIGIT_SHAPES)
+    return b"0" * 20 in shapes or b"-" + b"0" * 19 in shapes
+
+
+_NOT_STRUCTURE = bytes(range(256)).translate(None, b'[]{}"')
+_EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
+
+
+def bracket_depth(raw: bytes) -> int:
+    """How deep the arrays and objects of a valid JSON text nest, read from its bytes in C
+    (a value inside the innermost one is one level deeper)."""
+    if b"\\" in raw:  # escaped backslashes, then escaped quotes: what is left delimits strings
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    structure = raw.translate(None, _NOT_STRUCTURE)
+    brackets = b"".join(structure.split(b'"')[::2])  # even pieces are outside strings
+    depth = 0
+    while brackets:  # one level of innermost pairs per pass
+        brackets = _EMPTY_PAIR.sub(b"", brackets)
+        depth += 1
+    return depth
 
 
 def load(schema: Schema, document: Any) -> Any:

@@ -8,8 +8,6 @@ from flask.typing import ResponseReturnValue
 from xp.api.definitions import find
 from xp.auth import require
 from xp.errors import ValidationFailed
-from xp.reports.formats import FORMATS, render
-from xp.results.build import METHODS, experiment_results
 from xp.runtime import runtime
 
 bp = Blueprint("results", __name__, url_prefix="/v1")
@@ -18,6 +16,10 @@ bp = Blueprint("results", __name__, url_prefix="/v1")
 @bp.get("/experiments/<key>/results")
 @require("admin")
 def results(key: str) -> ResponseReturnValue:
+    # Here, not at the top: scipy loads only in processes that analyse (issue 13).
+    from xp.reports.formats import FORMATS, render
+    from xp.results.build import experiment_results
+
     definition = find(key)
     method = method_arg()
     format_ = request.args.get("format", "json")
@@ -37,6 +39,8 @@ def results(key: str) -> ResponseReturnValue:
 
 def method_arg() -> str:
     """The ``method`` query parameter (default frequentist), or a 422 naming it."""
+    from xp.results.build import METHODS
+
     method = request.args.get("method", "frequentist")
     if method not in METHODS:
         raise ValidationFailed(

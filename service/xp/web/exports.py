@@ -7,7 +7,6 @@ from flask.typing import ResponseReturnValue
 
 from xp.api.definitions import find
 from xp.auth import require
-from xp.reports.units_csv import units_csv
 from xp.runtime import runtime
 
 bp = Blueprint("exports", __name__, url_prefix="/v1")
@@ -16,6 +15,8 @@ bp = Blueprint("exports", __name__, url_prefix="/v1")
 @bp.get("/experiments/<key>/units.csv")
 @require("admin")
 def units_csv_view(key: str) -> ResponseReturnValue:
+    from xp.reports.units_csv import units_csv  # its module loads scipy: only when exporting
+
     definition = find(key)
     rows = runtime().store.iter_units(definition)
     return Response(

@@ -7,6 +7,7 @@ The key never travels in a URL.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, request, session, url_for
@@ -18,11 +19,13 @@ from xp.api.results import method_arg
 from xp.auth import GRANTS, request_scope, scope_of, start_session
 from xp.definitions.model import Definition
 from xp.errors import ApiError
-from xp.reports.formats import METHODS
-from xp.reports.html import Nav, ReportLinks, render, render_html
-from xp.results.build import experiment_results
-from xp.results.document import ResultsDocument
 from xp.runtime import runtime
+
+if TYPE_CHECKING:
+    from xp.reports.html import Nav
+    from xp.results.document import ResultsDocument
+# The reports and results modules load scipy: imported where a page renders, so that a
+# process serving only the API never loads it (issue 13).
 
 bp = Blueprint("pages", __name__)
 
@@ -99,11 +102,16 @@ def index() -> ResponseReturnValue:
                 "href": url_for("pages.experiment", key=key),
             }
         )
+    from xp.reports.html import render
+
     return render("index.html", rows=rows, nav=_nav())
 
 
 @bp.get("/experiments/<key>")
 def experiment(key: str) -> ResponseReturnValue:
+    from xp.reports.formats import METHODS
+    from xp.reports.html import ReportLinks, render_html
+
     definition = find(key)
     method = method_arg()
     results = _results(definition, method)
@@ -151,14 +159,20 @@ def logout() -> ResponseReturnValue:
 
 
 def _login_form(target: str, error: str | None = None) -> str:
+    from xp.reports.html import render
+
     return render("login.html", action=url_for("pages.login"), next=target, error=error, nav=None)
 
 
 def _results(definition: Definition, method: str) -> ResultsDocument:
+    from xp.results.build import experiment_results
+
     return experiment_results(definition, runtime().store, method=method)
 
 
 def _nav() -> Nav:
+    from xp.reports.html import Nav
+
     logged_in = bool(current_app.secret_key) and "key_digest" in session
     return Nav(home=url_for("pages.index"), logout=url_for("pages.logout") if logged_in else None)
 
@@ -178,5 +192,7 @@ def _local_path(target: str) -> str:
 
 
 def _message(status: int, title: str, *paragraphs: str) -> Response:
+    from xp.reports.html import render
+
     body = render("message.html", title=title, paragraphs=paragraphs, nav=_nav())
     return Response(body, status=status, mimetype="text/html")
