@@ -103,15 +103,15 @@ _NOT_STRUCTURE = bytes(range(256)).translate(None, b'[]{}"')
 _EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
 
 
-def bracket_depth(raw: bytes) -> int:
-    """How deep the arrays and objects of a valid JSON text nest, read from its bytes in C
-    (a value inside the innermost one is one level deeper)."""
+def bracket_depth(raw: bytes, limit: int = MAX_DEPTH) -> int:
+    """How deep the arrays and objects of a valid JSON text nest (a value inside the innermost
+    is one level deeper), read from its bytes in C; counting stops past ``limit``."""
     if b"\\" in raw:  # escaped backslashes, then escaped quotes: what is left delimits strings
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     structure = raw.translate(None, _NOT_STRUCTURE)
     brackets = b"".join(structure.split(b'"')[::2])  # even pieces are outside strings
     depth = 0
-    while brackets:  # one level of innermost pairs per pass
+    while brackets and depth <= limit:  # one level of innermost pairs per pass
         brackets = _EMPTY_PAIR.sub(b"", brackets)
         depth += 1
     return depth
