@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from typing import Any
 
 import orjson
@@ -11,6 +12,7 @@ from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
 from xp.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from xp.events.fastpath import FastLoader, NotCompilable
 from xp.events.parse import is_unicode_text
 from xp.validation import messages_by_path
 
@@ -124,12 +126,33 @@ def load(schema: Schema, document: Any) -> Any:
             f"the body must be a JSON object, not {type(document).__name__}",
             {"": ["not an object"]},
         )
+    fast = fast_loader(schema)
+    loaded = None if fast is None else fast.load(document)
+    if loaded is not None:
+        return loaded
     try:
         return schema.load(document)
     except ValidationError as exc:
         details = messages_by_path(exc.messages)
         first = next(iter(details), "")
         raise ValidationFailed(f"invalid field {first!r}: {details[first][0]}", details) from None
+
+
+_FAST_LOADERS: weakref.WeakKeyDictionary[Schema, FastLoader | None] = weakref.WeakKeyDictionary()
+
+
+def fast_loader(schema: Schema) -> FastLoader | None:
+    """The schema's fast path for plain bodies, compiled on first use (None: it has none)."""
+    try:
+        return _FAST_LOADERS[schema]
+    except KeyError:
+        pass
+    try:
+        fast: FastLoader | None = FastLoader(schema)
+    except NotCompilable:
+        fast = None
+    _FAST_LOADERS[schema] = fast
+    return fast
 
 
 def too_deep(document: Any, limit: int = MAX_DEPTH) -> str | None:
