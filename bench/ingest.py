@@ -6,8 +6,9 @@ The store adds planning (which experiments, windows, segments), key and argument
 reading the results. Both run on the same events against a freshly flushed server, interleaved
 over several repeats; the figures are medians. SQLite is measured on the same events too. The
 ceiling is a pipeline of one trivial ``EVALSHA`` (one ``HINCRBY``) per event: what Redis and
-the client can do at best. ``--compare-hiredis`` runs the whole benchmark in child processes
-with and without hiredis, alternating, and prints its effect.
+the client can do at best. ``--compare-hiredis`` also runs the Redis paths, in the same
+repeats, on connections that pack and parse in pure Python (redis-py without hiredis), and
+prints hiredis's speed-up on each.
 
     .venv/bin/python -m bench.ingest [--repeats 7] [--units 8000] [--compare-hiredis]
 """
@@ -16,18 +17,19 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
+from redis._parsers import _RESP2Parser
+from redis.connection import PythonRespSerializer
 from redis.utils import HIREDIS_AVAILABLE
 
+from bench.load import spread
 from tests.support.redis_server import running_redis
 from xp.attribution.ops import EventIndex, ExposureOp, plan_events
 from xp.definitions.loader import load_directory
@@ -123,16 +125,13 @@ def main() -> None:
     parser.add_argument(
         "--compare-hiredis",
         action="store_true",
-        help="run this benchmark in child processes with and without hiredis, interleaved",
+        help="also run the Redis paths on pure-Python connections, interleaved",
     )
     args = parser.parse_args()
-    if args.compare_hiredis:
-        compare_hiredis(args.repeats, args.units)
-        return
-    measure(args.repeats, args.units)
+    measure(args.repeats, args.units, args.compare_hiredis)
 
 
-def measure(repeats: int, units: int) -> dict[str, float]:
+def measure(repeats: int, units: int, compare_hiredis: bool = False) -> dict[str, float]:
     """Print this process's figures; return the events/s of each path."""
     definitions = dict(load_directory(ROOT / "experiments").definitions)
     events = make_events(definitions, units)
@@ -188,11 +187,22 @@ def measure(repeats: int, units: int) -> dict[str, float]:
                 ingest_batch(store, definitions, {"events": batch}, NOW)
 
         trivial_s, raw_s, store_s, api_s, sqlite_s = [], [], [], [], []
+        python_s: dict[str, list[float]] = {}
+        default = client.connection_pool.connection_class
         for r in range(repeats):
             trivial_s.append(timed(flush, trivial_pipeline))
             raw_s.append(timed(flush, raw_pipeline))
             store_s.append(timed(flush, through_store))
             api_s.append(timed(flush, through_ingest_batch))
+            if compare_hiredis and HIREDIS_AVAILABLE:
+                use_connections(client, PythonConnection)
+                for label, path in (
+                    ("trivial EVALSHA pipeline, one HINCRBY/event", trivial_pipeline),
+                    ("raw redis-py pipeline, EVALSHA per call", raw_pipeline),
+                    ("store.ingest (Redis)", through_store),
+                ):
+                    python_s.setdefault(label, []).append(timed(flush, path))
+                use_connections(client, default)
             sqlite_store = open_store(f"sqlite:///{tmp}/bench-{r}.sqlite3", tmp)
 
             def through_sqlite(target: Store = sqlite_store) -> None:
@@ -211,19 +221,16 @@ def measure(repeats: int, units: int) -> dict[str, float]:
         f"{n} events per repeat ({exposures} exposures, {n - exposures} conversions -> "
         f"{len(calls)} script calls), batches of {BATCH}, median of {repeats} repeats; {parser}"
     )
-    rates: dict[str, float] = {}
-    for label, seconds in (
-        ("trivial EVALSHA pipeline, one HINCRBY/event", trivial_s),
-        ("raw redis-py pipeline, EVALSHA per call", raw_s),
-        ("store.ingest (Redis)", store_s),
-        ("ingest_batch, raw dicts (Redis)", api_s),
-        ("store.ingest (SQLite, WAL)", sqlite_s),
-    ):
-        rates[label] = n / statistics.median(seconds)
-    trivial, raw = (
-        rates["trivial EVALSHA pipeline, one HINCRBY/event"],
-        rates["raw redis-py pipeline, EVALSHA per call"],
-    )
+    runs = {
+        "trivial EVALSHA pipeline, one HINCRBY/event": trivial_s,
+        "raw redis-py pipeline, EVALSHA per call": raw_s,
+        "store.ingest (Redis)": store_s,
+        "ingest_batch, raw dicts (Redis)": api_s,
+        "store.ingest (SQLite, WAL)": sqlite_s,
+    }
+    rates = {label: n / statistics.median(seconds) for label, seconds in runs.items()}
+    trivial = rates["trivial EVALSHA pipeline, one HINCRBY/event"]
+    raw = rates["raw redis-py pipeline, EVALSHA per call"]
     print(f"{'':44s} {'events/s':>10s}   vs raw   vs trivial")
     for label, rate in rates.items():
         print(f"{label:44s} {rate:10,.0f}   {rate / raw:6.2f}   {rate / trivial:8.2f}")
@@ -231,41 +238,27 @@ def measure(repeats: int, units: int) -> dict[str, float]:
         "targets: store.ingest (Redis) >= 0.70 of the raw pipeline and >= 0.60 of the trivial "
         f"EVALSHA pipeline; Redis used {memory} at end"
     )
+    for label, python_seconds in python_s.items():  # pure-Python connections, same repeats
+        speedups = [p / h for p, h in zip(python_seconds, runs[label], strict=True)]
+        print(
+            f"{label:44s} without hiredis {n / statistics.median(python_seconds):10,.0f} "
+            f"events/s; hiredis x{spread(speedups)}"
+        )
     return rates
 
 
-# Run in a child: makes `import hiredis` fail, so redis-py falls back to its Python parser.
-WITHOUT_HIREDIS = (
-    "import sys, runpy; sys.modules['hiredis'] = None; "
-    "sys.argv = ['bench.ingest', *sys.argv[1:]]; "
-    "runpy.run_module('bench.ingest', run_name='__main__')"
-)
+class PythonConnection(redis.Connection):
+    """A connection that packs and parses in pure Python, as redis-py does without hiredis."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**kwargs, "parser_class": _RESP2Parser})
+        self._command_packer = PythonRespSerializer(self._buffer_cutoff, self.encoder.encode)
 
 
-def compare_hiredis(repeats: int, units: int, runs: int = 3) -> None:
-    """Whole runs of this benchmark with and without hiredis, alternating; medians of ``runs``."""
-    args = ["--repeats", str(repeats), "--units", str(units)]
-    found: dict[str, dict[str, list[float]]] = {"hiredis": {}, "no hiredis": {}}
-    for _ in range(runs):
-        for name, command in (
-            ("hiredis", [sys.executable, "-m", "bench.ingest", *args]),
-            ("no hiredis", [sys.executable, "-c", WITHOUT_HIREDIS, *args]),
-        ):
-            out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
-            for line in out.stdout.splitlines():
-                match = re.match(r"(.+?)\s{2,}([\d,]+)\s+[\d.]+\s+[\d.]+$", line)
-                if match:
-                    rate = float(match.group(2).replace(",", ""))
-                    found[name].setdefault(match.group(1).strip(), []).append(rate)
-    print(f"hiredis vs redis-py's Python parser, {runs} alternating runs, events/s medians")
-    for label, with_rates in found["hiredis"].items():
-        without = found["no hiredis"][label]
-        ratios = [a / b for a, b in zip(with_rates, without, strict=True)]
-        print(
-            f"{label:44s} {statistics.median(without):10,.0f} -> "
-            f"{statistics.median(with_rates):10,.0f}   x{statistics.median(ratios):.2f} "
-            f"({min(ratios):.2f}-{max(ratios):.2f})"
-        )
+def use_connections(client: redis.Redis, kind: type[redis.Connection]) -> None:
+    """Make ``client`` open its next connections as ``kind`` (closing the current ones)."""
+    client.connection_pool.disconnect()
+    client.connection_pool.connection_class = kind
 
 
 if __name__ == "__main__":
