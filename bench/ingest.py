@@ -4,13 +4,18 @@ The baseline is the least any client must do: one pipelined ``EVALSHA`` per (eve
 experiment) with the same Lua scripts, every key and argument built before the clock starts.
 The store adds planning (which experiments, windows, segments), key and argument building and
 reading the results. Both run on the same events against a freshly flushed server, interleaved
-over several repeats; the figures are medians. SQLite is measured on the same events too.
+over several repeats; the figures are medians. SQLite is measured on the same events too. The
+ceiling is a pipeline of one trivial ``EVALSHA`` (one ``HINCRBY``) per event: what Redis and
+the client can do at best. ``--compare-hiredis`` also runs the Redis paths, in the same
+repeats, on connections that pack and parse in pure Python (redis-py without hiredis), and
+prints hiredis's speed-up on each.
 
-    .venv/bin/python bench/ingest.py
+    .venv/bin/python -m bench.ingest [--repeats 7] [--units 8000] [--compare-hiredis]
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import tempfile
@@ -19,6 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
+from redis._parsers import _RESP2Parser
+from redis.connection import PythonRespSerializer
+from redis.utils import HIREDIS_AVAILABLE
+
+from bench.load import spread
 from tests.support.redis_server import running_redis
 from xp.attribution.ops import EventIndex, ExposureOp, plan_events
 from xp.definitions.loader import load_directory
@@ -48,13 +59,15 @@ CONVERSIONS = [
 ]
 
 
-def make_events(definitions: dict[str, Any]) -> list[Event]:
+def make_events(
+    definitions: dict[str, Any], units: int = UNITS, prefix: str = "user-"
+) -> list[Event]:
     """Exposures to the running example experiments, then about 2 conversions per exposure."""
     rng = random.Random(1)
     running = [d for d in definitions.values() if d.status == "running"]
     events: list[Event] = []
-    for i in range(UNITS):
-        unit = f"user-{i:06d}"
+    for i in range(units):
+        unit = f"{prefix}{i:06d}"
         start = NOW - 10 * 86_400 + rng.uniform(0, 86_400)
         attributes = {
             "country": rng.choice(["US", "CA"]),
@@ -102,9 +115,26 @@ def timed(prepare: Callable[[], None], run: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
+TRIVIAL = "return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)"
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--units", type=int, default=UNITS)
+    parser.add_argument(
+        "--compare-hiredis",
+        action="store_true",
+        help="also run the Redis paths on pure-Python connections, interleaved",
+    )
+    args = parser.parse_args()
+    measure(args.repeats, args.units, args.compare_hiredis)
+
+
+def measure(repeats: int, units: int, compare_hiredis: bool = False) -> dict[str, float]:
+    """Print this process's figures; return the events/s of each path."""
     definitions = dict(load_directory(ROOT / "experiments").definitions)
-    events = make_events(definitions)
+    events = make_events(definitions, units)
     batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
     raw_batches = [[as_raw(e) for e in batch] for batch in batches]
     planned = plan_events(events, EventIndex(definitions), NOW)
@@ -119,6 +149,8 @@ def main() -> None:
         for b in per_batch
     ]
     assert sum(len(b) for b in call_batches) == len(calls)
+    # The ceiling: one trivial script call (one HINCRBY) per event, keys built in advance.
+    trivial_batches = [[("{bench}:trivial", e.user_id) for e in batch] for batch in batches]
 
     with running_redis() as url, tempfile.TemporaryDirectory() as tmp:
         store = open_store(url, tmp)
@@ -126,10 +158,18 @@ def main() -> None:
         client = store.client
         store.ping()
         shas = {name: client.script_load(store._sources[name]) for name in store._sources}
+        trivial_sha = client.script_load(TRIVIAL)
 
         def flush() -> None:
             client.flushdb()
             store._registered.clear()
+
+        def trivial_pipeline() -> None:
+            for batch in trivial_batches:
+                pipe = client.pipeline(transaction=False)
+                for key, field in batch:
+                    pipe.evalsha(trivial_sha, 1, key, field)
+                pipe.execute()
 
         def raw_pipeline() -> None:
             for batch in call_batches:
@@ -146,11 +186,23 @@ def main() -> None:
             for batch in raw_batches:
                 ingest_batch(store, definitions, {"events": batch}, NOW)
 
-        raw_s, store_s, api_s, sqlite_s = [], [], [], []
-        for r in range(REPEATS):
+        trivial_s, raw_s, store_s, api_s, sqlite_s = [], [], [], [], []
+        python_s: dict[str, list[float]] = {}
+        default = client.connection_pool.connection_class
+        for r in range(repeats):
+            trivial_s.append(timed(flush, trivial_pipeline))
             raw_s.append(timed(flush, raw_pipeline))
             store_s.append(timed(flush, through_store))
             api_s.append(timed(flush, through_ingest_batch))
+            if compare_hiredis and HIREDIS_AVAILABLE:
+                use_connections(client, PythonConnection)
+                for label, path in (
+                    ("trivial EVALSHA pipeline, one HINCRBY/event", trivial_pipeline),
+                    ("raw redis-py pipeline, EVALSHA per call", raw_pipeline),
+                    ("store.ingest (Redis)", through_store),
+                ):
+                    python_s.setdefault(label, []).append(timed(flush, path))
+                use_connections(client, default)
             sqlite_store = open_store(f"sqlite:///{tmp}/bench-{r}.sqlite3", tmp)
 
             def through_sqlite(target: Store = sqlite_store) -> None:
@@ -164,20 +216,49 @@ def main() -> None:
 
     n = len(events)
     exposures = sum(isinstance(e, Exposure) for e in events)
-    raw_rate = n / statistics.median(raw_s)
+    parser = "hiredis" if HIREDIS_AVAILABLE else "pure-Python redis-py parser (no hiredis)"
     print(
         f"{n} events per repeat ({exposures} exposures, {n - exposures} conversions -> "
-        f"{len(calls)} script calls), batches of {BATCH}, median of {REPEATS} repeats"
+        f"{len(calls)} script calls), batches of {BATCH}, median of {repeats} repeats; {parser}"
     )
-    print(f"{'raw redis-py pipeline, EVALSHA per call':44s} {raw_rate:10,.0f} events/s   1.00")
-    for label, seconds in (
-        ("store.ingest (Redis)", store_s),
-        ("ingest_batch, raw dicts (Redis)", api_s),
-        ("store.ingest (SQLite, WAL)", sqlite_s),
-    ):
-        rate = n / statistics.median(seconds)
-        print(f"{label:44s} {rate:10,.0f} events/s   {rate / raw_rate:.2f}")
-    print(f"target: store.ingest (Redis) >= 0.70 of the raw pipeline; Redis used {memory} at end")
+    runs = {
+        "trivial EVALSHA pipeline, one HINCRBY/event": trivial_s,
+        "raw redis-py pipeline, EVALSHA per call": raw_s,
+        "store.ingest (Redis)": store_s,
+        "ingest_batch, raw dicts (Redis)": api_s,
+        "store.ingest (SQLite, WAL)": sqlite_s,
+    }
+    rates = {label: n / statistics.median(seconds) for label, seconds in runs.items()}
+    trivial = rates["trivial EVALSHA pipeline, one HINCRBY/event"]
+    raw = rates["raw redis-py pipeline, EVALSHA per call"]
+    print(f"{'':44s} {'events/s':>10s}   vs raw   vs trivial")
+    for label, rate in rates.items():
+        print(f"{label:44s} {rate:10,.0f}   {rate / raw:6.2f}   {rate / trivial:8.2f}")
+    print(
+        "targets: store.ingest (Redis) >= 0.70 of the raw pipeline and >= 0.60 of the trivial "
+        f"EVALSHA pipeline; Redis used {memory} at end"
+    )
+    for label, python_seconds in python_s.items():  # pure-Python connections, same repeats
+        speedups = [p / h for p, h in zip(python_seconds, runs[label], strict=True)]
+        print(
+            f"{label:44s} without hiredis {n / statistics.median(python_seconds):10,.0f} "
+            f"events/s; hiredis x{spread(speedups)}"
+        )
+    return rates
+
+
+class PythonConnection(redis.Connection):
+    """A connection that packs and parses in pure Python, as redis-py does without hiredis."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**kwargs, "parser_class": _RESP2Parser})
+        self._command_packer = PythonRespSerializer(self._buffer_cutoff, self.encoder.encode)
+
+
+def use_connections(client: redis.Redis, kind: type[redis.Connection]) -> None:
+    """Make ``client`` open its next connections as ``kind`` (closing the current ones)."""
+    client.connection_pool.disconnect()
+    client.connection_pool.connection_class = kind
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from xp.api import (
     results,
     units,
 )
+from xp.api.encoding import OrjsonProvider
 from xp.errors import register_error_handlers
 from xp.persistence import check_store_persistence
 from xp.ratelimit import install_rate_limits
@@ -43,9 +44,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if settings.proxy_hops:  # the client's address and scheme as the trusted proxies saw them
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    app.json = OrjsonProvider(app)
     app.config["XP_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.config["JSON_SORT_KEYS"] = False
     if settings.secret_key:
         app.secret_key = settings.secret_key
     app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies

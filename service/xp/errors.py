@@ -83,9 +83,12 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
+ERROR_SCHEMA = ErrorSchema()
+
+
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
     # Every message goes through the one redaction: a driver's text names hosts and URLs.
-    body = ErrorSchema().dump(
+    body = ERROR_SCHEMA.dump(
         {"error": {"code": code, "message": redact(message), "details": details}}
     )
     response = jsonify(body)

@@ -8,7 +8,6 @@ from flask.typing import ResponseReturnValue
 from xp.api.body import json_body
 from xp.auth import require
 from xp.errors import ValidationFailed
-from xp.stats.analyze import AnalyzeInputError, analyze
 
 bp = Blueprint("analyze", __name__, url_prefix="/v1")
 
@@ -16,6 +15,9 @@ bp = Blueprint("analyze", __name__, url_prefix="/v1")
 @bp.post("/analyze")
 @require("admin")
 def analyze_view() -> ResponseReturnValue:
+    # Here, not at the top: scipy loads only in processes that analyse (issue 13).
+    from xp.stats.analyze import AnalyzeInputError, analyze
+
     document = json_body()
     try:
         return jsonify(analyze(document))

@@ -1,7 +1,7 @@
 """``GET /openapi.json``: the machine API as an OpenAPI 3.1 document, built by apispec.
 
 Every request body is described by :mod:`apispec`'s ``MarshmallowPlugin`` from the very
-schema that validates it (:data:`REQUEST_BODIES`); the rest is written here. Tests fail when
+schema that validates it (:func:`request_bodies`); the rest is written here. Tests fail when
 a route of the app is missing, or when the service and its document disagree about a body.
 """
 
@@ -25,16 +25,21 @@ from xp.events.parse import (
     SCHEMAS,
     EventField,
 )
-from xp.stats.analyze import ANALYZE_SCHEMA
 
 bp = Blueprint("openapi", __name__)
 
-# (path, method) -> (component name, the schema that validates its body)
-REQUEST_BODIES: dict[tuple[str, str], tuple[str, Schema]] = {
-    ("/v1/assign", "post"): ("AssignRequest", ASSIGN_REQUEST_SCHEMA),
-    ("/v1/events", "post"): ("EventBatch", EVENT_BATCH_SCHEMA),
-    ("/v1/analyze", "post"): ("AnalyzeRequest", ANALYZE_SCHEMA),
-}
+
+@cache
+def request_bodies() -> dict[tuple[str, str], tuple[str, Schema]]:
+    """(path, method) -> (component name, the schema that validates its body)."""
+    # Here, not at the top: the analysis schema's module loads scipy (issue 13).
+    from xp.stats.analyze import ANALYZE_SCHEMA
+
+    return {
+        ("/v1/assign", "post"): ("AssignRequest", ASSIGN_REQUEST_SCHEMA),
+        ("/v1/events", "post"): ("EventBatch", EVENT_BATCH_SCHEMA),
+        ("/v1/analyze", "post"): ("AnalyzeRequest", ANALYZE_SCHEMA),
+    }
 
 
 @bp.get("/openapi.json")
@@ -102,7 +107,7 @@ def document() -> dict[str, Any]:
     spec.components.schema("Exposure", schema=EXPOSURE_SCHEMA)
     spec.components.schema("Conversion", schema=CONVERSION_SCHEMA)
     spec.components.schema("Error", schema=ErrorSchema)
-    for name, schema in REQUEST_BODIES.values():
+    for name, schema in request_bodies().values():
         spec.components.schema(name, schema=schema)
     for path, operations in PATHS.items():
         spec.path(path=path, operations=_with_bodies(path, operations))
@@ -112,7 +117,7 @@ def document() -> dict[str, Any]:
 def _with_bodies(path: str, operations: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for method, operation in operations.items():
-        body = REQUEST_BODIES.get((path, method))
+        body = request_bodies().get((path, method))
         if body is not None:
             name, _ = body
             content = {"application/json": {"schema": _ref(name)}}
@@ -153,7 +158,7 @@ def _op(summary: str, security: Any, responses: dict[str, Any], **extra: Any) ->
     return {"summary": summary, "security": security, "responses": {**responses, **ERRORS}, **extra}
 
 
-# Request bodies are added from REQUEST_BODIES.
+# Request bodies are added from request_bodies().
 PATHS: dict[str, dict[str, Any]] = {
     "/v1/assign": {
         "post": _op(

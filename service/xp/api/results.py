@@ -4,6 +4,7 @@ results (archived ones and earlier phases too)."""
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
@@ -11,10 +12,10 @@ from flask.typing import ResponseReturnValue
 from xp.api.definitions import ARCHIVED, Located, locate, phase_arg
 from xp.auth import require
 from xp.errors import ValidationFailed
-from xp.reports.formats import FORMATS, render
-from xp.results.build import METHODS, experiment_results
-from xp.results.document import ResultsDocument
 from xp.runtime import runtime
+
+if TYPE_CHECKING:
+    from xp.results.document import ResultsDocument
 
 bp = Blueprint("results", __name__, url_prefix="/v1")
 
@@ -22,6 +23,9 @@ bp = Blueprint("results", __name__, url_prefix="/v1")
 @bp.get("/experiments/<key>/results")
 @require("viewer")
 def results(key: str) -> ResponseReturnValue:
+    # Here, not at the top: scipy loads only in processes that analyse (issue 13).
+    from xp.reports.formats import FORMATS, render
+
     found = locate(key, phase_arg())
     method = method_arg()
     format_ = request.args.get("format", "json")
@@ -41,6 +45,8 @@ def results(key: str) -> ResponseReturnValue:
 
 def located_results(found: Located, method: str, alpha: float = 0.05) -> ResultsDocument:
     """The results document of one phase (status ``archived`` when read back from the store)."""
+    from xp.results.build import experiment_results
+
     document = experiment_results(found.definition, runtime().store, method=method, alpha=alpha)
     if found.status == ARCHIVED:
         experiment = dataclasses.replace(document.experiment, status=ARCHIVED)
@@ -50,6 +56,8 @@ def located_results(found: Located, method: str, alpha: float = 0.05) -> Results
 
 def method_arg() -> str:
     """The ``method`` query parameter (default frequentist), or a 422 naming it."""
+    from xp.results.build import METHODS
+
     method = request.args.get("method", "frequentist")
     if method not in METHODS:
         raise ValidationFailed(

@@ -28,70 +28,45 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 from marshmallow.experimental.context import Context
 
+from xp.events.fastpath import FastLoader
 from xp.events.model import Conversion, Event, Exposure
+from xp.events.values import MAX_FUTURE_SECONDS, MIN_TS, is_unicode_text, ts_problem
 from xp.validation import flatten_messages, short
 from xp_client.limits import MAX_ABS_VALUE, MAX_EVENT_ID, MAX_EVENT_NAME, MAX_USER_ID
 from xp_client.unit_ids import canonical_unit_id, unit_id_problem
 
 MAX_EVENTS = 1000
-MAX_FUTURE_SECONDS = 300.0
-MIN_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
 MAX_NAME = 64
 MAX_ATTRIBUTES = 100
 MAX_COVARIATES = 100
 KINDS = ("exposure", "conversion")
 
 
-class EventError(ValueError):
+class _FieldError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+class EventError(_FieldError):
     """One event that cannot be used; ``field`` is its path inside the event."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
-        self.message = message
 
-
-class BatchError(ValueError):
+class BatchError(_FieldError):
     """A request body that is not a batch of 1 to :data:`MAX_EVENTS` events (a 400)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
-        self.message = message
 
 
 class BatchTooLarge(BatchError):
     """More than :data:`MAX_EVENTS` events in one batch (a 413)."""
 
 
-def ts_problem(ts: float, now: float) -> str | None:
-    """Why ``ts`` cannot be an event time, or None."""
-    if not math.isfinite(ts):
-        return f"must be a finite number of seconds, got {ts!r}"
-    if ts > now + MAX_FUTURE_SECONDS:
-        hint = " (milliseconds? send seconds)" if ts > now * 100 else ""
-        return f"{ts!r} is more than {MAX_FUTURE_SECONDS:.0f} s in the future{hint}"
-    if ts < MIN_TS:
-        return f"{ts!r} is before 2000-01-01"
-    return None
-
-
-def is_unicode_text(value: str) -> bool:
-    """Whether ``value`` can be stored as UTF-8 (JSON's surrogate escapes can make strings
-    that cannot)."""
-    if value.isascii():
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 # --- fields: strict JSON types, today's messages -------------------------------------------
 
 
-def _text(value: str) -> str:
+def _text(value: Any) -> str:
+    if not isinstance(value, str):  # a name from a Python caller: JSON names are strings
+        raise ValidationError(f"names must be strings, got {short(value)}")
     if not is_unicode_text(value):
         raise ValidationError("is not valid Unicode text (a lone surrogate)")
     return value
@@ -317,6 +292,7 @@ class ConversionSchema(_EventSchema):
 EXPOSURE_SCHEMA = ExposureSchema()
 CONVERSION_SCHEMA = ConversionSchema()
 SCHEMAS: dict[str, Schema] = {"exposure": EXPOSURE_SCHEMA, "conversion": CONVERSION_SCHEMA}
+FAST = {kind: FastLoader(schema) for kind, schema in SCHEMAS.items()}  # plain events; see fastpath
 
 
 def load_event(raw: Any, now: float) -> Event:
@@ -336,8 +312,11 @@ def _load_event(raw: Any) -> Event:
     schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
     if schema is None:
         raise EventError("type", f"must be 'exposure' or 'conversion', got {short(kind)}")
+    event: Event | None = FAST[kind].load(raw)
+    if event is not None:
+        return event
     try:
-        event: Event = schema.load(raw)
+        event = schema.load(raw)
     except ValidationError as exc:
         field, message = flatten_messages(exc.messages)[0]
         raise EventError(field, message) from None
@@ -351,10 +330,14 @@ class EventField(fields.Field):
     def _deserialize(
         self, value: Any, attr: str | None, data: Any, **kwargs: Any
     ) -> Event | EventError:
-        try:
-            return _load_event(value)
-        except EventError as exc:
-            return exc
+        return _event_or_error(value)
+
+
+def _event_or_error(raw: Any) -> Event | EventError:
+    try:
+        return _load_event(raw)
+    except EventError as exc:
+        return exc
 
 
 class EventBatchSchema(Schema):
@@ -388,6 +371,8 @@ def load_batch(body: Any, now: float) -> list[Event | EventError]:
         )
     try:
         with Context(now):
+            if isinstance(events, list) and events and None not in events:
+                return [_event_or_error(raw) for raw in events]  # what List(EventField) does
             batch: list[Event | EventError] = EVENT_BATCH_SCHEMA.load(body)["events"]
     except ValidationError as exc:
         field, message = flatten_messages(exc.messages)[0]

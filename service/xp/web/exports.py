@@ -16,7 +16,6 @@ from flask.typing import ResponseReturnValue
 
 from xp.api.definitions import locate, phase_arg
 from xp.auth import require
-from xp.reports.units_csv import units_csv
 from xp.runtime import runtime
 
 bp = Blueprint("exports", __name__, url_prefix="/v1")
@@ -30,6 +29,8 @@ def units_csv_view(key: str) -> ResponseReturnValue:
 
 def units_csv_response(key: str) -> Response:
     """The per-unit CSV of ``key`` in the ``phase`` the query names (default: the live one)."""
+    from xp.reports.units_csv import units_csv  # its module loads scipy: only when exporting
+
     found = locate(key, phase_arg())
     definition = found.definition
     values = runtime().store.iter_unit_values(found.stored)

@@ -8,7 +8,7 @@ session cookie. The key never travels in a URL.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -17,12 +17,13 @@ from xp.api.definitions import Located, every_experiment, locate, phase_arg
 from xp.api.results import located_results, method_arg
 from xp.auth import GRANTS, request_scope
 from xp.errors import ApiError, NotFound
-from xp.reports.formats import METHODS, render
-from xp.reports.html import ReportLinks, render_html
-from xp.reports.html import render as render_template
-from xp.results.document import ResultsDocument
 from xp.web.exports import units_csv_response
 from xp.web.render import message, nav, security_headers
+
+if TYPE_CHECKING:
+    from xp.results.document import ResultsDocument
+# The reports and results modules load scipy: imported where a page renders, so that a
+# process serving only the API never loads it (issue 13).
 
 bp = Blueprint("pages", __name__)
 
@@ -87,11 +88,16 @@ def index() -> ResponseReturnValue:
                 ],
             }
         )
+    from xp.reports.html import render as render_template
+
     return render_template("index.html", rows=rows, nav=nav())
 
 
 @bp.get("/experiments/<key>")
 def experiment(key: str) -> ResponseReturnValue:
+    from xp.reports.formats import METHODS
+    from xp.reports.html import ReportLinks, render_html
+
     phase = phase_arg()
     found = locate(key, phase)
     method = method_arg()
@@ -118,6 +124,8 @@ def download(key: str, suffix: str) -> ResponseReturnValue:
     """The results as a file, the same document ``/v1/experiments/<key>/results`` renders."""
     if suffix not in DOWNLOADS:
         raise NotFound(f"no download {suffix!r}; one of {', '.join(DOWNLOADS)}")
+    from xp.reports.formats import render
+
     found = locate(key, phase_arg())
     content, mimetype = render(_results(found, method_arg()), DOWNLOADS[suffix][1])
     disposition = f'attachment; filename="{key}-results.{suffix}"'

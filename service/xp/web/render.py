@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response, current_app, session, url_for
 from flask_wtf.csrf import generate_csrf
 
-from xp.reports.html import Nav, render
+if TYPE_CHECKING:
+    from xp.reports.html import Nav
+# xp.reports.html loads scipy (through the results document): imported where a page renders.
 
 # Pages embed their CSS and draw charts as inline SVG: nothing else may load or run.
 CONTENT_SECURITY_POLICY = (
@@ -28,6 +32,8 @@ def csrf_token() -> str | None:
 
 
 def nav() -> Nav:
+    from xp.reports.html import Nav
+
     logged_in = bool(current_app.secret_key) and "key_digest" in session
     if not logged_in:
         return Nav(home=url_for("pages.index"))
@@ -35,5 +41,7 @@ def nav() -> Nav:
 
 
 def message(status: int, title: str, *paragraphs: str) -> Response:
+    from xp.reports.html import render
+
     body = render("message.html", title=title, paragraphs=paragraphs, nav=nav())
     return Response(body, status=status, mimetype="text/html")

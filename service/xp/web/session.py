@@ -14,7 +14,6 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import TooManyRequests
 
 from xp.auth import LOGIN_SCOPES, scope_of, start_session
-from xp.reports.html import render
 from xp.web.render import csrf_token, message, security_headers
 
 bp = Blueprint("session", __name__)
@@ -91,6 +90,8 @@ def logout() -> ResponseReturnValue:
 
 
 def _login_form(target: str, error: str | None = None) -> str:
+    from xp.reports.html import render  # it loads scipy: only when a form is drawn
+
     return render(
         "login.html",
         action=url_for("session.login"),

@@ -1,0 +1,91 @@
+"""``POST /v1/assign`` over HTTP, next to a bare Flask app with one JSON route.
+
+Three servers run side by side, each gunicorn with xp serve's process model (2 workers, 4
+threads): the bare app (``bench/bare_app.py``), ``xp serve`` on a SQLite file and ``xp serve``
+on a Redis the bench starts. Every round sends the same load (wrk, or the bounded Python
+generator of ``bench/load.py``) to the bare app and to xp with and without exposure logging
+on both backends, interleaved; each request names a new unit. Printed: req/s, p50 and p99
+per target (medians of the rounds), and each round's ratio to the bare app of that round
+(median, with the min-max spread).
+
+    .venv/bin/python -m bench.http_assign [--rounds 3] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench.load import ROOT, Load, generator_name, gunicorn, run_load, spread
+from tests.support.redis_server import running_redis
+from tests.support.service_process import running_service
+
+ATTRIBUTES = '{"country":"US","app_version":"2.1.0","signup_days":3,"plan":"free"}'
+
+
+def body(log_exposure: bool) -> str:
+    flag = "true" if log_exposure else "false"
+    return f'{{"user_id":"u-{{n}}","attributes":{ATTRIBUTES},"log_exposure":{flag}}}'
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        redis_url = stack.enter_context(running_redis())
+        bare = stack.enter_context(gunicorn("bench.bare_app:app"))
+        env = {"XP_LOG_LEVEL": "WARNING"}
+        sqlite = stack.enter_context(
+            running_service(
+                ROOT / "experiments",
+                tmp / "sqlite",
+                env={**env, "XP_STORE_URL": f"sqlite:///{tmp}/xp.sqlite3"},
+            )
+        )
+        redis = stack.enter_context(
+            running_service(
+                ROOT / "experiments", tmp / "redis", env={**env, "XP_STORE_URL": redis_url}
+            )
+        )
+        targets = {
+            "bare Flask app": (bare, body(False)),
+            "xp, no logging (SQLite)": (sqlite, body(False)),
+            "xp, no logging (Redis)": (redis, body(False)),
+            "xp, exposures logged (SQLite)": (sqlite, body(True)),
+            "xp, exposures logged (Redis)": (redis, body(True)),
+        }
+        for name, (url, text) in targets.items():  # warm up: imports, connections, caches
+            run_load(url, "/v1/assign", text, 1.0, f"warm{len(name)}-")
+        loads: dict[str, list[Load]] = {name: [] for name in targets}
+        for r in range(args.rounds):
+            for i, (name, (url, text)) in enumerate(targets.items()):
+                loads[name].append(run_load(url, "/v1/assign", text, args.seconds, f"r{r}t{i}-"))
+    print(
+        f"POST /v1/assign, {generator_name()}, {args.rounds} interleaved rounds of "
+        f"{args.seconds:g} s per target; gunicorn 2 workers x 4 threads for every server"
+    )
+    print(
+        f"{'target':32s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} {'errors':>6s}  "
+        "ratio vs bare, median (min-max)   p99 / bare p99"
+    )
+    bare_loads = loads["bare Flask app"]
+    for name, runs in loads.items():
+        ratios = [x.rps / b.rps for x, b in zip(runs, bare_loads, strict=True)]
+        p99s = [x.p99_ms / b.p99_ms for x, b in zip(runs, bare_loads, strict=True)]
+        print(
+            f"{name:32s} {statistics.median(x.rps for x in runs):8,.0f} "
+            f"{statistics.median(x.p50_ms for x in runs):7.2f} "
+            f"{statistics.median(x.p99_ms for x in runs):7.2f} "
+            f"{sum(x.errors for x in runs):6d}  {spread(ratios):34s} {spread(p99s)}"
+        )
+    print("targets: no logging >= 0.90 of bare; logged >= 0.70 of bare with p99 <= 2x bare")
+
+
+if __name__ == "__main__":
+    main()
