@@ -54,6 +54,7 @@ def test_every_line_of_a_real_service_is_json_with_its_request_id(tmp_path: Path
     data.mkdir()
     env = {
         "XP_LOG_FORMAT": "json",
+        "XP_ACCESS_LOG": "1",  # off by default; its lines must carry the request id too
         "XP_LOG_LEVEL": "INFO",
         "XP_API_KEYS": "adm-key:admin",
         "XP_SECRET_KEY": "log-secret",
