@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import EXPERIMENTS_DIR
+from tests.support.redis_server import free_port
 from tests.support.service_process import start_service, stop_service, wait_until_up
 
 BIN = Path(sys.executable).parent
@@ -59,7 +60,11 @@ def test_a_bad_gunicorn_cmd_args_is_a_clear_error(tmp_path: Path) -> None:
         "GUNICORN_CMD_ARGS": "--workers lots",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "xp.cli", "serve", "--experiments", str(EXPERIMENTS_DIR)],
+        # a free port: the default 8000 may be taken, and a busy port is refused first
+        [
+            *(sys.executable, "-m", "xp.cli", "serve", "--port", str(free_port())),
+            *("--experiments", str(EXPERIMENTS_DIR)),
+        ],
         capture_output=True,
         text=True,
         env=env,
