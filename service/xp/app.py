@@ -46,7 +46,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.json = OrjsonProvider(app)
     app.config["XP_SETTINGS"] = settings
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # one byte over the limit, so a chunked body (no Content-Length) can be seen to exceed it
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     if settings.secret_key:
         app.secret_key = settings.secret_key
     app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies
