@@ -161,7 +161,7 @@ class ExperimentSchema(Schema):
     )
     phase = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 1000))
     # Replaced by ``phase``: kept so an old file gets a message saying so, not "unknown field".
-    allow_rebucket = fields.Boolean(load_default=False)
+    allow_rebucket = fields.Boolean()  # gone; kept only to refuse it with a pointer to phase
 
     @validates_schema(skip_on_field_errors=False)
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
