@@ -28,7 +28,7 @@ from xp_client.conditions import ConditionError, compile_condition
 from xp_client.definition import DefinitionError
 from xp_client.engine import Assignment
 from xp_client.hashing import BUCKETS
-from xp_client.unit_ids import canonical_unit_id
+from xp_client.unit_ids import MAX_USER_ID, canonical_unit_id
 
 TYPES = ("boolean", "string", "number", "json")
 DEFAULT = "default"
@@ -201,6 +201,7 @@ def _rule(key: str, index: int, rule: Mapping[str, Any]) -> Step:
     attribute = str(rule.get("hash_attribute") or "user_id")
     prefix = f"{rule.get('salt') or key}:"
     hash32 = mmh3.hash  # hashing.bucket inlined, as in the engine
+    max_unit = MAX_USER_ID
 
     def rollout(attributes: Mapping[str, Any], assign: AssignFn) -> FeatureResult | None:
         unit = attributes.get(attribute)
@@ -208,7 +209,7 @@ def _rule(key: str, index: int, rule: Mapping[str, Any]) -> Step:
             unit = canonical_unit_id(unit)
             if unit is None:
                 return None
-        elif not unit:
+        elif not 0 < len(unit) <= max_unit:  # canonical_unit_id inlined, as in the engine
             return None
         if condition is not None and not _holds(condition, attributes):
             return None
