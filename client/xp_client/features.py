@@ -42,8 +42,10 @@ ERROR = "error"
 # Prerequisite chains deeper than this are refused at runtime (validation refuses cycles).
 MAX_DEPTH = 16
 
-# (experiment key, attributes) -> the unit's assignment, None when the experiment is unknown.
-AssignFn = Callable[[str, Mapping[str, Any]], "Assignment | None"]
+# (experiment key, None, attributes) -> the unit's assignment, None when the experiment is
+# unknown: the shape of the SDK's ``get_variant(experiment, user_id, attributes)``, so the SDK
+# passes it bound, with no wrapper call on the hot path.
+AssignFn = Callable[[str, None, Mapping[str, Any]], "Assignment | None"]
 
 
 class FeatureResult(NamedTuple):
@@ -149,7 +151,15 @@ def evaluate_feature(
     return result
 
 
+# A compiled rule: (kind, condition or None, result or answers by variant, attribute or
+# experiment key, rollout limit in buckets, hash prefix).
+_FORCE, _ROLLOUT, _EXPERIMENT = 0, 1, 2
+_Plan = tuple[int, Any, Any, str, float, str]
+
+
 def _compile(feature: Feature) -> Callable[..., FeatureResult]:
+    """One closure running every rule inline: a call per rule would cost more than the
+    hashing (bench/features.py holds the feature within 2x of one assignment)."""
     key = feature.key
     default = feature.default
     disabled = FeatureResult(key, default, DISABLED)
@@ -157,8 +167,10 @@ def _compile(feature: Feature) -> Callable[..., FeatureResult]:
     blocked = FeatureResult(key, default, PREREQUISITE)
     if not feature.enabled:
         return lambda attributes, features, assign, depth=0: disabled
-    steps = [_rule(key, index, rule) for index, rule in enumerate(feature.rules)]
+    plan = tuple(_plan(key, index, rule) for index, rule in enumerate(feature.rules))
     prerequisites = feature.prerequisites
+    hash32 = mmh3.hash  # hashing.bucket inlined, as in the engine
+    max_unit = MAX_USER_ID
 
     def evaluate(
         attributes: Mapping[str, Any], features: Features, assign: AssignFn, depth: int = 0
@@ -173,79 +185,53 @@ def _compile(feature: Feature) -> Callable[..., FeatureResult]:
                 got = evaluate_feature(parent, attributes, features, assign, depth + 1)
                 if got.value != wanted or type(got.value) is not type(wanted):
                     return blocked
-        for step in steps:
-            found = step(attributes, assign)
-            if found is not None:
-                return found
+        for kind, condition, result, name, limit, prefix in plan:
+            if condition is not None:
+                try:
+                    holds = condition(attributes)
+                except Exception:  # compiled predicates do not raise; this keeps the promise
+                    holds = False
+                if not holds:
+                    continue
+            if kind == _FORCE:
+                return result
+            if kind == _ROLLOUT:
+                unit = attributes.get(name)
+                if unit.__class__ is not str:
+                    unit = canonical_unit_id(unit)
+                    if unit is None:
+                        continue
+                elif not 0 < len(unit) <= max_unit:  # canonical_unit_id inlined for strings
+                    continue
+                if hash32(prefix + unit, 0, False) % BUCKETS < limit:
+                    return result
+                continue
+            assignment = assign(name, None, attributes)
+            if assignment is not None and assignment[3]:  # in the experiment
+                answer = result.get(assignment[1])
+                if answer is not None:
+                    return answer
         return no_match
 
     return evaluate
 
 
-Step = Callable[[Mapping[str, Any], AssignFn], "FeatureResult | None"]
-
-
-def _rule(key: str, index: int, rule: Mapping[str, Any]) -> Step:
-    """One rule as a function of the unit: its result, or None to fall through."""
+def _plan(key: str, index: int, rule: Mapping[str, Any]) -> _Plan:
     condition = compile_condition(rule["condition"]) if rule.get("condition") else None
     if "experiment" in rule:
-        return _experiment_rule(key, index, rule, condition)
+        experiment = str(rule["experiment"])
+        answers = {
+            str(variant): FeatureResult(key, value, EXPERIMENT, index, experiment, str(variant))
+            for variant, value in dict(rule["values"]).items()
+        }
+        return (_EXPERIMENT, condition, answers, experiment, 0.0, "")
     value = rule["value"]
     if "rollout" not in rule:
-        forced = FeatureResult(key, value, FORCE, index)
-        if condition is None:
-            return lambda attributes, assign: forced
-        return lambda attributes, assign: forced if _holds(condition, attributes) else None
-    rolled = FeatureResult(key, value, ROLLOUT, index)
-    limit = float(rule["rollout"]) * BUCKETS
+        return (_FORCE, condition, FeatureResult(key, value, FORCE, index), "", 0.0, "")
     attribute = str(rule.get("hash_attribute") or "user_id")
-    prefix = f"{rule.get('salt') or key}:"
-    hash32 = mmh3.hash  # hashing.bucket inlined, as in the engine
-    max_unit = MAX_USER_ID
-
-    def rollout(attributes: Mapping[str, Any], assign: AssignFn) -> FeatureResult | None:
-        unit = attributes.get(attribute)
-        if unit.__class__ is not str:
-            unit = canonical_unit_id(unit)
-            if unit is None:
-                return None
-        elif not 0 < len(unit) <= max_unit:  # canonical_unit_id inlined, as in the engine
-            return None
-        if condition is not None and not _holds(condition, attributes):
-            return None
-        if hash32(prefix + unit, 0, False) % BUCKETS < limit:
-            return rolled
-        return None
-
-    return rollout
-
-
-def _experiment_rule(
-    key: str, index: int, rule: Mapping[str, Any], condition: Callable[..., bool] | None
-) -> Step:
-    experiment = str(rule["experiment"])
-    values = {str(k): v for k, v in dict(rule["values"]).items()}
-    answers = {
-        variant: FeatureResult(key, value, EXPERIMENT, index, experiment, variant)
-        for variant, value in values.items()
-    }
-
-    def through(attributes: Mapping[str, Any], assign: AssignFn) -> FeatureResult | None:
-        if condition is not None and not _holds(condition, attributes):
-            return None
-        assignment = assign(experiment, attributes)
-        if assignment is None or not assignment[3]:  # unknown, or not in the experiment
-            return None
-        return answers.get(assignment[1])
-
-    return through
-
-
-def _holds(condition: Callable[[Mapping[str, Any]], bool], attributes: Mapping[str, Any]) -> bool:
-    try:
-        return bool(condition(attributes))
-    except Exception:  # compiled predicates do not raise; this keeps the promise anyway
-        return False
+    limit = float(rule["rollout"]) * BUCKETS
+    result = FeatureResult(key, value, ROLLOUT, index)
+    return (_ROLLOUT, condition, result, attribute, limit, f"{key}:")
 
 
 def compile_features(entries: Any, log: Any) -> dict[str, Feature]:

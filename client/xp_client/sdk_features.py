@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import Any
 
 from xp_client import features as feature_engine
@@ -47,12 +48,17 @@ class FeatureMethods:
         """The feature's value and its source; never raises. An experiment rule assigns and
         logs the exposure through :meth:`get_variant`; an unknown feature gives ``default``."""
         try:
-            attrs = _with_user(user_id, attributes)
-            found = self._features.get(feature)
+            if attributes is None or user_id is not None:
+                attributes = _with_user(user_id, attributes)
+            features = self._features
+            found = features.get(feature)
             if found is None:
                 reason = feature_engine.UNKNOWN_FEATURE if self._ready.is_set() else NOT_READY
                 return FeatureResult(feature, default, reason)
-            return feature_engine.evaluate_feature(found, attrs, self._features, self._via_variant)
+            evaluate = found.compiled
+            assert evaluate is not None  # Feature.from_dict compiles
+            result: FeatureResult = evaluate(attributes, features, self._feature_assign)
+            return result
         except Exception:
             log.exception("evaluate(%r) failed; serving the default", feature)
             return FeatureResult(feature, default, ERROR)
@@ -76,9 +82,13 @@ class FeatureMethods:
         """Whether the feature's value is ``true`` for the unit (False when it cannot be)."""
         return self.evaluate(feature, user_id, attributes, False).value is True
 
-    def _via_variant(self, experiment: str, attrs: Mapping[str, Any]) -> Assignment | None:
-        # The local get_variant even in remote mode: features are evaluated from the config.
-        return type(self).get_variant(self, experiment, None, attrs)
+    @cached_property
+    def _feature_assign(self) -> Callable[[str, None, Mapping[str, Any]], Assignment | None]:
+        """Experiment rules assign through the class's (local) ``get_variant``, even in
+        remote mode, so exposures are logged as a direct call logs them; bound once."""
+        bound: Callable[[str, None, Mapping[str, Any]], Assignment | None]
+        bound = type(self).get_variant.__get__(self)
+        return bound
 
     def _evaluate_remote(
         self,

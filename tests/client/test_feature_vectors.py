@@ -28,7 +28,7 @@ def served(feature: Mapping[str, Any], environment: str) -> dict[str, Any]:
     return {**{k: v for k, v in feature.items() if k != "environments"}, **env}
 
 
-def assign(key: str, attributes: Mapping[str, Any]) -> Assignment | None:
+def assign(key: str, _: None, attributes: Mapping[str, Any]) -> Assignment | None:
     experiment = EXPERIMENTS.get(key)
     return None if experiment is None else assign_variant(experiment, attributes)
 

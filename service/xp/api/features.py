@@ -73,7 +73,7 @@ def evaluate() -> ResponseReturnValue:
     now = current_app.config.get("XP_CLOCK", time.time)()
     assigned: dict[str, Assignment] = {}
 
-    def assign(key: str, attrs: Mapping[str, Any]) -> Assignment | None:
+    def assign(key: str, _: None, attrs: Mapping[str, Any]) -> Assignment | None:
         definition = definitions.get(key)
         if definition is None or not definition.is_live:
             return None
