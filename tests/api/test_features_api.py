@@ -225,3 +225,23 @@ def test_each_bad_field_is_named(raw: Any, path: str) -> None:
     definition, problems = parse_feature(raw, "f.yaml")
     assert definition is None
     assert any(p.path.endswith(path) for p in problems), problems
+
+
+def test_a_changed_file_reloads_and_a_broken_one_keeps_the_last_good(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    app = app_with(make_app, tmp_path, feature())
+    client = app.test_client()
+    first = client.get("/v1/config")
+    assert first.json["features"][0]["rules"] == RULES
+    path = tmp_path / "features" / "new-checkout.yaml"
+    path.write_text(yaml.safe_dump(feature(environments={"production": {"enabled": False}})))
+    second = client.get("/v1/config", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200 and second.headers["ETag"] != first.headers["ETag"]
+    assert second.json["features"][0]["enabled"] is False
+    path.write_text("key: new-checkout\ndefault: [unclosed\n")
+    third = client.get("/v1/config", headers={"If-None-Match": second.headers["ETag"]})
+    assert third.status_code == 304  # the last good set stays
+    health = client.get("/healthz").json
+    assert health["status"] == "degraded"
+    assert "new-checkout.yaml" in str(health)
