@@ -107,6 +107,9 @@ def feature_rows(features: Iterable[FeatureDefinition]) -> list[dict[str, Any]]:
             "default": json.dumps(f.default),
             "owner": f.owner,
             "description": f.description,
+            "prerequisites": [
+                f"{p['feature']} = {json.dumps(p.get('value', True))}" for p in f.prerequisites
+            ],
             "environments": [
                 (
                     name,
