@@ -10,9 +10,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from xp_client.definition import DefinitionError, Experiment
+from xp_client.features import compile_features
 from xp_client.transport import Transport, TransportError
 
 Experiments = dict[str, Experiment]
+# The compiled features ride in ``extras`` under a name no experiment key can take.
+FEATURES = "@features"
 
 
 def compile_config(document: Any, logger: logging.Logger) -> tuple[Experiments, dict[str, Any]]:
@@ -30,6 +33,7 @@ def compile_config(document: Any, logger: logging.Logger) -> tuple[Experiments, 
             continue
         experiments[experiment.key] = experiment
         extras[experiment.key] = {"segments": tuple(entry.get("segments") or ())}
+    extras[FEATURES] = compile_features(document.get("features"), logger)
     return experiments, extras
 
 

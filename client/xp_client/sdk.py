@@ -13,21 +13,20 @@ from collections.abc import Callable, KeysView, Mapping
 from types import TracebackType
 from typing import Any
 
-from xp_client.config_source import ConfigPoller, Experiments, compile_config
+from xp_client.config_source import FEATURES, ConfigPoller, Experiments, compile_config
 from xp_client.engine import MISSING_UNIT, Assignment, assigner_for
 from xp_client.event_processor import EventProcessor
+from xp_client.features import Feature
 from xp_client.ids import new_event_id
 from xp_client.limits import conversion_problem, unit_id_problem
 from xp_client.lru import LRUSet
+from xp_client.sdk_features import ERROR, NOT_READY, REMOTE_ERROR, FeatureMethods
 from xp_client.transport import HttpTransport, Transport, TransportError
 from xp_client.unit_ids import canonical_unit_id
 
 log = logging.getLogger("xp.client")
 
-NOT_READY = "not_ready"
 UNKNOWN_EXPERIMENT = "unknown_experiment"
-REMOTE_ERROR = "remote_error"
-ERROR = "error"
 OVERRIDE = "override"
 
 
@@ -46,7 +45,7 @@ _Entry = tuple[
 ]
 
 
-class Client:
+class Client(FeatureMethods):
     """The xp SDK. Use as a context manager, or call :meth:`close` (also run at exit)."""
 
     def __init__(
@@ -83,10 +82,12 @@ class Client:
         self._exposure_cache_size = exposure_cache_size
         self._exposed: dict[str, LRUSet] = {}
         self._entries: dict[str, _Entry] = {}
+        self._features: dict[str, Feature] = {}
         self._clock = clock
         self._time = clock or time.time  # events are stamped by the clock schedules are judged by
         if mode == "remote":
             self.get_variant = self._get_variant_remote  # type: ignore[method-assign]
+            self.evaluate = self._evaluate_remote  # type: ignore[method-assign]
         if transport is None and base_url is not None:
             transport = HttpTransport(base_url, api_key=api_key)
         self._transport = transport
@@ -354,6 +355,7 @@ class Client:
             entries[key] = (assigner, exp.unit, *exposed.hot_path(), exposed.seen)
         # Readers see either the old or the new dicts, each whole: reference swaps are atomic.
         self._experiments, self._extras, self._entries = experiments, extras, entries
+        self._features = extras.get(FEATURES) or {}
         self._ready.set()
 
     def __enter__(self) -> Client:

@@ -16,6 +16,7 @@ from xp.api import (
     assign,
     definitions,
     events,
+    features,
     health,
     metrics,
     openapi,
@@ -55,7 +56,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     logs.install_request_ids(app)
     _count_requests(app)
-    for module in (assign, events, definitions, results, units, analyze, health, metrics, openapi):
+    for module in (
+        assign,
+        events,
+        features,
+        definitions,
+        results,
+        units,
+        analyze,
+        health,
+        metrics,
+        openapi,
+    ):
         app.register_blueprint(module.bp)
     for web in (pages, session, exports):
         app.register_blueprint(web.bp)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from flask import current_app, request, session
 
 from xp.errors import Forbidden, Unauthorized
+from xp.settings import DEFAULT_ENVIRONMENT
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,6 +58,20 @@ def request_scope(allow_session: bool = False) -> str | None:
     if allow_session and current_app.secret_key:
         return session_scope(keys)
     return None
+
+
+def request_environment() -> str:
+    """The environment of this request's bearer key (``production`` when it names none, or
+    when the service runs without keys); compared in constant time like the scope."""
+    settings = current_app.config["XP_SETTINGS"]
+    token = bearer_token()
+    found = DEFAULT_ENVIRONMENT
+    if token is not None:
+        candidate = token.encode()
+        for known, environment in settings.key_environments.items():
+            if hmac.compare_digest(candidate, known.encode()):
+                found = environment
+    return str(found)
 
 
 def granted(scope: str) -> bool:

@@ -37,6 +37,7 @@ class Runtime:
             settings.experiments_dir,
             settings.reload_interval,
             recorded=lambda: self.store.recorded_definitions(),
+            features_dir=settings.features_path,
         )
         self.metrics = Metrics()
         # Exposures of /v1/assign go through the same ingestion (and guard) as /v1/events.

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 SCOPES = ("sdk", "viewer", "admin")
+ENVIRONMENT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?$")
+# The environment of a key that names none (``KEY:SCOPE``).
+DEFAULT_ENVIRONMENT = "production"
 
 
 class SettingsError(ValueError):
@@ -46,9 +50,13 @@ class RedisSettings:
 @dataclass(frozen=True)
 class Settings:
     experiments_dir: str = "experiments"
+    # None: the ``features`` folder beside the experiments folder (./features by default).
+    features_dir: str | None = None
     store_url: str | None = None
     data_dir: str = ".xp"
     api_keys: Mapping[str, str] = field(default_factory=dict)
+    # key -> the environment whose features it reads (``XP_API_KEYS`` ``KEY:SCOPE:ENV``).
+    key_environments: Mapping[str, str] = field(default_factory=dict)
     reload_interval: float = 2.0
     max_body_bytes: int = 1_000_000
     secret_key: str | None = None
@@ -71,9 +79,11 @@ class Settings:
         env = os.environ if env is None else env
         return cls(
             experiments_dir=env.get("XP_EXPERIMENTS_DIR", "experiments"),
+            features_dir=env.get("XP_FEATURES_DIR") or None,
             store_url=env.get("XP_STORE_URL") or None,
             data_dir=env.get("XP_DATA_DIR", ".xp"),
             api_keys=parse_api_keys(env.get("XP_API_KEYS", "")),
+            key_environments=parse_key_environments(env.get("XP_API_KEYS", "")),
             reload_interval=_number(env, "XP_RELOAD_INTERVAL", 2.0),
             max_body_bytes=int(_number(env, "XP_MAX_BODY_BYTES", 1_000_000)),
             secret_key=env.get("XP_SECRET_KEY") or None,
@@ -91,28 +101,57 @@ class Settings:
             exposure_shutdown_timeout=_seconds(env, "XP_EXPOSURE_SHUTDOWN_TIMEOUT", 10.0),
         )
 
+    @property
+    def features_path(self) -> str:
+        """Where feature files are read: ``XP_FEATURES_DIR``, else beside the experiments."""
+        return self.features_dir or features_beside(self.experiments_dir)
+
     def replace(self, **changes: Any) -> Settings:
         values = {**self.__dict__, **changes}
         if isinstance(values.get("api_keys"), str):
+            values["key_environments"] = parse_key_environments(values["api_keys"])
             values["api_keys"] = parse_api_keys(values["api_keys"])
         if isinstance(values.get("redis"), Mapping):  # {"socket_timeout": 0.5, ...}
             values["redis"] = RedisSettings(**values["redis"])
         return Settings(**values)
 
 
+def features_beside(experiments_dir: str) -> str:
+    """The default features folder: ``features`` next to ``experiments_dir``."""
+    return os.path.join(os.path.dirname(os.path.normpath(experiments_dir)), "features")
+
+
 def parse_api_keys(text: str) -> dict[str, str]:
-    """``"key1:admin,key2:sdk"`` as ``{key: scope}``."""
-    keys: dict[str, str] = {}
+    """``"key1:admin,key2:sdk:staging"`` as ``{key: scope}``."""
+    return {key: scope for key, (scope, _) in _key_entries(text).items()}
+
+
+def parse_key_environments(text: str) -> dict[str, str]:
+    """``"key1:admin,key2:sdk:staging"`` as ``{key: environment}`` (default: production)."""
+    return {key: environment for key, (_, environment) in _key_entries(text).items()}
+
+
+def _key_entries(text: str) -> dict[str, tuple[str, str]]:
+    """Each ``KEY:SCOPE[:ENVIRONMENT]`` entry; an environment cannot be named like a scope,
+    so ``a:b:sdk`` is the key ``a:b`` of scope sdk."""
+    keys: dict[str, tuple[str, str]] = {}
     for item in text.replace("\n", ",").split(","):
         item = item.strip()
         if not item:
             continue
+        environment = DEFAULT_ENVIRONMENT
         key, sep, scope = item.rpartition(":")
+        if scope not in SCOPES:
+            key, sep, scope = key.rpartition(":")
+            environment = item.rpartition(":")[2]
+            if not ENVIRONMENT_NAME.match(environment):
+                sep = ""
         if not sep or not key or scope not in SCOPES:
             raise SettingsError(
-                f"XP_API_KEYS: {item[:4]!r}... must look like KEY:SCOPE with SCOPE one of {SCOPES}"
+                f"XP_API_KEYS: {item[:4]!r}... must look like KEY:SCOPE or KEY:SCOPE:ENVIRONMENT "
+                f"with SCOPE one of {SCOPES}"
             )
-        keys[key] = scope
+        keys[key] = (scope, environment)
     return keys
 
 

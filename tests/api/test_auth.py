@@ -43,6 +43,8 @@ NEEDS: dict[str, str | None] = {
     "assign.assign": "sdk",
     "events.post_events": "sdk",
     "definitions.config": "sdk",
+    "features.evaluate": "sdk",
+    "features.list_features": "viewer",
     "definitions.list_experiments": "viewer",
     "definitions.get_experiment": "viewer",
     "results.results": "viewer",
@@ -60,6 +62,7 @@ ARGS = {"key": KEY, "unit_id": "u-1", "suffix": "csv", "filename": "xp.css"}
 QUERY = {"units.erase_unit_by_query": "?unit_id=u-1"}
 BODIES: dict[str, Any] = {
     "assign.assign": {"user_id": "u-1", "log_exposure": False},
+    "features.evaluate": {"user_id": "u-1", "log_exposure": False},
     "events.post_events": {"events": []},
     "analyze.analyze_view": {},
 }

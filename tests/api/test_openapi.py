@@ -104,6 +104,15 @@ SAMPLES: dict[tuple[str, str], list[tuple[Any, bool]]] = {
         ({**ASSIGN, "log_exposure": "no"}, False),
         ([ASSIGN], False),
     ],
+    ("/v1/evaluate", "POST"): [
+        ({"user_id": "u", "attributes": {"email": "a@b.c"}}, True),
+        ({"user_id": "u", "features": ["new-checkout"], "log_exposure": False}, True),
+        ({"user_id": 7, "features": None}, True),
+        ({"attributes": {}}, False),
+        ({"user_id": "u", "features": ["x" * 65]}, False),
+        ({"user_id": "u", "feature": ["new-checkout"]}, False),
+        ({"user_id": "u", "log_exposure": 1}, False),
+    ],
     ("/v1/events", "POST"): [
         (batch(EXPOSURE), True),
         (batch(EXPOSURE, CONVERSION), True),

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from xp.auth import require
+from xp.auth import request_environment, require
 from xp.definitions.model import Definition
 from xp.definitions.phases import store_view
 from xp.definitions.registry import Snapshot
@@ -29,14 +29,13 @@ bp = Blueprint("definitions", __name__, url_prefix="/v1")
 @bp.get("/config")
 @require("sdk")
 def config() -> ResponseReturnValue:
-    snapshot = runtime().registry.current()
-    if snapshot.etag in request.if_none_match or request.if_none_match.contains_weak(
-        snapshot.etag.strip('"')
-    ):
+    # Each key reads its own environment's features only (and its own ETag).
+    document, etag = runtime().registry.current().config_for(request_environment())
+    if etag in request.if_none_match or request.if_none_match.contains_weak(etag.strip('"')):
         response = Response(status=304)
     else:
-        response = jsonify(snapshot.config)
-    response.headers["ETag"] = snapshot.etag
+        response = jsonify(document)
+    response.headers["ETag"] = etag
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
 
 from xp.api.assign import ASSIGN_REQUEST_SCHEMA
+from xp.api.features import EVALUATE_REQUEST_SCHEMA
 from xp.errors import ErrorSchema
 from xp.events.parse import (
     CONVERSION_SCHEMA,
@@ -38,6 +39,7 @@ def request_bodies() -> dict[tuple[str, str], tuple[str, Schema]]:
     return {
         ("/v1/assign", "post"): ("AssignRequest", ASSIGN_REQUEST_SCHEMA),
         ("/v1/events", "post"): ("EventBatch", EVENT_BATCH_SCHEMA),
+        ("/v1/evaluate", "post"): ("EvaluateRequest", EVALUATE_REQUEST_SCHEMA),
         ("/v1/analyze", "post"): ("AnalyzeRequest", ANALYZE_SCHEMA),
     }
 
@@ -174,9 +176,20 @@ PATHS: dict[str, dict[str, Any]] = {
             {"200": _json(OBJECT)},
         )
     },
+    "/v1/evaluate": {
+        "post": _op(
+            "Feature values of one unit in the key's environment, each with its source",
+            SDK,
+            {"200": _json(OBJECT)},
+        )
+    },
+    "/v1/features": {
+        "get": _op("Every feature with each environment's rules", ADMIN, {"200": _json(OBJECT)})
+    },
     "/v1/config": {
         "get": _op(
-            "Every live definition, for SDK local evaluation (ETag, 304)",
+            "Every live definition and the key's environment's features, for SDK local "
+            "evaluation (ETag, 304)",
             SDK,
             {"200": _json(OBJECT), "304": {"description": "Not modified"}},
         )

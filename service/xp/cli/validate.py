@@ -1,4 +1,5 @@
-"""``xp validate [DIR] [--store URL]``: check every experiment file, print every problem.
+"""``xp validate [DIR] [--features DIR] [--store URL]``: check every experiment and feature
+file, print every problem.
 
 With ``--store`` the files are also checked against the assignment fingerprints the store
 recorded at each experiment's first exposure, the check the service makes when it loads
@@ -9,13 +10,23 @@ from __future__ import annotations
 
 import click
 
+from xp.definitions.features import load_features
 from xp.definitions.guard import History, check
 from xp.definitions.loader import load_directory
+from xp.settings import features_beside
 from xp.store import StoreError, open_store
 
 
 @click.command()
 @click.argument("directory", default="experiments", envvar="XP_EXPERIMENTS_DIR")
+@click.option(
+    "--features",
+    "features_dir",
+    default=None,
+    envvar="XP_FEATURES_DIR",
+    metavar="DIR",
+    help="Feature files to check too (default: the features folder beside DIRECTORY).",
+)
 @click.option(
     "--store",
     "store_url",
@@ -23,10 +34,13 @@ from xp.store import StoreError, open_store
     metavar="URL",
     help="Also check against the fingerprints recorded in this store (redis://, sqlite:///).",
 )
-def validate(directory: str, store_url: str | None) -> None:
-    """Validate the experiment YAML files in DIRECTORY (default: ./experiments)."""
+def validate(directory: str, features_dir: str | None, store_url: str | None) -> None:
+    """Validate the experiment YAML files in DIRECTORY (default: ./experiments) and the
+    feature files (default: ./features)."""
     result = load_directory(directory)
-    problems = list(result.problems)
+    features_dir = features_dir or features_beside(directory)
+    features = load_features(features_dir, result.definitions)
+    problems = list(result.problems) + features.problems
     if store_url:
         try:
             store = open_store(store_url, ".")
@@ -41,7 +55,11 @@ def validate(directory: str, store_url: str | None) -> None:
         click.echo(str(problem), err=True)
     if problems:
         bad = len({p.file for p in problems})
-        click.echo(f"{bad} of {result.files} files refused, {len(problems)} problems", err=True)
+        files = result.files + features.files
+        click.echo(f"{bad} of {files} files refused, {len(problems)} problems", err=True)
         raise SystemExit(1)
     checked = " and the store's fingerprints" if store_url else ""
-    click.echo(f"{len(result.definitions)} experiments OK in {directory}{checked}")
+    click.echo(
+        f"{len(result.definitions)} experiments OK in {directory}{checked}; "
+        f"{len(features.features)} features OK in {features_dir}"
+    )

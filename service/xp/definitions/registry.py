@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xp.definitions.features import FeatureDefinition, FeatureLoad, load_features
+from xp.definitions.features import served as served_feature
 from xp.definitions.fingerprint import Recorded, canonical_json, fingerprint
 from xp.definitions.guard import History, check, guard_problems
 from xp.definitions.loader import Problem, experiment_files, load_directory
@@ -42,6 +44,30 @@ class Snapshot:
     etag: str
     loaded_at: float
     history: History = field(default_factory=History)
+    features: Mapping[str, FeatureDefinition] = field(default_factory=dict)
+    _by_environment: dict[str, tuple[dict[str, Any], str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def config_for(self, environment: str) -> tuple[dict[str, Any], str]:
+        """The ``/v1/config`` document of ``environment`` (experiments and that environment's
+        features) and its ETag; built once per snapshot and environment."""
+        found = self._by_environment.get(environment)
+        if found is None:
+            features = [
+                served_feature(self.features[k], environment) for k in sorted(self.features)
+            ]
+            document = {
+                "experiments": self.config["experiments"],
+                "features": features,
+                "environment": environment,
+            }
+            digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
+            found = self._by_environment[environment] = (
+                {**document, "version": digest},
+                f'"{digest}"',
+            )
+        return found
 
     def archived(self) -> dict[str, Definition]:
         """Experiments with stored data and no file: key -> the last definition of its last
@@ -95,13 +121,22 @@ def served(definition: Definition) -> dict[str, Any]:
 
 
 def make_snapshot(
-    definitions: Mapping[str, Definition], history: History | None = None
+    definitions: Mapping[str, Definition],
+    history: History | None = None,
+    features: Mapping[str, FeatureDefinition] | None = None,
 ) -> Snapshot:
     live = [served(d) for d in sorted(definitions.values(), key=lambda d: d.key) if d.is_live]
     document: dict[str, Any] = {"experiments": live}
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
     document["version"] = digest
-    return Snapshot(dict(definitions), document, f'"{digest}"', time.time(), history or History())
+    return Snapshot(
+        dict(definitions),
+        document,
+        f'"{digest}"',
+        time.time(),
+        history or History(),
+        dict(features or {}),
+    )
 
 
 class Registry:
@@ -117,8 +152,10 @@ class Registry:
         reload_interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         recorded: RecordedReader | None = None,
+        features_dir: str | Path | None = None,
     ) -> None:
         self.directory = Path(directory)
+        self.features_dir = None if features_dir is None else Path(features_dir)
         self.reload_interval = reload_interval
         self._clock = clock
         self._recorded = recorded
@@ -153,7 +190,8 @@ class Registry:
             previous = self.snapshot.definitions
             history = self._history(previous)
             passed, refused = check(result.definitions, history)
-            problems = result.problems + refused
+            features = self._features(result.definitions)
+            problems = result.problems + refused + features.problems
             first_load = not previous and force
             if problems and not first_load:
                 # The last good set stays, re-checked: the store may have recorded a first
@@ -162,7 +200,7 @@ class Registry:
                 self.problems = problems
                 for problem in problems:
                     log.error("definitions not reloaded: %s", problem)
-                self.snapshot = make_snapshot(kept, history)
+                self.snapshot = make_snapshot(kept, history, self.snapshot.features)
                 return False
             # At start there is no last good set: serve the valid files, report the rest; a
             # refused experiment with data is served as the store last recorded it.
@@ -170,9 +208,14 @@ class Registry:
             self.problems = problems
             for problem in problems:
                 log.error("experiment refused: %s", problem)
-            self.snapshot = make_snapshot(live, history)
+            self.snapshot = make_snapshot(live, history, features.features)
             log.info("loaded %d experiments from %s", len(live), self.directory)
             return True
+
+    def _features(self, experiments: Mapping[str, Definition]) -> FeatureLoad:
+        if self.features_dir is None:
+            return FeatureLoad({}, [], 0)
+        return load_features(self.features_dir, experiments)
 
     def _history(self, previous: Mapping[str, Definition]) -> History:
         """The store's fingerprints; when it cannot answer, what this process knows."""
@@ -195,12 +238,17 @@ class Registry:
         try:
             files = experiment_files(self.directory)
         except OSError:
-            return ()
+            files = []
+        if self.features_dir is not None:
+            try:
+                files = files + experiment_files(self.features_dir)
+            except OSError:
+                pass
         signature = []
         for path in files:
             try:
                 stat = path.stat()
             except OSError:
                 continue
-            signature.append((path.name, stat.st_mtime_ns, stat.st_size))
+            signature.append((str(path), stat.st_mtime_ns, stat.st_size))
         return tuple(signature)

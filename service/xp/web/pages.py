@@ -8,6 +8,8 @@ session cookie. The key never travels in a URL.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
@@ -16,7 +18,9 @@ from flask.typing import ResponseReturnValue
 from xp.api.definitions import Located, every_experiment, locate, phase_arg
 from xp.api.results import located_results, method_arg
 from xp.auth import GRANTS, request_scope
+from xp.definitions.features import FeatureDefinition
 from xp.errors import ApiError, NotFound
+from xp.runtime import runtime
 from xp.web.exports import units_csv_response
 from xp.web.render import message, nav, security_headers
 
@@ -90,7 +94,46 @@ def index() -> ResponseReturnValue:
         )
     from xp.reports.html import render as render_template
 
-    return render_template("index.html", rows=rows, nav=nav())
+    features = feature_rows(runtime().registry.current().features.values())
+    return render_template("index.html", rows=rows, features=features, nav=nav())
+
+
+def feature_rows(features: Iterable[FeatureDefinition]) -> list[dict[str, Any]]:
+    """Each feature with each environment's switch and rules in words, for the index."""
+    return [
+        {
+            "key": f.key,
+            "type": f.type,
+            "default": json.dumps(f.default),
+            "owner": f.owner,
+            "description": f.description,
+            "prerequisites": [
+                f"{p['feature']} = {json.dumps(p.get('value', True))}" for p in f.prerequisites
+            ],
+            "environments": [
+                (
+                    name,
+                    bool(env.get("enabled", True)),
+                    [rule_text(r) for r in env.get("rules") or []],
+                )
+                for name, env in sorted(f.environments.items())
+            ],
+        }
+        for f in sorted(features, key=lambda f: f.key)
+    ]
+
+
+def rule_text(rule: Mapping[str, Any]) -> str:
+    """One rule as a line: ``if {...}: `` then the experiment, the rollout or the value."""
+    when = f"if {json.dumps(rule['condition'])}: " if rule.get("condition") else ""
+    if "experiment" in rule:
+        values = ", ".join(f"{k} → {json.dumps(v)}" for k, v in rule["values"].items())
+        return f"{when}experiment {rule['experiment']} ({values})"
+    if "rollout" in rule:
+        share = f"{float(rule['rollout']) * 100:g}%"
+        by = rule.get("hash_attribute") or "user_id"
+        return f"{when}{share} by {by} → {json.dumps(rule['value'])}"
+    return f"{when or 'everyone '}→ {json.dumps(rule['value'])}"
 
 
 @bp.get("/experiments/<key>")

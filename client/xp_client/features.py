@@ -1,0 +1,248 @@
+"""Feature evaluation: ordered rules, the first that matches decides (next to experiments).
+
+A served feature (one environment's part of a feature file, as ``/v1/config`` carries it) is
+``{key, type, default, prerequisites, enabled, rules}``. Rules are tried in order:
+
+- ``{condition, value}`` forces ``value`` for units that match (source ``force``);
+- ``{rollout, hash_attribute, value}`` serves ``value`` to ``[0, rollout)`` of the bucket
+  range, hashed ``mmh3(feature_key:unit)`` like an experiment, so raising a rollout only adds
+  units (source ``rollout``);
+- ``{experiment, values}`` assigns through the experiment (targeting, layer, coverage,
+  schedule) and maps its variant to a value; a unit outside it falls through (``experiment``);
+- ``{value}`` alone matches everyone (``force``).
+
+A disabled feature (the kill switch) serves ``default`` and assigns nothing (``disabled``);
+a prerequisite whose value differs serves ``default`` (``prerequisite``); no rule matching
+serves ``default`` (``default``). Each feature is compiled once into a closure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import mmh3
+
+from xp_client.conditions import ConditionError, compile_condition
+from xp_client.definition import DefinitionError
+from xp_client.engine import Assignment
+from xp_client.hashing import BUCKETS
+from xp_client.unit_ids import MAX_USER_ID, canonical_unit_id
+
+TYPES = ("boolean", "string", "number", "json")
+DEFAULT = "default"
+FORCE = "force"
+ROLLOUT = "rollout"
+EXPERIMENT = "experiment"
+PREREQUISITE = "prerequisite"
+DISABLED = "disabled"
+UNKNOWN_FEATURE = "unknown_feature"
+ERROR = "error"
+# Prerequisite chains deeper than this are refused at runtime (validation refuses cycles).
+MAX_DEPTH = 16
+
+# (experiment key, None, attributes) -> the unit's assignment, None when the experiment is
+# unknown: the shape of the SDK's ``get_variant(experiment, user_id, attributes)``, so the SDK
+# passes it bound, with no wrapper call on the hot path.
+AssignFn = Callable[[str, None, Mapping[str, Any]], "Assignment | None"]
+
+
+class FeatureResult(NamedTuple):
+    """A feature's value for one unit and why."""
+
+    key: str
+    value: Any
+    source: str
+    rule_index: int | None = None
+    experiment: str | None = None
+    variant: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "value": self.value,
+            "source": self.source,
+            "rule_index": self.rule_index,
+        }
+        if self.experiment is not None:
+            out["experiment"] = self.experiment
+            out["variant"] = self.variant
+        return out
+
+
+def type_matches(kind: str, value: Any) -> bool:
+    """Whether ``value`` is a value of feature type ``kind`` (json takes anything)."""
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return kind == "json"
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    key: str
+    type: str
+    default: Any
+    enabled: bool = True
+    rules: tuple[Mapping[str, Any], ...] = ()
+    prerequisites: tuple[tuple[str, Any], ...] = ()
+    compiled: Callable[..., FeatureResult] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Feature:
+        """Build from a served feature dict; a bad one raises :class:`DefinitionError`."""
+        try:
+            key = str(data["key"])
+            kind = str(data.get("type", "boolean"))
+            if kind not in TYPES:
+                raise DefinitionError(f"feature {key!r}: unknown type {kind!r}")
+            rules = tuple(dict(r) for r in data.get("rules") or ())
+            _check_types(key, kind, data.get("default"), rules)
+            prerequisites = tuple(
+                (str(p["feature"]), p.get("value", True)) for p in data.get("prerequisites") or ()
+            )
+            feature = cls(
+                key,
+                kind,
+                data.get("default"),
+                bool(data.get("enabled", True)),
+                rules,
+                prerequisites,
+            )
+            object.__setattr__(feature, "compiled", _compile(feature))
+            return feature
+        except (KeyError, TypeError, ValueError, ConditionError) as exc:
+            if isinstance(exc, DefinitionError):
+                raise
+            raise DefinitionError(f"bad feature config {dict(data).get('key')!r}: {exc}") from exc
+
+
+Features = Mapping[str, Feature]
+
+
+def _check_types(key: str, kind: str, default: Any, rules: tuple[dict[str, Any], ...]) -> None:
+    """A value of another type than the feature's refuses the feature (the service's
+    validation refuses such a file too, so both answer ``unknown_feature``)."""
+    values = [default]
+    for rule in rules:
+        values += list(dict(rule["values"]).values()) if "experiment" in rule else [rule["value"]]
+    for value in values:
+        if not type_matches(kind, value):
+            raise DefinitionError(f"feature {key!r}: {value!r} is not a {kind} value")
+
+
+def evaluate_feature(
+    feature: Feature,
+    attributes: Mapping[str, Any],
+    features: Features,
+    assign: AssignFn,
+    depth: int = 0,
+) -> FeatureResult:
+    """``feature``'s value for the unit in ``attributes``; prerequisites are looked up in
+    ``features`` and experiment rules assigned through ``assign``."""
+    compiled = feature.compiled
+    assert compiled is not None  # set by from_dict
+    result: FeatureResult = compiled(attributes, features, assign, depth)
+    return result
+
+
+# A compiled rule: (kind, condition or None, result or answers by variant, attribute or
+# experiment key, rollout limit in buckets, hash prefix).
+_FORCE, _ROLLOUT, _EXPERIMENT = 0, 1, 2
+_Plan = tuple[int, Any, Any, str, float, str]
+
+
+def _compile(feature: Feature) -> Callable[..., FeatureResult]:
+    """One closure running every rule inline: a call per rule would cost more than the
+    hashing (bench/features.py holds the feature within 2x of one assignment)."""
+    key = feature.key
+    default = feature.default
+    disabled = FeatureResult(key, default, DISABLED)
+    no_match = FeatureResult(key, default, DEFAULT)
+    blocked = FeatureResult(key, default, PREREQUISITE)
+    if not feature.enabled:
+        return lambda attributes, features, assign, depth=0: disabled
+    plan = tuple(_plan(key, index, rule) for index, rule in enumerate(feature.rules))
+    prerequisites = feature.prerequisites
+    hash32 = mmh3.hash  # hashing.bucket inlined, as in the engine
+    max_unit = MAX_USER_ID
+
+    def evaluate(
+        attributes: Mapping[str, Any], features: Features, assign: AssignFn, depth: int = 0
+    ) -> FeatureResult:
+        if prerequisites:
+            if depth >= MAX_DEPTH:
+                return blocked
+            for name, wanted in prerequisites:
+                parent = features.get(name)
+                if parent is None:
+                    return blocked
+                got = evaluate_feature(parent, attributes, features, assign, depth + 1)
+                if got.value != wanted or type(got.value) is not type(wanted):
+                    return blocked
+        for kind, condition, result, name, limit, prefix in plan:
+            if condition is not None:
+                try:
+                    holds = condition(attributes)
+                except Exception:  # compiled predicates do not raise; this keeps the promise
+                    holds = False
+                if not holds:
+                    continue
+            if kind == _FORCE:
+                return result
+            if kind == _ROLLOUT:
+                unit = attributes.get(name)
+                if unit.__class__ is not str:
+                    unit = canonical_unit_id(unit)
+                    if unit is None:
+                        continue
+                elif not 0 < len(unit) <= max_unit:  # canonical_unit_id inlined for strings
+                    continue
+                if hash32(prefix + unit, 0, False) % BUCKETS < limit:
+                    return result
+                continue
+            assignment = assign(name, None, attributes)
+            if assignment is not None and assignment[3]:  # in the experiment
+                answer = result.get(assignment[1])
+                if answer is not None:
+                    return answer
+        return no_match
+
+    return evaluate
+
+
+def _plan(key: str, index: int, rule: Mapping[str, Any]) -> _Plan:
+    condition = compile_condition(rule["condition"]) if rule.get("condition") else None
+    if "experiment" in rule:
+        experiment = str(rule["experiment"])
+        answers = {
+            str(variant): FeatureResult(key, value, EXPERIMENT, index, experiment, str(variant))
+            for variant, value in dict(rule["values"]).items()
+        }
+        return (_EXPERIMENT, condition, answers, experiment, 0.0, "")
+    value = rule["value"]
+    if "rollout" not in rule:
+        return (_FORCE, condition, FeatureResult(key, value, FORCE, index), "", 0.0, "")
+    attribute = str(rule.get("hash_attribute") or "user_id")
+    limit = float(rule["rollout"]) * BUCKETS
+    result = FeatureResult(key, value, ROLLOUT, index)
+    return (_ROLLOUT, condition, result, attribute, limit, f"{key}:")
+
+
+def compile_features(entries: Any, log: Any) -> dict[str, Feature]:
+    """Features of a config document's ``features`` list; a bad entry is skipped and logged."""
+    out: dict[str, Feature] = {}
+    for entry in entries if isinstance(entries, list) else ():
+        try:
+            feature = Feature.from_dict(entry)
+        except Exception as exc:  # one bad feature must not hide the others
+            name = entry.get("key") if isinstance(entry, Mapping) else entry
+            log.warning("skipping feature config %r: %s", name, exc)
+            continue
+        out[feature.key] = feature
+    return out

@@ -1,0 +1,122 @@
+"""``POST /v1/evaluate`` (a unit's feature values) and ``GET /v1/features`` (the listing).
+
+Evaluation runs the SDK's engine (:mod:`xp_client.features`) on the features of the key's
+environment, exactly as ``/v1/config`` serves them; experiment rules assign through
+:func:`xp_client.engine.assign_variant` and log their exposures like ``/v1/assign``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+from marshmallow import Schema, fields, validate
+
+from xp.api.assign import StrictBoolean
+from xp.api.body import json_body, load
+from xp.auth import request_environment, require
+from xp.definitions.features import FeatureDefinition
+from xp.definitions.registry import Snapshot
+from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME, UnitId
+from xp.runtime import runtime
+from xp_client.engine import Assignment, assign_variant
+from xp_client.features import Feature, compile_features, evaluate_feature
+
+bp = Blueprint("features", __name__, url_prefix="/v1")
+log = logging.getLogger("xp.features")
+
+
+class EvaluateRequestSchema(Schema):
+    user_id = UnitId(required=True)
+    attributes = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=128)),
+        load_default=dict,
+        validate=validate.Length(max=MAX_ATTRIBUTES),
+    )
+    features = fields.List(
+        fields.String(validate=validate.Length(min=1, max=MAX_NAME)),
+        load_default=None,
+        validate=validate.Length(max=500),
+    )
+    log_exposure = StrictBoolean(load_default=True)
+
+
+EVALUATE_REQUEST_SCHEMA = EvaluateRequestSchema()
+# (config ETag) -> the compiled features of that document; a few environments at most.
+_compiled: dict[str, dict[str, Feature]] = {}
+
+
+def compiled_features(snapshot: Snapshot, environment: str) -> dict[str, Feature]:
+    """The engine's features for ``environment``, compiled once per served document."""
+    document, etag = snapshot.config_for(environment)
+    found = _compiled.get(etag)
+    if found is None:
+        if len(_compiled) > 64:
+            _compiled.clear()
+        found = _compiled[etag] = compile_features(document["features"], log)
+    return found
+
+
+@bp.post("/evaluate")
+@require("sdk")
+def evaluate() -> ResponseReturnValue:
+    data = load(EVALUATE_REQUEST_SCHEMA, json_body())
+    rt = runtime()
+    snapshot = rt.registry.current()
+    definitions = snapshot.definitions
+    features = compiled_features(snapshot, request_environment())
+    attributes = {**data["attributes"], "user_id": data["user_id"]}
+    now = current_app.config.get("XP_CLOCK", time.time)()
+    assigned: dict[str, Assignment] = {}
+
+    def assign(key: str, _: None, attrs: Mapping[str, Any]) -> Assignment | None:
+        definition = definitions.get(key)
+        if definition is None or not definition.is_live:
+            return None
+        found = assigned.get(key)
+        if found is None:
+            found = assigned[key] = assign_variant(definition.experiment, attrs, now)
+        return found
+
+    wanted = data["features"] if data["features"] is not None else sorted(features)
+    results: dict[str, Any] = {}
+    unknown = []
+    for key in wanted:
+        feature = features.get(key)
+        if feature is None:
+            unknown.append(key)
+            continue
+        results[key] = evaluate_feature(feature, attributes, features, assign).to_dict()
+    if data["log_exposure"] and assigned:
+        rt.log_exposures(list(assigned.values()), attributes, definitions)
+    body: dict[str, Any] = {"features": results}
+    if unknown:
+        body["unknown_features"] = unknown
+    return jsonify(body)
+
+
+@bp.get("/features")
+@require("viewer")
+def list_features() -> ResponseReturnValue:
+    snapshot = runtime().registry.current()
+    return jsonify({"features": [summary(f) for _, f in sorted(snapshot.features.items())]})
+
+
+def summary(feature: FeatureDefinition) -> dict[str, Any]:
+    """A feature with each environment's switch and rules (the listing and the pages)."""
+    return {
+        "key": feature.key,
+        "type": feature.type,
+        "default": feature.default,
+        "description": feature.description,
+        "owner": feature.owner,
+        "prerequisites": [dict(p) for p in feature.prerequisites],
+        "environments": {
+            name: {"enabled": bool(env.get("enabled", True)), "rules": list(env.get("rules") or [])}
+            for name, env in sorted(feature.environments.items())
+        },
+    }
