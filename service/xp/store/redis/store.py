@@ -180,9 +180,7 @@ class RedisStore(Store):
         )
 
     def _sticky_erase(self, unit_id: str) -> None:
-        members = self._router.read(
-            lambda: self._nodes.for_key(keys.STICKY).smembers(keys.STICKY)
-        )
+        members = self._router.read(lambda: self._nodes.for_key(keys.STICKY).smembers(keys.STICKY))
         self._sticky_pipelined(
             [keys.sticky(str(e), unit_id) for e in sorted(members)],
             lambda pipe, key, i: pipe.hdel(key, unit_id),
