@@ -77,11 +77,15 @@ class LRUDict:
 
     def get(self, key: Hashable) -> str | None:
         """The value of ``key`` (which becomes the newest), or None."""
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
+        # No lock, as LRUSet.seen's hits: `get` and `move_to_end` are single C calls, atomic
+        # under the GIL, and this runs on every sticky get_variant.
+        value = self._items.get(key)
+        if value is not None:
+            try:
                 self._items.move_to_end(key)
-            return value
+            except KeyError:  # evicted by another thread in between: the value still stands
+                pass
+        return value
 
     def set(self, key: Hashable, value: str) -> None:
         """Store ``value`` under ``key`` as the newest, evicting the oldest beyond ``maxsize``."""

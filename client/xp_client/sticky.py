@@ -71,9 +71,11 @@ def apply_sticky(
     """The engine's ``result`` for the unit in ``attributes`` after the sticky rule."""
     if not needs_lookup(result):
         return result
-    unit = canonical_unit_id(attributes.get(experiment.unit))
-    if unit is None:  # the engine answers missing_unit first; kept as a guard
-        return result
+    unit = attributes.get(experiment.unit)
+    if unit.__class__ is not str:  # a string the engine accepted is its canonical form
+        unit = canonical_unit_id(unit)
+        if unit is None:  # the engine answers missing_unit first; kept as a guard
+            return result
     key = sticky_key(experiment, unit)
     try:
         remembered = store.get(key)
