@@ -170,3 +170,14 @@ def test_a_store_outage_serves_the_bucketed_variants(
     engine = {"exp": assign_variant(definitions["exp"].experiment, {"user_id": "u-1"})}
     got = sticky_assignments(engine, definitions, {"user_id": "u-1"}, DownStore())  # type: ignore[arg-type]
     assert got == engine
+
+
+def test_a_removed_variant_is_bucketed_afresh_and_replaced(
+    make_app: Callable[..., Flask], folder: Path, store_config: dict[str, Any]
+) -> None:
+    app = make_app(experiments_dir=str(folder), sticky=True, **store_config)
+    store = app.extensions["xp"].store
+    store.remember_variants([("exp@1", "u-1", "gone"), ("exp@1", "u-2", "treatment")])
+    got = assign(app.test_client(), ["u-1", "u-2"], log_exposure=False)
+    assert got == {"u-1": plain((0.5, 0.5), "u-1"), "u-2": "treatment"}
+    assert store.sticky_variants([("exp@1", "u-1"), ("exp@1", "u-2")]) == [got["u-1"], "treatment"]

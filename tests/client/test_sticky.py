@@ -171,3 +171,19 @@ def test_memory_sticky_forgets_the_least_recently_used() -> None:
 def test_remote_mode_refuses_an_sdk_store() -> None:
     with pytest.raises(ValueError, match="XP_STICKY"):
         Client(mode="remote", sticky=MemorySticky())
+
+
+def test_the_schedule_decides_before_the_store() -> None:
+    store = MemorySticky()
+    window = {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}
+    inside, before, after = 1767312000.0, 1764000000.0, 1772000000.0  # Jan 2, Nov 24, Feb 25
+    remembered = (
+        Client.offline(config((0.5, 0.5), **window), clock=lambda: inside, sticky=store)
+        .get_variant("exp", "u-1")
+        .key
+    )
+    assert store.get("exp@1:u-1") == remembered
+    for at, reason in ((before, "not_started"), (after, "ended")):
+        got = Client.offline(config((0.5, 0.5), **window), clock=lambda at=at: at, sticky=store)
+        answer = got.get_variant("exp", "u-1")
+        assert (answer.key, answer.in_experiment, answer.reason) == ("control", False, reason)
