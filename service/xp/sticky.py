@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from xp.definitions.model import Definition
@@ -45,9 +45,13 @@ def sticky_assignments(
     assignments: Mapping[str, Assignment],
     definitions: Mapping[str, Definition],
     attributes: Mapping[str, Any],
-    store: Store,
+    store_of: Callable[[], Store],
 ) -> dict[str, Assignment]:
-    """``assignments`` (experiment key -> the engine's answer) after the sticky rule."""
+    """``assignments`` (experiment key -> the engine's answer) after the sticky rule.
+
+    ``store_of()`` gives the store (the runtime opens it lazily: a store that cannot even be
+    opened counts as failed, too).
+    """
     keys = []
     for key, result in assignments.items():
         experiment = definitions[key].experiment
@@ -57,6 +61,7 @@ def sticky_assignments(
     if not keys:
         return dict(assignments)
     try:
+        store = store_of()
         found = store.sticky_variants([_split(k) for k in keys])
     except StoreError as exc:
         _failed("read", exc)

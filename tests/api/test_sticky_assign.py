@@ -168,8 +168,20 @@ def test_a_store_outage_serves_the_bucketed_variants(
     app = make_app(experiments_dir=str(folder), sticky=True)
     definitions = app.extensions["xp"].registry.current().definitions
     engine = {"exp": assign_variant(definitions["exp"].experiment, {"user_id": "u-1"})}
-    got = sticky_assignments(engine, definitions, {"user_id": "u-1"}, DownStore())  # type: ignore[arg-type]
+    down = DownStore()
+    got = sticky_assignments(engine, definitions, {"user_id": "u-1"}, lambda: down)  # type: ignore[arg-type,return-value]
     assert got == engine
+
+
+def test_a_store_that_cannot_open_serves_the_bucketed_variants(
+    make_app: Callable[..., Flask], folder: Path, tmp_path: Path
+) -> None:
+    # A SQLite path under a regular file cannot be opened: the request still answers.
+    (tmp_path / "file").write_text("")
+    url = f"sqlite:///{tmp_path}/file/store.sqlite3"
+    app = make_app(experiments_dir=str(folder), sticky=True, store_url=url)
+    got = assign(app.test_client(), ["u-1", "u-2"], log_exposure=False)
+    assert got == {u: plain((0.5, 0.5), u) for u in ("u-1", "u-2")}
 
 
 def test_a_removed_variant_is_bucketed_afresh_and_replaced(
