@@ -6,8 +6,9 @@ The store's steady state (every unit remembered: one LRU read per call) is what 
 
 Remote: ``POST /v1/assign`` (one experiment, exposures not logged) against ``xp serve``
 (gunicorn, 2 workers x 4 threads) with ``XP_STICKY=1`` next to the same server without it,
-on SQLite and on a Redis the bench starts; interleaved rounds, each request a new unit, so
-every sticky request is the worst case: one store read and one store write.
+on SQLite and on a Redis the bench starts; interleaved rounds. Two loads: each request a new
+unit (the worst case: one store read and one write per sticky request) and the same unit
+every time (a returning unit: one read).
 
     .venv/bin/python -m bench.sticky [--rounds 3] [--seconds 3] [--local-only]
 """
@@ -45,6 +46,7 @@ BODY = (
     '{"user_id":"u-{n}","attributes":{"country":"US","app_version":"2.1.0"},'
     '"experiments":["checkout-button"],"log_exposure":false}'
 )
+BODIES = {"new unit": BODY, "returning unit": BODY.replace("u-{n}", "returning")}
 
 
 def local() -> None:
@@ -91,22 +93,25 @@ def remote(rounds: int, seconds: float) -> None:
             run_load(url, "/v1/assign", BODY, 1.0, f"warm{len(name)}-")
             # The bench measures nothing unless the bucket decides (targeted, in coverage).
             assert reason(url) == "assigned", f"{name}: the unit is not in the experiment"
-        loads: dict[str, list[Load]] = {name: [] for name in urls}
+        runs = [(kind, name) for kind in BODIES for name in urls]
+        loads: dict[tuple[str, str], list[Load]] = {run: [] for run in runs}
         for r in range(rounds):
-            for i, (name, url) in enumerate(urls.items()):
-                loads[name].append(run_load(url, "/v1/assign", BODY, seconds, f"r{r}t{i}-"))
+            for i, (kind, name) in enumerate(runs):
+                load = run_load(urls[name], "/v1/assign", BODIES[kind], seconds, f"r{r}t{i}-")
+                loads[(kind, name)].append(load)
     print(
-        f"\nPOST /v1/assign, {generator_name()}, {rounds} interleaved rounds of {seconds:g} s; "
-        "each request a new unit (sticky: one read + one write)"
+        f"\nPOST /v1/assign, {generator_name()}, {rounds} interleaved rounds of {seconds:g} s, "
+        "exposures not logged; new unit: a store read and a write when sticky; returning "
+        "unit: a read"
     )
-    print(f"{'target':22s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s}  req/s vs XP_STICKY=0")
-    for name, runs in loads.items():
-        base = loads[name.replace("XP_STICKY=1", "XP_STICKY=0")]
-        ratios = [x.rps / b.rps for x, b in zip(runs, base, strict=True)]
+    print(f"{'target':38s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s}  req/s vs XP_STICKY=0")
+    for (kind, name), measured in loads.items():
+        base = loads[(kind, name.replace("XP_STICKY=1", "XP_STICKY=0"))]
+        ratios = [x.rps / b.rps for x, b in zip(measured, base, strict=True)]
         print(
-            f"{name:22s} {statistics.median(x.rps for x in runs):8,.0f} "
-            f"{statistics.median(x.p50_ms for x in runs):7.2f} "
-            f"{statistics.median(x.p99_ms for x in runs):7.2f}  {spread(ratios)}"
+            f"{kind + ', ' + name:38s} {statistics.median(x.rps for x in measured):8,.0f} "
+            f"{statistics.median(x.p50_ms for x in measured):7.2f} "
+            f"{statistics.median(x.p99_ms for x in measured):7.2f}  {spread(ratios)}"
         )
 
 
