@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "xp.store": 4,
     "xp.ingest": 5,
     "xp.exposure_buffer": 5,
+    "xp.sticky": 5,
     "xp.results": 5,
     "xp.reports": 6,
     "xp.runtime": 6,

@@ -58,6 +58,8 @@ class Experiment:
     # The schedule, seconds since the epoch: assigns in [start, end) (xp_client.schedule).
     start: float | None = None
     end: float | None = None
+    # Whole number from 1: a new phase re-buckets everyone; sticky records are per phase.
+    phase: int = 1
     condition: Predicate | None = field(default=None, compare=False, repr=False)
     # The engine's compiled form, filled on first use (xp_client.engine.assigner_for).
     compiled: Callable[..., Any] | None = field(default=None, init=False, compare=False, repr=False)
@@ -118,6 +120,7 @@ class Experiment:
                 winner=data.get("winner"),
                 start=start,
                 end=end,
+                phase=int(data.get("phase") or 1),
             )
         except (KeyError, TypeError, ValueError, ConditionError, ScheduleError) as exc:
             if isinstance(exc, DefinitionError):

@@ -60,3 +60,40 @@ class LRUSet:
     def clear(self) -> None:
         with self._lock:
             self._keys.clear()
+
+
+class LRUDict:
+    """Up to ``maxsize`` key -> value pairs, forgetting the least recently used; thread-safe.
+
+    What :class:`xp_client.sticky.MemorySticky` keeps its records in.
+    """
+
+    def __init__(self, maxsize: int = 100_000) -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1, got {maxsize!r}")
+        self.maxsize = maxsize
+        self._items: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> str | None:
+        """The value of ``key`` (which becomes the newest), or None."""
+        # No lock, as LRUSet.seen's hits: `get` and `move_to_end` are single C calls, atomic
+        # under the GIL, and this runs on every sticky get_variant.
+        value = self._items.get(key)
+        if value is not None:
+            try:
+                self._items.move_to_end(key)
+            except KeyError:  # evicted by another thread in between: the value still stands
+                pass
+        return value
+
+    def set(self, key: Hashable, value: str) -> None:
+        """Store ``value`` under ``key`` as the newest, evicting the oldest beyond ``maxsize``."""
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            if len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -21,6 +21,7 @@ from xp_client.ids import new_event_id
 from xp_client.limits import conversion_problem, unit_id_problem
 from xp_client.lru import LRUSet
 from xp_client.sdk_features import ERROR, NOT_READY, REMOTE_ERROR, FeatureMethods
+from xp_client.sticky import StickyStore, sticky_assigner
 from xp_client.transport import HttpTransport, Transport, TransportError
 from xp_client.unit_ids import canonical_unit_id
 
@@ -66,12 +67,17 @@ class Client(FeatureMethods):
         backoff_max: float = 30.0,
         transport: Transport | None = None,
         clock: Callable[[], float] | None = None,
+        sticky: StickyStore | None = None,
     ) -> None:
         """``clock`` (seconds since the epoch) is the time schedules are judged at and events
         are stamped with; the default, ``time.time``, is read only for experiments with a
-        ``start`` or ``end``."""
+        ``start`` or ``end``. ``sticky`` (local mode) remembers each unit's variant
+        (:mod:`xp_client.sticky`); remote mode uses the service's (``XP_STICKY``)."""
         if mode not in ("local", "remote"):
             raise ValueError(f"mode must be 'local' or 'remote', not {mode!r}")
+        if sticky is not None and mode != "local":
+            raise ValueError("sticky applies to local mode; the service's XP_STICKY serves remote")
+        self._sticky = sticky
         self.mode = mode
         self.request_timeout = request_timeout
         self._experiments: Experiments = {}
@@ -119,9 +125,17 @@ class Client(FeatureMethods):
         config: Mapping[str, Any],
         transport: Transport | None = None,
         clock: Callable[[], float] | None = None,
+        sticky: StickyStore | None = None,
     ) -> Client:
         """Evaluate from ``config`` (a ``/v1/config`` document) with no network by default."""
-        return cls(config=config, transport=transport, mode="local", init_timeout=0, clock=clock)
+        return cls(
+            config=config,
+            transport=transport,
+            mode="local",
+            init_timeout=0,
+            clock=clock,
+            sticky=sticky,
+        )
 
     # -- assignment ---------------------------------------------------------------------------
 
@@ -352,6 +366,8 @@ class Client(FeatureMethods):
             clock = self._clock
             if clock is not None and (exp.start is not None or exp.end is not None):
                 assigner = _on_clock(assigner, clock)
+            if self._sticky is not None:
+                assigner = sticky_assigner(exp, assigner, self._sticky)
             entries[key] = (assigner, exp.unit, *exposed.hot_path(), exposed.seen)
         # Readers see either the old or the new dicts, each whole: reference swaps are atomic.
         self._experiments, self._extras, self._entries = experiments, extras, entries

@@ -73,6 +73,7 @@ class Settings:
     exposure_flush_interval: float = 1.0
     exposure_retry_max: float = 10.0
     exposure_shutdown_timeout: float = 10.0
+    sticky: bool = False  # /v1/assign remembers each unit's variant in the store (xp.sticky)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +100,7 @@ class Settings:
             exposure_flush_interval=_seconds(env, "XP_EXPOSURE_FLUSH_INTERVAL", 1.0),
             exposure_retry_max=_seconds(env, "XP_EXPOSURE_RETRY_MAX", 10.0),
             exposure_shutdown_timeout=_seconds(env, "XP_EXPOSURE_SHUTDOWN_TIMEOUT", 10.0),
+            sticky=_flag(env, "XP_STICKY"),
         )
 
     @property

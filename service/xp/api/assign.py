@@ -17,6 +17,7 @@ from xp.api.body import json_body, load
 from xp.auth import require
 from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME, UnitId
 from xp.runtime import runtime
+from xp.sticky import sticky_assignments
 from xp_client.engine import assign_variant
 
 bp = Blueprint("assign", __name__, url_prefix="/v1")
@@ -67,6 +68,8 @@ def assign() -> ResponseReturnValue:
             unknown.append(key)
             continue
         assignments[key] = assign_variant(definition.experiment, attributes, now)
+    if rt.settings.sticky and assignments:  # XP_STICKY: remembered variants win over weights
+        assignments = sticky_assignments(assignments, definitions, attributes, lambda: rt.store)
     if request_data["log_exposure"]:
         rt.log_exposures(list(assignments.values()), attributes, definitions)
     body: dict[str, Any] = {"assignments": {k: a.to_dict() for k, a in assignments.items()}}

@@ -95,3 +95,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def recorded_definitions(self) -> dict[str, Recorded]:
         """Every experiment id with a recorded fingerprint, with it and its last definition."""
+
+    # -- sticky assignment (xp.sticky, XP_STICKY) -------------------------------------------
+
+    @abc.abstractmethod
+    def sticky_variants(self, records: Sequence[tuple[str, str]]) -> list[str | None]:
+        """The remembered variant of each ``(experiment@phase, unit id)``, None where there is
+        none, in one round trip (per node on a cluster)."""
+
+    @abc.abstractmethod
+    def remember_variants(self, records: Sequence[tuple[str, str, str]]) -> None:
+        """Remember each ``(experiment@phase, unit id, variant)``, replacing what was there.
+        :meth:`erase_unit` removes a unit's records too."""

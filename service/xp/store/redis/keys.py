@@ -112,3 +112,14 @@ def acks(key: str) -> str:
     WAIT covers every earlier write on that node (``XP_REDIS_WAIT_REPLICAS``)."""
     start = key.index("{")
     return f"{PREFIX}:{key[start : key.index('}', start) + 1]}:acks"
+
+
+# Sticky assignment (XP_STICKY): ``xp:{E@N}:s:<bucket>`` hash unit id -> remembered variant,
+# for experiment E in phase N (xp_client.sticky.sticky_key); ``xp:sticky`` is the set of the
+# ``E@N`` ids with records (erasure visits them all).
+STICKY = f"{PREFIX}:sticky"
+
+
+def sticky(experiment_phase: str, unit_id: str) -> str:
+    """The bucket hash holding ``unit_id``'s sticky record in ``experiment_phase``."""
+    return f"{PREFIX}:{{{experiment_phase}}}:s:{unit_bucket(unit_id)}"

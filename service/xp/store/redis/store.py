@@ -9,7 +9,7 @@ once, called by SHA) and :mod:`~xp.store.redis.routing` (which server runs each 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -45,6 +45,7 @@ class RedisStore(Store):
             self._nodes, self._scripts, settings.wait_replicas, settings.wait_timeout
         )
         self._registered: set[str] = set()  # experiments this process added to keys.EXPERIMENTS
+        self._sticky_registered: set[str] = set()  # E@N ids this process added to keys.STICKY
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -107,6 +108,7 @@ class RedisStore(Store):
         experiments = sorted(known | set(definitions))
         at = time.time() if now is None else now  # one time for every experiment
         calls = [erase_call(e, unit_id, at) for e in experiments]
+        self._sticky_erase(unit_id)
         return sum(int(r) for r in self._router.run(calls)) if calls else 0
 
     def ping(self) -> bool:
@@ -157,3 +159,53 @@ class RedisStore(Store):
                     experiment, record["fingerprint"], record.get("definition", "{}")
                 )
         return found
+
+    # -- sticky assignment -----------------------------------------------------------------
+
+    def sticky_variants(self, records: Sequence[tuple[str, str]]) -> list[str | None]:
+        found = self._sticky_pipelined(
+            [keys.sticky(e, unit) for e, unit in records],
+            lambda pipe, key, i: pipe.hget(key, records[i][1]),
+        )
+        return [None if v is None else str(v) for v in found]
+
+    def remember_variants(self, records: Sequence[tuple[str, str, str]]) -> None:
+        new = {e for e, _, _ in records} - self._sticky_registered
+        if new:  # once per process and experiment phase, for erase_unit
+            self._router.read(lambda: self._nodes.for_key(keys.STICKY).sadd(keys.STICKY, *new))
+            self._sticky_registered |= new
+        self._sticky_pipelined(
+            [keys.sticky(e, unit) for e, unit, _ in records],
+            lambda pipe, key, i: pipe.hset(key, records[i][1], records[i][2]),
+        )
+
+    def _sticky_erase(self, unit_id: str) -> None:
+        members = self._router.read(lambda: self._nodes.for_key(keys.STICKY).smembers(keys.STICKY))
+        self._sticky_pipelined(
+            [keys.sticky(str(e), unit_id) for e in sorted(members)],
+            lambda pipe, key, i: pipe.hdel(key, unit_id),
+        )
+
+    def _sticky_pipelined(
+        self, names: Sequence[str], command: Callable[[Any, str, int], Any]
+    ) -> list[Any]:
+        """``command(pipeline, names[i], i)`` for each i, one pipeline per node; answers in
+        the order of ``names``."""
+        if not names:
+            return []
+
+        def run() -> list[Any]:
+            by_node: dict[str, tuple[redis.Redis, list[int]]] = {}
+            for i, name in enumerate(names):
+                node_name, node = self._nodes.node_for(name)
+                by_node.setdefault(node_name, (node, []))[1].append(i)
+            answers: list[Any] = [None] * len(names)
+            for node, indexes in by_node.values():
+                pipe = node.pipeline(transaction=False)
+                for i in indexes:
+                    command(pipe, names[i], i)
+                for i, answer in zip(indexes, pipe.execute(), strict=True):
+                    answers[i] = answer
+            return answers
+
+        return self._router.read(run)

@@ -132,3 +132,14 @@ CREATE TABLE IF NOT EXISTS held_conversions (
 
 CREATE INDEX IF NOT EXISTS held_by_expiry ON held_conversions (experiment, expires);
 CREATE INDEX IF NOT EXISTS held_by_unit ON held_conversions (unit_id);
+
+-- Sticky assignment (XP_STICKY): each unit's remembered variant per experiment and phase
+-- (``experiment`` is ``key@phase``, xp_client.sticky.sticky_key).
+CREATE TABLE IF NOT EXISTS sticky_variants (
+    experiment  TEXT NOT NULL,
+    unit_id     TEXT NOT NULL,
+    variant     TEXT NOT NULL,
+    PRIMARY KEY (experiment, unit_id)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS sticky_by_unit ON sticky_variants (unit_id);

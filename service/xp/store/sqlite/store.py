@@ -128,6 +128,7 @@ class SqliteStore(Store):
     ) -> int:
         # The units_by_unit and held_by_unit indexes find every experiment, defined or not.
         with self._transaction() as conn:
+            conn.execute("DELETE FROM sticky_variants WHERE unit_id = ?", (unit_id,))
             return writes.erase(conn, unit_id, time.time() if now is None else now)
 
     # -- reading ---------------------------------------------------------------------------
@@ -256,6 +257,23 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite failed: {exc}") from exc
         return {e: Recorded(e, f, d) for e, f, d in rows}
+
+    # -- sticky assignment -----------------------------------------------------------------
+
+    def sticky_variants(self, records: Sequence[tuple[str, str]]) -> list[str | None]:
+        query = "SELECT variant FROM sticky_variants WHERE experiment = ? AND unit_id = ?"
+        try:
+            conn = self._conn()
+            rows = [conn.execute(query, record).fetchone() for record in records]
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite failed: {exc}") from exc
+        return [None if row is None else str(row[0]) for row in rows]
+
+    def remember_variants(self, records: Sequence[tuple[str, str, str]]) -> None:
+        if not records:
+            return
+        with self._transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO sticky_variants VALUES (?, ?, ?)", records)
 
 
 def _retry_busy(action: Callable[[], object], attempts: int = 50) -> None:
