@@ -319,3 +319,39 @@ def test_the_vectorised_count_intervals_are_the_results_own(counts: Counts) -> N
                 (r.low[run], r.high[run], r.p[run]),
                 rtol=1e-9,
             )
+
+
+def test_a_a_count_launches_declare_at_most_alpha_on_the_relative_scale() -> None:
+    # The final look's relative result (what reports and decisions show) in A/A launches of
+    # the heavy-tailed count: within the bound now; the old rule (running minimum over looks
+    # with one or two active units) declared in about 11% of them.
+    s = count_launch(np.random.default_rng(5), RUNS, lift=0.0)
+    new, old = reported(s, "relative"), reported(s, "relative", intersect=True)
+    tested = ~np.isnan(new.p)
+    assert tested.mean() > 0.99
+    assert (new.p < ALPHA)[tested].mean() <= BOUND
+    assert (old.p < ALPHA)[tested].mean() > 1.5 * BOUND
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: at looks with a handful of active units the delta-method relative sequence "
+    "excludes 0 in ~14% of A/A count launches (docs/stats.md, Looks, 'Not yet covered')",
+)
+def test_a_a_count_launches_never_see_a_relative_exclusion_of_0_beyond_alpha() -> None:
+    # What a daily peeker at the relative result sees: the share of A/A runs in which the
+    # relative interval of some tested look excludes 0. The guarantee says <= alpha.
+    s = count_launch(np.random.default_rng(5), RUNS, lift=0.0)
+    n, mean, var, minority = arms_of(s)
+    k = difference_moments(
+        mean[..., 0], var[..., 0], n[..., 0], mean[..., 1], var[..., 1], n[..., 1]
+    )
+    testable = sufficient_arms(n, mean, var, minority).all(axis=-1) & (mean[..., 0] != 0)
+    with np.errstate(invalid="ignore"):
+        p = always_valid_p_value(k.relative, k.relative_variance, n.sum(-1), ALPHA, DEFAULT_TUNING)
+        p_abs = always_valid_p_value(
+            k.absolute, k.absolute_variance, n.sum(-1), ALPHA, DEFAULT_TUNING
+        )
+    # the absolute scale keeps it on the same runs (1.2%): the relative linearisation is at fault
+    assert ((p_abs < ALPHA) & testable).any(axis=-1).mean() <= BOUND
+    assert ((p < ALPHA) & testable).any(axis=-1).mean() <= BOUND
