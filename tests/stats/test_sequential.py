@@ -128,7 +128,7 @@ def test_degenerate_input_gives_reason() -> None:
     assert result.absolute.p_value is None and result.absolute.ci_low is None
 
 
-def test_series_intervals_narrow_and_agree_with_their_p_values() -> None:
+def test_series_absolute_intervals_narrow_and_agree_with_their_p_values() -> None:
     rng = np.random.default_rng(11)
     looks = []
     total_c = total_t = np.zeros(3)
@@ -139,13 +139,29 @@ def test_series_intervals_narrow_and_agree_with_their_p_values() -> None:
         looks.append((MeanStats(*total_c), MeanStats(*total_t)))
     series = sequential_series(looks, tuning=6000)
     raw = [sequential_lift(c, t, tuning=6000) for c, t in looks]
-    for scale in ("absolute", "relative"):
-        estimates = [getattr(s, scale) for s in series]
-        for before, after in zip(estimates, estimates[1:], strict=False):
-            assert before.ci_low <= after.ci_low <= after.ci_high <= before.ci_high
-            assert after.p_value <= before.p_value
-        for estimate, look in zip(estimates, raw, strict=True):
-            current = getattr(look, scale)
-            assert current.ci_low <= estimate.ci_low and estimate.ci_high <= current.ci_high
-            assert (estimate.p_value < 0.05) == (estimate.ci_low > 0 or estimate.ci_high < 0)
+    absolute = [s.absolute for s in series]
+    for before, after in zip(absolute, absolute[1:], strict=False):
+        assert before.ci_low <= after.ci_low <= after.ci_high <= before.ci_high
+        assert after.p_value <= before.p_value
+    for estimate, look in zip(absolute, raw, strict=True):
+        current = look.absolute
+        assert current.ci_low <= estimate.ci_low and estimate.ci_high <= current.ci_high
+        assert (estimate.p_value < 0.05) == (estimate.ci_low > 0 or estimate.ci_high < 0)
+    # the relative scale is each look's own sequence (no running intersection, issue 10)
+    for s, look in zip(series, raw, strict=True):
+        assert s.relative == look.relative
+        assert s.relative.ci_low <= s.relative.estimate <= s.relative.ci_high
+        assert (s.relative.p_value < 0.05) == (s.relative.ci_low > 0 or s.relative.ci_high < 0)
     assert series[-1].absolute.p_value < 0.05  # the lift is found, and stays found
+
+
+def test_an_empty_intersection_restarts_from_the_current_look() -> None:
+    # An early look far off (a poor approximation) then a look whose interval misses it
+    # entirely: the running state restarts, and the shown p-value is the current look's,
+    # so a p < alpha never goes with an interval that contains 0.
+    early = (MeanStats(200, 200.0, 400.0), MeanStats(200, 400.0, 1000.0))  # lift +1, sd ~1
+    late = (MeanStats(20000, 20000.0, 40000.0), MeanStats(20000, 20000.0, 40000.0))  # 0
+    first, second = sequential_series([early, late])
+    assert first.absolute.p_value < 0.05 and first.absolute.ci_low > 0
+    assert second.absolute == sequential_lift(*late).absolute
+    assert second.absolute.p_value >= 0.05 and second.absolute.ci_low < 0

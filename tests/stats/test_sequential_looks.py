@@ -41,7 +41,7 @@ ALPHA = 0.05
 RUNS = 4000
 DAYS = 35
 FULL = 400  # units per arm and day at full traffic
-RAMP = np.array([0.01, 0.05, 0.10, 0.25, 0.50] + [1.0] * (DAYS - 5))
+RAMP = (0.01, 0.05, 0.10, 0.25, 0.50)  # then 1.0
 LAGS = 7  # a conversion shows up 0..6 days after its exposure day
 BOUND = ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / RUNS)  # 0.0603
 DEFINITION = make_definition(
@@ -53,24 +53,29 @@ VARIANTS = DEFINITION.variant_keys  # control, treatment
 
 
 class Snapshots(NamedTuple):
-    """Per run, look and arm (shape ``(runs, DAYS, 2)``): cumulative units and conversions."""
+    """Per run, look and arm (shape ``(runs, days, 2)``): cumulative units and conversions;
+    and each run's control base rate (shape ``(runs,)``)."""
 
     n: FloatArray
     conversions: FloatArray
+    base: FloatArray
 
 
-def launch(rng: np.random.Generator, runs: int, lift: float = 0.0) -> Snapshots:
-    """What the store would snapshot at each day's end, for ``runs`` launches at once."""
-    new = np.broadcast_to(np.round(FULL * RAMP)[None, :, None], (runs, DAYS, 2)).astype(int)
+def launch(rng: np.random.Generator, runs: int, lift: float = 0.0, days: int = DAYS) -> Snapshots:
+    """What the store would snapshot at each day's end, for ``runs`` launches at once (the
+    treatment's rate is the control's times ``1 + lift``)."""
+    ramp = np.array(RAMP + (1.0,) * (days - len(RAMP)))
+    new = np.broadcast_to(np.round(FULL * ramp)[None, :, None], (runs, days, 2)).astype(int)
     base = rng.uniform(0.02, 0.05, size=(runs, 1, 1))
     rates = np.concatenate([base, base * (1 + lift)], axis=2)
     converted = rng.binomial(new, rates)
     lag_p = 0.5 ** np.arange(1, LAGS + 1)
     split = rng.multinomial(converted, lag_p / lag_p.sum())  # (runs, DAYS, 2, LAGS)
-    observed = np.zeros((runs, DAYS + LAGS, 2))
+    observed = np.zeros((runs, days + LAGS, 2))
     for lag in range(LAGS):
-        observed[:, lag : lag + DAYS, :] += split[..., lag]
-    return Snapshots(np.cumsum(new, axis=1), np.cumsum(observed[:, :DAYS, :], axis=1))
+        observed[:, lag : lag + days, :] += split[..., lag]
+    cumulative = np.cumsum(observed[:, :days, :], axis=1)
+    return Snapshots(np.cumsum(new, axis=1), cumulative, base[:, 0, 0])
 
 
 def moments(s: Snapshots) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -106,7 +111,7 @@ def peeking_p(s: Snapshots) -> FloatArray:
 def as_looks(s: Snapshots, run: int) -> dict[str, Slice]:
     """One run's snapshots as the store hands them to results (``ExperimentData.looks``)."""
     looks = {}
-    for day in range(DAYS):
+    for day in range(s.n.shape[1]):
         stats = {
             v: SufficientStats(
                 n=int(s.n[run, day, i]),
@@ -115,7 +120,7 @@ def as_looks(s: Snapshots, run: int) -> dict[str, Slice]:
             )
             for i, v in enumerate(VARIANTS)
         }
-        looks[f"2026-01-{day + 1:02d}"] = Slice(
+        looks[f"2026-{1 + day // 28:02d}-{day % 28 + 1:02d}"] = Slice(
             {v: x.n for v, x in stats.items()}, {"converted": stats}
         )
     return looks

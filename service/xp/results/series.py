@@ -58,8 +58,9 @@ def daily_looks(
     tuning: float,
 ) -> Looks:
     """Each treatment's result at each look (``ExperimentData.looks``, oldest first), against
-    the first of ``variants``. Sequentially each look carries the running minimum p-value and
-    the running intersection of the intervals over the looks so far."""
+    the first of ``variants``. Sequentially each look carries, on the absolute scale, the
+    running minimum p-value and the running intersection of the intervals over the looks so
+    far, and on the relative scale its own confidence sequence (``sequential_series``)."""
     control, treatments = variants[0], variants[1:]
     dates = tuple(looks)
     arms = []

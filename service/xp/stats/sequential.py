@@ -144,12 +144,22 @@ def sequential_series(
 ) -> list[LiftResult]:
     """Sequential results at each look (cumulative stats per day, in order).
 
-    Each look's ``p_value`` on both scales is the running minimum over the looks so far, and
-    its interval the running intersection of the intervals so far. Both stay valid because
-    the sequence holds at all times at once, and they stay consistent: the p-value is below
-    ``alpha`` exactly when some look's interval, hence the intersection, excluded 0. An empty
-    intersection (the estimates moved further than any interval allowed, a sign the model is
-    wrong) keeps the current look's interval.
+    **Absolute scale**: each look's ``p_value`` is the running minimum over the looks so far
+    and its interval the running intersection of the intervals so far. Both stay valid
+    because the sequence holds at all times at once (Howard et al. 2021), and they stay
+    consistent: the p-value is below ``alpha`` exactly when some look's interval, hence the
+    intersection, excluded 0. An empty intersection (the estimates moved further than any
+    interval allowed: an earlier look's normal approximation was wrong) restarts the running
+    state from the current look, its p-value included, so the p-value and interval still agree.
+
+    **Relative scale**: each look reports its own confidence sequence and p-value, with no
+    running intersection or minimum. The delta-method variance of a ratio is poor at the
+    early looks of a launch (few conversions, a noisy control mean in the denominator), and
+    an intersection lets one such look fix a bound for good: the interval then excludes its
+    own estimate and the true lift (issue 10). The current look's sequence is valid at every
+    look on its own (Waudby-Smith et al. 2023, eq 9), so "ever excludes 0" still happens with
+    probability at most ``alpha``; the price is that a relative result may stop being
+    significant at a later look.
 
     An insufficient look (``reason`` set: a zero variance, a zero control mean, too few units
     or conversions) is reported as it is, with no p-value and no interval, and takes no part
@@ -157,15 +167,13 @@ def sequential_series(
     """
     out = []
     absolute: Estimate | None = None
-    relative: Estimate | None = None
     for control, treatment in looks:
         result = sequential_lift(control, treatment, alpha, tuning)
         if result.reason is not None:
             out.append(result)
             continue
         absolute = _narrowed(absolute, result.absolute)
-        relative = _narrowed(relative, result.relative)
-        out.append(replace(result, absolute=absolute, relative=relative))
+        out.append(replace(result, absolute=absolute))
     return out
 
 
@@ -181,7 +189,7 @@ def _narrowed(before: Estimate | None, now: Estimate) -> Estimate:
     if before.ci_low is not None and before.ci_high is not None:
         low, high = max(low, before.ci_low), min(high, before.ci_high)
         if low > high:
-            low, high = now.ci_low, now.ci_high
+            return now  # restart from this look: its interval goes with its own p-value
     return replace(now, ci_low=low, ci_high=high, p_value=p)
 
 
