@@ -177,9 +177,9 @@ class _Analysis:
         looks = self.looks(metric, data.looks) if sequential or metric.role == "primary" else None
         results = self.lifts(arms)
         if looks is not None and sequential:
-            # Sequentially, the overall result is the last look's: its p-value the running
-            # minimum and its interval the running intersection, so daily peeking is accounted
-            # for.
+            # Sequentially, the overall result is the last look's: on the absolute scale the
+            # running minimum p-value and running intersection, on the relative scale that
+            # look's own confidence sequence (docs/stats.md, "Looks").
             results.update({v: r[-1] for v, r in looks.results.items() if r})
         return _Overall(results, looks)
 
