@@ -60,7 +60,7 @@ def arm(units: list[Unit], variant: str, metric: str) -> ProportionStats | MeanS
 
 def expected(units: list[Unit], metric: str, method: str = "frequentist") -> LiftResult:
     """Frequentist: the test on all units. Sequential: the last of the daily cumulative looks
-    (running-minimum p-value, running-intersection interval)."""
+    (``sequential_series``: absolute running minimum and intersection, relative that look's)."""
     if method == "sequential":
         days = sorted({day(u) for u in units})
         looks = []
