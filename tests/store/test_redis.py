@@ -16,7 +16,7 @@ from xp.definitions.model import Definition
 from xp.events.model import Conversion, Exposure
 from xp.store import StoreError, open_store
 from xp.store.redis import keys as key_names
-from xp.store.redis.codec import conversion_call, erase_call, exposure_call
+from xp.store.redis.codec import erase_call, ingest_calls
 from xp.store.redis.store import RedisStore
 
 pytestmark = pytest.mark.redis
@@ -62,14 +62,11 @@ def sample_events() -> list[Exposure | Conversion]:
 def test_every_call_touches_one_slot_the_experiments(definitions: dict[str, Definition]) -> None:
     planned = plan_events(sample_events(), EventIndex(definitions), NOW)
     ops = [op for p in planned for op in p.ops]
-    calls = [
-        (op.experiment, exposure_call(op) if isinstance(op, ExposureOp) else conversion_call(op))
-        for op in ops
-    ]
+    calls = [(ops[indices[0]].experiment, call) for call, indices in ingest_calls(ops, NOW)]
     calls += [(e, erase_call(e, f"unit-{i}")) for e in definitions for i in range(50)]
 
     assert {type(op) for op in ops} == {ExposureOp, ConversionOp}
-    assert {name for _, (name, _, _) in calls} == {"exposure", "conversion", "erase"}
+    assert {name for _, (name, _, _) in calls} == {"ingest", "erase"}
     for experiment, (_name, keys, _args) in calls:
         slot = key_slot(key_names.tag(experiment).encode())
         assert {key_slot(k.encode()) for k in keys} == {slot}

@@ -10,7 +10,7 @@
 local function attribute(names, diag, unit, ts, value, spec)
   local after = ts - unit.ts
   if after < 0 then
-    redis.call('HINCRBY', diag, 'before_exposure', 1)
+    incr(diag, 'before_exposure', 1)
     return 4, false
   end
   local scopes = unit_scopes(unit.vid, unit.ts, unit.segs)
@@ -22,7 +22,7 @@ local function attribute(names, diag, unit, ts, value, spec)
     has_den, adds_total, adds_den = has_den == '1', adds_total == '1', adds_den == '1'
     start, stop = tonumber(start), tonumber(stop)
     if after < start or (stop and after >= stop) then
-      redis.call('HINCRBY', diag, 'outside_window', 1)
+      incr(diag, 'outside_window', 1)
     else
       attributed = true
       local mid = name_id(names, 'm\31' .. name)
