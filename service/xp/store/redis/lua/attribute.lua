@@ -1,10 +1,10 @@
 -- Attribution of one conversion, prepended after lib.lua and kinds.lua (it reads KINDS) to
--- every script of this folder: conversion.lua calls it for a conversion of an exposed unit,
--- exposure.lua for each conversion the unit had held.
+-- every script of this folder: ingest.lua calls it for a conversion of an exposed unit, and
+-- for each conversion an exposure's unit had held.
 -- KEYS: none of its own; ARGV: none of its own.
 
 -- One conversion at `ts` of an exposed unit (a parse_unit table, updated in place): each
--- metric of `spec` (conversion.lua's ARGV[5] format) whose window holds it updates the unit's
+-- metric of `spec` (ingest.lua's metrics spec) whose window holds it updates the unit's
 -- total and the sums of every slice the unit is in. Returns the code (0 attributed,
 -- 4 before exposure, 5 outside every window) and whether a total changed.
 local function attribute(names, diag, unit, ts, value, spec)
