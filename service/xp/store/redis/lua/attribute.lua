@@ -26,18 +26,17 @@ local function attribute(names, diag, unit, ts, value, spec)
     else
       attributed = true
       local mid = name_id(names, 'm\31' .. name)
-      local t = unit.tots[mid]
-      if not t then
-        t = {0, has_den and 0 or nil}
-        unit.tots[mid] = t
-        unit.order[#unit.order + 1] = mid
-      end
+      local t = unit.tots[mid] or {0, has_den and 0 or nil}
       local total, den = t[1], t[2] or 0
       local d, dd = 0, 0
       if adds_total then d = step(total, value) end
       if adds_den then dd = step(den, value) end
       if d ~= 0 or dd ~= 0 then
         changed = true
+        if not unit.tots[mid] then  -- a total enters the record with its first change
+          unit.tots[mid] = t
+          unit.order[#unit.order + 1] = mid
+        end
         local x = unit.covs[mid]
         for _, scope in ipairs(scopes) do
           local key, p = key_of(scope), scope .. ':' .. mid .. ':'

@@ -36,7 +36,8 @@ local now_n = tonumber(now)
 local sweep_limit = tonumber(ARGV[2])
 local expires, per_unit = ARGV[3], tonumber(ARGV[4])
 
--- Unit records read or written by this call: unit id -> {key, record or false, dirty}.
+-- Unit records read or written by this call: unit id -> {key, record text or false, dirty,
+-- the record parsed (parse_unit) once a conversion needed it}; written back at the end.
 local UNITS = {}
 local function unit_entry(key, unit_id)
   local u = UNITS[unit_id]
@@ -51,7 +52,8 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
   local vid = name_id(names, 'v\31' .. variant)
   local rec = u[2]
   if rec then
-    if string.match(rec, '^([^|]*)|') == vid then return 1 end
+    local known = u[4] and u[4].vid or string.match(rec, '^([^|]*)|')
+    if known == vid then return 1 end
     if redis.call('HSETNX', digest[1], digest[2], '') == 0 then return 1 end
     incr(diag, 'variant_mismatch', 1)
     return 2
@@ -78,6 +80,7 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
   end
   rec = vid .. '|' .. ts_text .. '|' .. table.concat(segs, ',') .. '|' .. table.concat(covs, ',')
     .. '|'
+  u[2], u[3], u[4] = rec, true, nil
   local waiting = redis.call('HGET', held, unit_id)
   if waiting then
     local specs = {}  -- event id -> metrics spec
@@ -95,13 +98,12 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
         attribute(names, diag, unit, tonumber(h[2]), tonumber(h[3]), specs[h[1]])
       end
     end
-    rec = format_unit(unit)
+    u[4] = unit
     redis.call('HDEL', held, unit_id)
     redis.call('ZREM', queue, unit_id)
     incr(diag, 'held', -#entries)
     if expired > 0 then incr(diag, 'not_exposed', expired) end
   end
-  u[2], u[3] = rec, true
   return 0
 end
 
@@ -127,9 +129,10 @@ local function convert(u, unit_id, ts_text, value_text, digest, spec, event)
     incr(diag, 'held', 1)
     return 6
   end
-  local unit = parse_unit(rec)
+  local unit = u[4] or parse_unit(rec)
+  u[4] = unit
   local code, changed = attribute(names, diag, unit, tonumber(ts_text), tonumber(value_text), spec)
-  if changed then u[2], u[3] = format_unit(unit), true end
+  if changed then u[3] = true end
   return code
 end
 
@@ -168,7 +171,7 @@ while a <= #ARGV do
 end
 
 for unit_id, u in pairs(UNITS) do
-  if u[3] then redis.call('HSET', u[1], unit_id, u[2]) end
+  if u[3] then redis.call('HSET', u[1], unit_id, u[4] and format_unit(u[4]) or u[2]) end
 end
 flush()
 return codes
