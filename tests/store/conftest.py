@@ -76,3 +76,9 @@ def make_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
 @pytest.fixture
 def store(make_store: MakeStore) -> Store:
     return make_store()
+
+
+@pytest.fixture
+def make_store_pair(make_store: MakeStore) -> list[Store]:
+    """Two fresh, empty stores of the backend under test."""
+    return [make_store(), make_store()]

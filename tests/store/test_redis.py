@@ -16,7 +16,7 @@ from xp.definitions.model import Definition
 from xp.events.model import Conversion, Exposure
 from xp.store import StoreError, open_store
 from xp.store.redis import keys as key_names
-from xp.store.redis.codec import conversion_call, erase_call, exposure_call
+from xp.store.redis.codec import erase_call, ingest_calls
 from xp.store.redis.store import RedisStore
 
 pytestmark = pytest.mark.redis
@@ -62,14 +62,11 @@ def sample_events() -> list[Exposure | Conversion]:
 def test_every_call_touches_one_slot_the_experiments(definitions: dict[str, Definition]) -> None:
     planned = plan_events(sample_events(), EventIndex(definitions), NOW)
     ops = [op for p in planned for op in p.ops]
-    calls = [
-        (op.experiment, exposure_call(op) if isinstance(op, ExposureOp) else conversion_call(op))
-        for op in ops
-    ]
+    calls = [(ops[indices[0]].experiment, call) for call, indices in ingest_calls(ops, NOW)]
     calls += [(e, erase_call(e, f"unit-{i}")) for e in definitions for i in range(50)]
 
     assert {type(op) for op in ops} == {ExposureOp, ConversionOp}
-    assert {name for _, (name, _, _) in calls} == {"exposure", "conversion", "erase"}
+    assert {name for _, (name, _, _) in calls} == {"ingest", "erase"}
     for experiment, (_name, keys, _args) in calls:
         slot = key_slot(key_names.tag(experiment).encode())
         assert {key_slot(k.encode()) for k in keys} == {slot}
@@ -167,3 +164,35 @@ def test_one_snapshot_field_per_day_with_writes(
     assert [v for k, v in sorted(looks.items()) if k != "day"] == [
         f"a:0:n={n}" for n in range(1, 5)
     ]
+
+
+def command_calls(client: redis.Redis) -> dict[str, int]:
+    """Commands run so far on the server (scripts' own included), by name."""
+    stats = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(s["calls"]) for name, s in stats.items()}
+
+
+def test_a_batch_writes_each_statistics_field_once_per_call(
+    redis_store: RedisStore, definitions: dict[str, Definition]
+) -> None:
+    events = sample_events()[:300]  # 250 (event, experiment) ops per experiment: one call each
+    client = redis_store.client
+    redis_store.ingest(events[:1], definitions, NOW)  # scripts loaded, experiments registered
+    client.flushdb()
+    before = command_calls(client)
+
+    redis_store.ingest(events, definitions, NOW)
+
+    after = command_calls(client)
+    ran = {name: after.get(name, 0) - before.get(name, 0) for name in after}
+    ops = [op for p in plan_events(events, EventIndex(definitions), NOW) for op in p.ops]
+    assert len(ingest_calls(ops, NOW)) == ran["evalsha"] == 2
+    # On an empty store every field of the statistics and diagnostics hashes was written by
+    # exactly one HINCRBY or HINCRBYFLOAT; the names hash's counter by one per name.
+    fields = 0
+    for e in definitions:
+        for key in (key_names.stats(e), key_names.overall(e), key_names.diagnostics(e)):
+            fields += client.hlen(key)
+        fields += client.hlen(key_names.names(e)) - 1
+    assert ran.get("hincrbyfloat", 0) + ran.get("hincrby", 0) == fields
+    assert fields < len(ops)  # per event it was several per op

@@ -6,7 +6,7 @@ atomically on its own (one Lua call, or inside one SQLite transaction), and is i
 its event id, so a retried batch stays exact even when it was cut off half way.
 
 The attribution arithmetic lives here too: :func:`deltas` (through the metric's kind in
-:mod:`xp.attribution.metric_kinds`) and :func:`increments`; ``lua/conversion.lua`` does the
+:mod:`xp.attribution.metric_kinds`) and :func:`increments`; ``lua/attribute.lua`` does the
 same sums for Redis, and the contract tests hold the two backends to the same numbers.
 """
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from xp.attribution.hold import SWEEP_PER_WRITE, HoldPolicy
-from xp.attribution.ops import ConversionOp, ExposureOp, MetricRule, Op, default_exposure_key
+from xp.attribution.ops import ExposureOp, MetricRule, Op, default_exposure_key
 from xp.attribution.scopes import ALL, Scope, day_label
 from xp.definitions.model import DAY_SECONDS
 from xp.store.model import RawStats, look_scope
@@ -34,65 +34,69 @@ STAT_CODES = {
 }
 
 
-def op_call(op: Op, now: float | None = None, hold: HoldPolicy = DEFAULT_HOLD) -> Call:
-    if isinstance(op, ExposureOp):
-        return exposure_call(op, now)
-    return conversion_call(op, now, hold)
+# Events per script call: a call blocks its server while it runs, so a batch of one
+# experiment goes as several calls of at most this many events (each atomic on its own).
+EVENTS_PER_CALL = 500
 
 
-def _write_keys(e: str, unit_id: str, digest: bytes) -> list[str]:
-    """The keys of an exposure or conversion call, in the scripts' KEYS order."""
-    return [
-        keys.unit(e, unit_id),
+def ingest_calls(
+    ops: Sequence[Op],
+    now: float | None = None,
+    hold: HoldPolicy = DEFAULT_HOLD,
+    per_call: int = EVENTS_PER_CALL,
+) -> list[tuple[Call, list[int]]]:
+    """``ingest.lua`` calls for ``ops``: one per experiment (and ``per_call`` ops), each with
+    the indices of its ops in ``ops``, in arrival order. Experiments share no keys, so their
+    calls may run in any order; within one, the ops keep theirs."""
+    by_experiment: dict[str, list[int]] = {}
+    for i, op in enumerate(ops):
+        by_experiment.setdefault(op.experiment, []).append(i)
+    at = time.time() if now is None else now
+    calls = []
+    for e, indices in by_experiment.items():
+        for start in range(0, len(indices), per_call):
+            chunk = indices[start : start + per_call]
+            calls.append((_ingest_call(e, [ops[i] for i in chunk], at, hold), chunk))
+    return calls
+
+
+def _ingest_call(e: str, ops: Sequence[Op], now: float, hold: HoldPolicy) -> Call:
+    call_keys = [
         keys.stats(e),
         keys.names(e),
         keys.diagnostics(e),
-        keys.seen(e, digest),
         keys.overall(e),
         keys.looks(e),
         keys.held(e),
         keys.hold_queue(e),
     ]
-
-
-def exposure_call(op: ExposureOp, now: float | None = None) -> Call:
-    """``now``: the store time of the write (default: the clock)."""
-    digest = keys.event_digest(op.event_key)
-    call_keys = _write_keys(op.experiment, op.unit_id, digest)
-    args: list[Any] = [op.unit_id, op.variant, repr(op.ts), keys.seen_field(digest)]
-    args.append(len(op.segments))
-    for name, value in op.segments:
-        args += (name, value)
-    args.append(len(op.covariates))
-    for metric, x in op.covariates:
-        args += (metric, repr(x))
-    args += (repr(time.time() if now is None else now), SWEEP_PER_WRITE)
-    args += held_specs(op.held_rules)
-    return "exposure", call_keys, args
-
-
-def conversion_call(
-    op: ConversionOp, now: float | None = None, hold: HoldPolicy = DEFAULT_HOLD
-) -> Call:
-    """``now``: the store time of the write (default: the clock); ``hold``: how long and how
-    many conversions of a unit not exposed yet wait."""
-    digest = keys.event_digest(op.event_key)
-    call_keys = _write_keys(op.experiment, op.unit_id, digest)
-    at = time.time() if now is None else now
-    args: list[Any] = [
-        op.unit_id,
-        repr(op.ts),
-        repr(op.value),
-        keys.seen_field(digest),
-        metric_spec(op.rules),
-    ]
-    args += (repr(at), repr(hold.expires(at)), hold.per_unit, op.event, SWEEP_PER_WRITE)
-    return "conversion", call_keys, args
+    rule_sets: dict[tuple[tuple[str, tuple[MetricRule, ...]], ...], int] = {}
+    events: list[Any] = []
+    for op in ops:
+        digest = keys.event_digest(op.event_key)
+        call_keys += (keys.unit(e, op.unit_id), keys.seen(e, digest))
+        if isinstance(op, ExposureOp):
+            rules = rule_sets.setdefault(op.held_rules, len(rule_sets) + 1)
+            events += ("e", op.unit_id, op.variant, repr(op.ts), keys.seen_field(digest), rules)
+            events.append(len(op.segments))
+            for name, value in op.segments:
+                events += (name, value)
+            events.append(len(op.covariates))
+            for metric, x in op.covariates:
+                events += (metric, repr(x))
+        else:
+            events += ("c", op.unit_id, repr(op.ts), repr(op.value), keys.seen_field(digest))
+            events += (metric_spec(op.rules), op.event)
+    args: list[Any] = [repr(now), SWEEP_PER_WRITE, repr(hold.expires(now)), hold.per_unit]
+    args.append(len(rule_sets))
+    for held_rules in rule_sets:  # in index order: dicts keep insertion order
+        args += held_specs(held_rules)
+    return "ingest", call_keys, args + events
 
 
 @functools.lru_cache(maxsize=256)
 def held_specs(held_rules: tuple[tuple[str, tuple[MetricRule, ...]], ...]) -> tuple[Any, ...]:
-    """The experiment's events and their metrics, as exposure.lua's last arguments."""
+    """The experiment's events and their metrics: one held-rule set of ingest.lua's ARGV[5]."""
     out: list[Any] = [len(held_rules)]
     for event, rules in held_rules:
         out += (event, metric_spec(rules))
@@ -101,7 +105,7 @@ def held_specs(held_rules: tuple[tuple[str, tuple[MetricRule, ...]], ...]) -> tu
 
 @functools.lru_cache(maxsize=1024)
 def metric_spec(rules: tuple[MetricRule, ...]) -> str:
-    """The metrics of one (experiment, event) as conversion.lua's ARGV[5]."""
+    """The metrics of one (experiment, event): ingest.lua's metrics spec."""
     specs = []
     for rule in rules:
         start, end = rule.metric.window or (0.0, None)

@@ -20,7 +20,7 @@ from redis.exceptions import NoScriptError
 
 from xp.store.base import StoreError
 
-SCRIPTS = ("exposure", "conversion", "erase")
+SCRIPTS = ("ingest", "erase")
 PRELUDE = ("lib", "kinds", "attribute")  # prepended to every script, in this order
 
 Call = tuple[str, list[str], list[Any]]  # script name, keys, args

@@ -1,4 +1,4 @@
-"""The Redis backend: one Lua call per (event, experiment), pipelined per batch.
+"""The Redis backend: one Lua call per (batch, experiment), pipelined per batch.
 
 Every key a call touches carries the experiment's hash tag (:mod:`xp.store.redis.keys`), so
 the store is valid on Redis Cluster slot by slot. The parts: :mod:`~xp.store.redis.codec`
@@ -21,7 +21,7 @@ from xp.settings import RedisSettings
 from xp.store.base import Store
 from xp.store.model import ExperimentData, UnitValues, experiment_data
 from xp.store.redis import keys
-from xp.store.redis.codec import erase_call, op_call, raw_stats
+from xp.store.redis.codec import erase_call, ingest_calls, raw_stats
 from xp.store.redis.routing import Failover, Nodes, Router
 from xp.store.redis.scripts import Scripts
 from xp.store.redis.units import UnitDecoder
@@ -50,11 +50,15 @@ class RedisStore(Store):
     # -- writing ---------------------------------------------------------------------------
 
     def _apply(self, ops: Sequence[Op], now: float) -> list[int]:
-        calls = [op_call(op, now, self.hold) for op in ops]
+        batched = ingest_calls(ops, now, self.hold)
         new = {op.experiment for op in ops} - self._registered
-        results = self._router.run(calls, register=new)
+        results = self._router.run([call for call, _ in batched], register=new)
         self._registered |= new
-        return [int(r) for r in results]
+        codes = [0] * len(ops)
+        for (_, indices), answer in zip(batched, results, strict=True):
+            for i, code in zip(indices, answer, strict=True):
+                codes[i] = int(code)
+        return codes
 
     # -- reading ---------------------------------------------------------------------------
 

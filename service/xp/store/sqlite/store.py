@@ -33,6 +33,7 @@ from xp.store.model import (
     look_scope,
 )
 from xp.store.sqlite import writes
+from xp.store.sqlite.pending import Pending
 
 BUSY_TIMEOUT_MS = 30_000
 PAGE_ROWS = 1000
@@ -110,26 +111,31 @@ class SqliteStore(Store):
 
     def _apply(self, ops: Sequence[Op], now: float) -> list[int]:
         codes = []
+        pending = Pending(writes.STATS_UPSERT)
         with self._transaction() as conn:
             touched: set[str] = set()
             for op in ops:
                 if op.experiment not in touched:  # once per experiment and batch
                     touched.add(op.experiment)
-                    writes.roll_day(conn, op.experiment, now)
-                    writes.sweep(conn, op.experiment, now)
+                    writes.roll_day(conn, op.experiment, now)  # before its pending rows
+                    writes.sweep(conn, pending, op.experiment, now)
                 if isinstance(op, ExposureOp):
-                    codes.append(writes.exposure(conn, op, now))
+                    codes.append(writes.exposure(conn, pending, op, now))
                 elif isinstance(op, ConversionOp):
-                    codes.append(writes.conversion(conn, op, now, self.hold))
+                    codes.append(writes.conversion(conn, pending, op, now, self.hold))
+            pending.flush(conn)  # one upsert per distinct statistics row of the batch
         return codes
 
     def erase_unit(
         self, unit_id: str, definitions: Mapping[str, Definition], now: float | None = None
     ) -> int:
         # The units_by_unit and held_by_unit indexes find every experiment, defined or not.
+        pending = Pending(writes.STATS_UPSERT)
         with self._transaction() as conn:
             conn.execute("DELETE FROM sticky_variants WHERE unit_id = ?", (unit_id,))
-            return writes.erase(conn, unit_id, time.time() if now is None else now)
+            erased = writes.erase(conn, pending, unit_id, time.time() if now is None else now)
+            pending.flush(conn)
+            return erased
 
     # -- reading ---------------------------------------------------------------------------
 

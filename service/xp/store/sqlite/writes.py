@@ -2,6 +2,8 @@
 (attributed, or held until their unit's exposure), erasure, and the daily snapshots.
 
 The twin of ``lua/*.lua`` for Redis; the store contract tests hold both to the same numbers.
+Statistics and diagnostics increments go to a :class:`~xp.store.sqlite.pending.Pending`, which
+the caller flushes, once per distinct row, before it commits.
 """
 
 from __future__ import annotations
@@ -28,20 +30,13 @@ from xp.attribution.ops import (
 )
 from xp.attribution.scopes import day_of, unit_scopes
 from xp.store.model import STAT_FIELDS
+from xp.store.sqlite.pending import Pending
 
-COUNT_UPSERT = """
-    INSERT INTO unit_counts VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET n = n + excluded.n
-"""
 STATS_UPSERT = f"""
     INSERT INTO metric_stats (experiment, scope_kind, scope_name, scope_value, variant, metric,
                               {", ".join(STAT_FIELDS)})
     VALUES (?, ?, ?, ?, ?, ?, {", ".join("?" for _ in STAT_FIELDS)})
     ON CONFLICT DO UPDATE SET {", ".join(f"{s} = {s} + excluded.{s}" for s in STAT_FIELDS)}
-"""
-DIAGNOSTIC_UPSERT = """
-    INSERT INTO diagnostics VALUES (?, ?, ?)
-    ON CONFLICT DO UPDATE SET count = count + excluded.count
 """
 SNAPSHOT_COUNTS = """
     INSERT OR REPLACE INTO look_counts
@@ -71,7 +66,7 @@ def roll_day(conn: sqlite3.Connection, e: str, now: float) -> None:
     conn.execute("UPDATE write_days SET day = ? WHERE experiment = ?", (day, e))
 
 
-def sweep(conn: sqlite3.Connection, e: str, now: float) -> None:
+def sweep(conn: sqlite3.Connection, pending: Pending, e: str, now: float) -> None:
     """Settle a few held conversions whose grace period is over: they count ``not_exposed``."""
     due = conn.execute(
         "SELECT unit_id, event_key FROM held_conversions"
@@ -84,11 +79,11 @@ def sweep(conn: sqlite3.Connection, e: str, now: float) -> None:
         "DELETE FROM held_conversions WHERE experiment = ? AND unit_id = ? AND event_key = ?",
         [(e, unit_id, key) for unit_id, key in due],
     )
-    _diagnostic(conn, e, "held", -len(due))
-    _diagnostic(conn, e, "not_exposed", len(due))
+    pending.diagnostic(e, "held", -len(due))
+    pending.diagnostic(e, "not_exposed", len(due))
 
 
-def exposure(conn: sqlite3.Connection, op: ExposureOp, now: float) -> int:
+def exposure(conn: sqlite3.Connection, pending: Pending, op: ExposureOp, now: float) -> int:
     e = op.experiment
     row = conn.execute(
         "SELECT variant FROM units WHERE experiment = ? AND unit_id = ?", (e, op.unit_id)
@@ -96,7 +91,7 @@ def exposure(conn: sqlite3.Connection, op: ExposureOp, now: float) -> int:
     if row is not None:
         if row[0] == op.variant or not first_time(conn, e, op.event_key):
             return DUPLICATE
-        _diagnostic(conn, e, "variant_mismatch")
+        pending.diagnostic(e, "variant_mismatch")
         return VARIANT_MISMATCH
     segments, covariates = json.dumps(op.segments), json.dumps(op.covariates)
     conn.execute(
@@ -104,21 +99,22 @@ def exposure(conn: sqlite3.Connection, op: ExposureOp, now: float) -> int:
         (e, op.unit_id, op.variant, op.ts, segments, covariates),
     )
     scopes = unit_scopes(op.ts, op.segments)
-    conn.executemany(COUNT_UPSERT, [(e, *scope, op.variant, 1) for scope in scopes])
-    conn.executemany(
-        STATS_UPSERT,
-        [
-            (e, *scope, op.variant, metric, *stat_row({"sum_x": x, "sum_x2": x * x, "n_x": 1}))
-            for metric, x in op.covariates
-            for scope in scopes
-        ],
-    )
-    _release_held(conn, op, now, (op.variant, op.ts, segments, covariates))
+    for scope in scopes:
+        pending.count(e, scope, op.variant, 1)
+    for metric, x in op.covariates:
+        change = stat_row({"sum_x": x, "sum_x2": x * x, "n_x": 1})
+        for scope in scopes:
+            pending.stats(e, scope, op.variant, metric, change)
+    _release_held(conn, pending, op, now, (op.variant, op.ts, segments, covariates))
     return ACCEPTED
 
 
 def _release_held(
-    conn: sqlite3.Connection, op: ExposureOp, now: float, unit: tuple[str, float, str, str]
+    conn: sqlite3.Connection,
+    pending: Pending,
+    op: ExposureOp,
+    now: float,
+    unit: tuple[str, float, str, str],
 ) -> None:
     """Attribute the unit's held conversions as if they came after the exposure."""
     e = op.experiment
@@ -132,16 +128,18 @@ def _release_held(
     conn.execute(
         "DELETE FROM held_conversions WHERE experiment = ? AND unit_id = ?", (e, op.unit_id)
     )
-    _diagnostic(conn, e, "held", -len(held))
+    pending.diagnostic(e, "held", -len(held))
     rules = dict(op.held_rules)
     for event, ts, value, expires in held:
         if expires <= now:
-            _diagnostic(conn, e, "not_exposed")
+            pending.diagnostic(e, "not_exposed")
         elif event in rules:  # a metric still counts the event
-            attribute(conn, e, op.unit_id, unit, ts, value, rules[event])
+            attribute(conn, pending, e, op.unit_id, unit, ts, value, rules[event])
 
 
-def conversion(conn: sqlite3.Connection, op: ConversionOp, now: float, hold: HoldPolicy) -> int:
+def conversion(
+    conn: sqlite3.Connection, pending: Pending, op: ConversionOp, now: float, hold: HoldPolicy
+) -> int:
     e = op.experiment
     if not first_time(conn, e, op.event_key):
         return DUPLICATE
@@ -150,29 +148,32 @@ def conversion(conn: sqlite3.Connection, op: ConversionOp, now: float, hold: Hol
         (e, op.unit_id),
     ).fetchone()
     if row is None:
-        return _hold(conn, op, now, hold)
-    return attribute(conn, e, op.unit_id, row, op.ts, op.value, op.rules)
+        return _hold(conn, pending, op, now, hold)
+    return attribute(conn, pending, e, op.unit_id, row, op.ts, op.value, op.rules)
 
 
-def _hold(conn: sqlite3.Connection, op: ConversionOp, now: float, hold: HoldPolicy) -> int:
+def _hold(
+    conn: sqlite3.Connection, pending: Pending, op: ConversionOp, now: float, hold: HoldPolicy
+) -> int:
     e = op.experiment
     (waiting,) = conn.execute(
         "SELECT COUNT(*) FROM held_conversions WHERE experiment = ? AND unit_id = ?",
         (e, op.unit_id),
     ).fetchone()
     if waiting >= hold.per_unit or hold.seconds <= 0:
-        _diagnostic(conn, e, "not_exposed")
+        pending.diagnostic(e, "not_exposed")
         return NOT_EXPOSED
     conn.execute(
         "INSERT INTO held_conversions VALUES (?, ?, ?, ?, ?, ?, ?)",
         (e, op.unit_id, op.event_key, op.event, op.ts, op.value, hold.expires(now)),
     )
-    _diagnostic(conn, e, "held")
+    pending.diagnostic(e, "held")
     return HELD
 
 
 def attribute(
     conn: sqlite3.Connection,
+    pending: Pending,
     e: str,
     unit_id: str,
     unit: tuple[str, float, str, str],
@@ -186,14 +187,14 @@ def attribute(
     variant, exposed_at, segments, covariates = unit
     after = ts - exposed_at
     if after < 0:
-        _diagnostic(conn, e, "before_exposure")
+        pending.diagnostic(e, "before_exposure")
         return BEFORE_EXPOSURE
     scopes = unit_scopes(exposed_at, json.loads(segments))
     xs = dict(json.loads(covariates))
     attributed = False
     for rule in rules:
         if not rule.metric.in_window(after):
-            _diagnostic(conn, e, "outside_window")
+            pending.diagnostic(e, "outside_window")
             continue
         attributed = True
         has_den = rule.kind.has_denominator
@@ -211,13 +212,12 @@ def attribute(
             (e, unit_id, rule.name, total + d, den + dd if has_den else None),
         )
         change = stat_row(increments(total, den, d, dd, xs.get(rule.name), has_den))
-        conn.executemany(
-            STATS_UPSERT, [(e, *scope, variant, rule.name, *change) for scope in scopes]
-        )
+        for scope in scopes:
+            pending.stats(e, scope, variant, rule.name, change)
     return ACCEPTED if attributed else OUTSIDE_WINDOW
 
 
-def erase(conn: sqlite3.Connection, unit_id: str, now: float) -> int:
+def erase(conn: sqlite3.Connection, pending: Pending, unit_id: str, now: float) -> int:
     """Remove ``unit_id`` from every experiment, its held conversions too; how many experiments
     it was exposed in."""
     rows = conn.execute(
@@ -234,15 +234,16 @@ def erase(conn: sqlite3.Connection, unit_id: str, now: float) -> int:
     for e in sorted({row[0] for row in rows} | set(held)):
         roll_day(conn, e, now)
     for experiment, variant, ts, segments, covariates in rows:
-        _erase(conn, experiment, unit_id, variant, ts, segments, covariates)
+        _erase(conn, pending, experiment, unit_id, variant, ts, segments, covariates)
     for experiment, count in held.items():
-        _diagnostic(conn, experiment, "held", -count)
+        pending.diagnostic(experiment, "held", -count)
     conn.execute("DELETE FROM held_conversions WHERE unit_id = ?", (unit_id,))
     return len(rows)
 
 
 def _erase(
     conn: sqlite3.Connection,
+    pending: Pending,
     e: str,
     unit_id: str,
     variant: str,
@@ -252,7 +253,8 @@ def _erase(
 ) -> None:
     scopes = unit_scopes(ts, json.loads(segments))
     xs = dict(json.loads(covariates))
-    conn.executemany(COUNT_UPSERT, [(e, *scope, variant, -1) for scope in scopes])
+    for scope in scopes:
+        pending.count(e, scope, variant, -1)
     changes: dict[str, dict[str, float]] = {
         metric: {"sum_x": -x, "sum_x2": -x * x, "n_x": -1} for metric, x in xs.items()
     }
@@ -266,14 +268,10 @@ def _erase(
             change.update(den_sum=-den, den_sum_squares=-den * den, sum_product=-total * den)
         if metric in xs:
             change["sum_xy"] = -xs[metric] * total
-    conn.executemany(
-        STATS_UPSERT,
-        [
-            (e, *scope, variant, metric, *stat_row(change))
-            for metric, change in changes.items()
-            for scope in scopes
-        ],
-    )
+    for metric, change in changes.items():
+        row = stat_row(change)
+        for scope in scopes:
+            pending.stats(e, scope, variant, metric, row)
     conn.execute("DELETE FROM unit_totals WHERE experiment = ? AND unit_id = ?", (e, unit_id))
     conn.execute("DELETE FROM units WHERE experiment = ? AND unit_id = ?", (e, unit_id))
     conn.execute(
@@ -288,10 +286,6 @@ def first_time(conn: sqlite3.Connection, experiment: str, event_key: str) -> boo
         "INSERT OR IGNORE INTO seen_events VALUES (?, ?)", (experiment, event_key)
     )
     return cursor.rowcount == 1
-
-
-def _diagnostic(conn: sqlite3.Connection, e: str, name: str, by: int = 1) -> None:
-    conn.execute(DIAGNOSTIC_UPSERT, (e, name, by))
 
 
 def stat_row(change: Mapping[str, float]) -> tuple[float, ...]:

@@ -1,16 +1,16 @@
 -- Attribution of one conversion, prepended after lib.lua and kinds.lua (it reads KINDS) to
--- every script of this folder: conversion.lua calls it for a conversion of an exposed unit,
--- exposure.lua for each conversion the unit had held.
+-- every script of this folder: ingest.lua calls it for a conversion of an exposed unit, and
+-- for each conversion an exposure's unit had held.
 -- KEYS: none of its own; ARGV: none of its own.
 
 -- One conversion at `ts` of an exposed unit (a parse_unit table, updated in place): each
--- metric of `spec` (conversion.lua's ARGV[5] format) whose window holds it updates the unit's
+-- metric of `spec` (ingest.lua's metrics spec) whose window holds it updates the unit's
 -- total and the sums of every slice the unit is in. Returns the code (0 attributed,
 -- 4 before exposure, 5 outside every window) and whether a total changed.
 local function attribute(names, diag, unit, ts, value, spec)
   local after = ts - unit.ts
   if after < 0 then
-    redis.call('HINCRBY', diag, 'before_exposure', 1)
+    incr(diag, 'before_exposure', 1)
     return 4, false
   end
   local scopes = unit_scopes(unit.vid, unit.ts, unit.segs)
@@ -22,22 +22,21 @@ local function attribute(names, diag, unit, ts, value, spec)
     has_den, adds_total, adds_den = has_den == '1', adds_total == '1', adds_den == '1'
     start, stop = tonumber(start), tonumber(stop)
     if after < start or (stop and after >= stop) then
-      redis.call('HINCRBY', diag, 'outside_window', 1)
+      incr(diag, 'outside_window', 1)
     else
       attributed = true
       local mid = name_id(names, 'm\31' .. name)
-      local t = unit.tots[mid]
-      if not t then
-        t = {0, has_den and 0 or nil}
-        unit.tots[mid] = t
-        unit.order[#unit.order + 1] = mid
-      end
+      local t = unit.tots[mid] or {0, has_den and 0 or nil}
       local total, den = t[1], t[2] or 0
       local d, dd = 0, 0
       if adds_total then d = step(total, value) end
       if adds_den then dd = step(den, value) end
       if d ~= 0 or dd ~= 0 then
         changed = true
+        if not unit.tots[mid] then  -- a total enters the record with its first change
+          unit.tots[mid] = t
+          unit.order[#unit.order + 1] = mid
+        end
         local x = unit.covs[mid]
         for _, scope in ipairs(scopes) do
           local key, p = key_of(scope), scope .. ':' .. mid .. ':'

@@ -18,22 +18,25 @@ STATS_KEY, ALL_KEY = KEYS[2], KEYS[4]
 roll_day(KEYS[5], ARGV[3])
 local waiting = redis.call('HGET', KEYS[6], ARGV[1])
 if waiting then
-  redis.call('HINCRBY', KEYS[8], 'held', -#parse_held(waiting))
+  incr(KEYS[8], 'held', -#parse_held(waiting))
   redis.call('HDEL', KEYS[6], ARGV[1])
   redis.call('ZREM', KEYS[7], ARGV[1])
 end
 local rec = redis.call('HGET', units, ARGV[1])
-if not rec then return 0 end
+if not rec then
+  flush()
+  return 0
+end
 local unit = parse_unit(rec)
 local scopes = unit_scopes(unit.vid, unit.ts, unit.segs)
 for _, scope in ipairs(scopes) do
   local key = key_of(scope)
-  redis.call('HINCRBY', key, scope .. ':n', -1)
+  incr(key, scope .. ':n', -1)
   for mid, x in pairs(unit.covs) do
     local p = scope .. ':' .. mid .. ':'
     bump(key, p .. 'x', -x)
     bump(key, p .. 'xx', -x * x)
-    redis.call('HINCRBY', key, p .. 'nx', -1)
+    incr(key, p .. 'nx', -1)
   end
   for mid, t in pairs(unit.tots) do
     local p = scope .. ':' .. mid .. ':'
@@ -51,4 +54,5 @@ for _, scope in ipairs(scopes) do
 end
 redis.call('HDEL', units, ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[2])
+flush()
 return 1

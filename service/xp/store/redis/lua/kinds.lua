@@ -3,7 +3,7 @@
 --
 -- One step function per kind, the twin of xp/attribution/metric_kinds.py:
 -- step(old total, event value) -> what one attributed event adds to the unit's total.
--- A ratio applies it to its numerator total and to its denominator total (conversion.lua);
+-- A ratio applies it to its numerator total and to its denominator total (attribute.lua);
 -- the window, the sums and erasure are the same for every kind.
 local KINDS = {}
 

@@ -21,13 +21,62 @@ local function fmt(x)
   return s
 end
 
+-- Name ids read or allocated by this call: a script is atomic and the only writer of the
+-- names hash, so what it read stays true until it returns.
+local NAME_IDS = {}
+
 -- The id of a name in the names hash, allocated on first use.
 local function name_id(names_key, name)
-  local id = redis.call('HGET', names_key, name)
+  local id = NAME_IDS[name]
   if id then return id end
-  id = tostring(redis.call('HINCRBY', names_key, '#', 1) - 1)
-  redis.call('HSET', names_key, name, id)
+  id = redis.call('HGET', names_key, name)
+  if not id then
+    id = tostring(redis.call('HINCRBY', names_key, '#', 1) - 1)
+    redis.call('HSET', names_key, name, id)
+  end
+  NAME_IDS[name] = id
   return id
+end
+
+-- Increments of this call, written once per distinct field by flush(): the statistics and
+-- diagnostic hashes are never read by a write script except by roll_day, which runs first.
+-- PENDING[key] = {fields = {field -> sum}, order = {field, ...}, float = {field -> true}}.
+local PENDING, PENDING_KEYS = {}, {}
+local function add(key, field, by, float)
+  local p = PENDING[key]
+  if not p then
+    p = {fields = {}, order = {}, float = {}}
+    PENDING[key] = p
+    PENDING_KEYS[#PENDING_KEYS + 1] = key
+  end
+  local old = p.fields[field]
+  if old == nil then
+    p.order[#p.order + 1] = field
+    p.fields[field] = by
+  else
+    p.fields[field] = old + by
+  end
+  if float then p.float[field] = true end
+end
+
+-- A counter's increment (HINCRBY at flush).
+local function incr(key, field, by) add(key, field, by, false) end
+
+-- One HINCRBY or HINCRBYFLOAT per distinct field, in first-touch order. A field touched only
+-- by counters is an integer; a sum whose increments cancel still writes its 0, as the
+-- per-event increments did.
+local function flush()
+  for _, key in ipairs(PENDING_KEYS) do
+    local p = PENDING[key]
+    for _, field in ipairs(p.order) do
+      if p.float[field] then
+        redis.call('HINCRBYFLOAT', key, field, fmt(p.fields[field]))
+      else
+        redis.call('HINCRBY', key, field, string.format('%d', p.fields[field]))
+      end
+    end
+  end
+  PENDING, PENDING_KEYS = {}, {}
 end
 
 local function parse_unit(rec)
@@ -62,7 +111,7 @@ local function unit_scopes(vid, ts, segs)
 end
 
 local function bump(stats_key, field, by)
-  if by ~= 0 then redis.call('HINCRBYFLOAT', stats_key, field, fmt(by)) end
+  if by ~= 0 then add(stats_key, field, by, true) end
 end
 
 -- The hash a scope's fields live in: the all hash for 'a:...', the stats hash otherwise.
@@ -108,6 +157,7 @@ end
 
 -- Settle up to `limit` units whose held conversions are past their grace period: those count
 -- not_exposed; conversions still waiting stay, queued by their earliest expiry.
+-- Returns how many units it settled.
 local function sweep(held_key, queue_key, diag_key, now, limit)
   local due = redis.call('ZRANGEBYSCORE', queue_key, '-inf', now, 'LIMIT', 0, limit)
   for _, uid in ipairs(due) do
@@ -121,8 +171,8 @@ local function sweep(held_key, queue_key, diag_key, now, limit)
       end
     end
     if expired > 0 then
-      redis.call('HINCRBY', diag_key, 'held', -expired)
-      redis.call('HINCRBY', diag_key, 'not_exposed', expired)
+      incr(diag_key, 'held', -expired)
+      incr(diag_key, 'not_exposed', expired)
     end
     if #kept == 0 then
       redis.call('HDEL', held_key, uid)
@@ -132,4 +182,5 @@ local function sweep(held_key, queue_key, diag_key, now, limit)
       redis.call('ZADD', queue_key, fmt(first), uid)
     end
   end
+  return #due
 end

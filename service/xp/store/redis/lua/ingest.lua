@@ -1,0 +1,177 @@
+-- Every exposure and conversion of one batch for one experiment E, in arrival order: one call
+-- per (batch, experiment), atomic as any script (all of it applies or none). Each event does
+-- what it would alone; the unit records it reads are cached for the call, and the statistics
+-- and diagnostics increments are written once per distinct field at the end (flush, lib.lua).
+-- KEYS[1] = xp:{E}:stats       statistics per day and segment
+-- KEYS[2] = xp:{E}:names       name ids
+-- KEYS[3] = xp:{E}:diag        diagnostic counters
+-- KEYS[4] = xp:{E}:all         statistics of all units
+-- KEYS[5] = xp:{E}:looks       daily snapshots
+-- KEYS[6] = xp:{E}:held        conversions waiting for their unit's exposure
+-- KEYS[7] = xp:{E}:hq          units with held conversions, by earliest expiry
+-- KEYS[6 + 2i], KEYS[7 + 2i] = xp:{E}:u:<bucket>, xp:{E}:e:<bucket>: the unit records and the
+--                     seen event digests of event i's buckets
+-- ARGV[1] = now: the store time of the write, seconds since the epoch
+-- ARGV[2] = how many expired units to settle before each event (sweep)
+-- ARGV[3] = when a conversion held now stops waiting (now + the grace period)
+-- ARGV[4] = how many conversions a unit may have held at once
+-- ARGV[5] = number H of held-rule sets, then each: R, then R pairs: event name, its metrics
+--           (the spec below), how an exposure attributes its unit's held conversions
+-- then the events, each one of:
+--   'e', unit id, variant key, ts, event digest field, held-rule set (1..H), S, S pairs:
+--        segment name, value, C, C pairs: metric name, pre-period value
+--   'c', unit id, ts, value, event digest field, metrics spec, event name. The spec: ';'
+--        between metrics, each 'name,kind,has_den,total,den,start,end': kind a key of KINDS
+--        (kinds.lua); has_den 1 when the kind keeps a denominator total; total and den 1
+--        when the event adds to the unit's total or denominator total; start and end bound
+--        the window in seconds after exposure (end '' = no end)
+-- Returns one code per event, in order: exposures 0 new unit, 1 duplicate, 2 variant mismatch
+-- (counted); conversions 0 attributed, 1 duplicate, 3 not exposed, 4 before exposure,
+-- 5 outside every window, 6 held
+
+local names, diag, held, queue = KEYS[2], KEYS[3], KEYS[6], KEYS[7]
+STATS_KEY, ALL_KEY = KEYS[1], KEYS[4]
+local now = ARGV[1]
+local now_n = tonumber(now)
+local sweep_limit = tonumber(ARGV[2])
+local expires, per_unit = ARGV[3], tonumber(ARGV[4])
+
+-- Unit records read or written by this call: unit id -> {key, record text or false, dirty,
+-- the record parsed (parse_unit) once a conversion needed it}; written back at the end.
+local UNITS = {}
+local function unit_entry(key, unit_id)
+  local u = UNITS[unit_id]
+  if not u then
+    u = {key, redis.call('HGET', key, unit_id) or false, false}
+    UNITS[unit_id] = u
+  end
+  return u
+end
+
+local function expose(u, unit_id, variant, ts_text, digest, rules, segments, covariates)
+  local vid = name_id(names, 'v\31' .. variant)
+  local rec = u[2]
+  if rec then
+    local known = u[4] and u[4].vid or string.match(rec, '^([^|]*)|')
+    if known == vid then return 1 end
+    if redis.call('HSETNX', digest[1], digest[2], '') == 0 then return 1 end
+    incr(diag, 'variant_mismatch', 1)
+    return 2
+  end
+  local ts = tonumber(ts_text)
+  local segs = {}
+  for i = 1, #segments, 2 do
+    segs[#segs + 1] = name_id(names, 'g\31' .. segments[i] .. '\31' .. segments[i + 1])
+  end
+  local scopes = unit_scopes(vid, ts, segs)
+  for _, scope in ipairs(scopes) do incr(key_of(scope), scope .. ':n', 1) end
+  local covs = {}
+  for i = 1, #covariates, 2 do
+    local mid = name_id(names, 'm\31' .. covariates[i])
+    local text = covariates[i + 1]
+    local x = tonumber(text)
+    covs[#covs + 1] = mid .. ':' .. text
+    for _, scope in ipairs(scopes) do
+      local key, p = key_of(scope), scope .. ':' .. mid .. ':'
+      bump(key, p .. 'x', x)
+      bump(key, p .. 'xx', x * x)
+      incr(key, p .. 'nx', 1)
+    end
+  end
+  rec = vid .. '|' .. ts_text .. '|' .. table.concat(segs, ',') .. '|' .. table.concat(covs, ',')
+    .. '|'
+  u[2], u[3], u[4] = rec, true, nil
+  local waiting = redis.call('HGET', held, unit_id)
+  if waiting then
+    local specs = {}  -- event id -> metrics spec
+    for i = 1, #rules, 2 do
+      local evid = redis.call('HGET', names, 'c\31' .. rules[i])
+      if evid then specs[evid] = rules[i + 1] end
+    end
+    local entries = parse_held(waiting)
+    local unit = parse_unit(rec)
+    local expired = 0
+    for _, h in ipairs(entries) do
+      if h[4] <= now_n then
+        expired = expired + 1
+      elseif specs[h[1]] then  -- a metric still counts the event
+        attribute(names, diag, unit, tonumber(h[2]), tonumber(h[3]), specs[h[1]])
+      end
+    end
+    u[4] = unit
+    redis.call('HDEL', held, unit_id)
+    redis.call('ZREM', queue, unit_id)
+    incr(diag, 'held', -#entries)
+    if expired > 0 then incr(diag, 'not_exposed', expired) end
+  end
+  return 0
+end
+
+local function convert(u, unit_id, ts_text, value_text, digest, spec, event)
+  if redis.call('HSETNX', digest[1], digest[2], '') == 0 then return 1 end
+  local rec = u[2]
+  if not rec then
+    local waiting = redis.call('HGET', held, unit_id)
+    local count = 0
+    if waiting then count = #parse_held(waiting) end
+    if count >= per_unit or tonumber(expires) <= now_n then
+      incr(diag, 'not_exposed', 1)
+      return 3
+    end
+    local item = name_id(names, 'c\31' .. event) .. ',' .. ts_text .. ',' .. value_text .. ','
+      .. expires
+    if waiting then
+      redis.call('HSET', held, unit_id, waiting .. ';' .. item)
+    else
+      redis.call('HSET', held, unit_id, item)
+      redis.call('ZADD', queue, expires, unit_id)
+    end
+    incr(diag, 'held', 1)
+    return 6
+  end
+  local unit = u[4] or parse_unit(rec)
+  u[4] = unit
+  local code, changed = attribute(names, diag, unit, tonumber(ts_text), tonumber(value_text), spec)
+  if changed then u[3] = true end
+  return code
+end
+
+roll_day(KEYS[5], now)  -- every event of the call has the same store time
+local a = 6
+local rule_sets = {}
+for s = 1, tonumber(ARGV[5]) do
+  local r = tonumber(ARGV[a])
+  rule_sets[s] = {unpack(ARGV, a + 1, a + 2 * r)}
+  a = a + 1 + 2 * r
+end
+
+local codes, k = {}, 8
+-- A sweep that settles fewer than its limit leaves nothing due: an event of this call holds
+-- a conversion only until after `now`, so the later sweeps would find nothing and are skipped.
+local due = true
+while a <= #ARGV do
+  if due then due = sweep(held, queue, diag, now, sweep_limit) >= sweep_limit end
+  local unit_id = ARGV[a + 1]
+  local u = unit_entry(KEYS[k], unit_id)
+  local digest = {KEYS[k + 1], ARGV[a + 4]}
+  k = k + 2
+  if ARGV[a] == 'e' then
+    local nseg = tonumber(ARGV[a + 6])
+    local c = a + 7 + 2 * nseg
+    local ncov = tonumber(ARGV[c])
+    codes[#codes + 1] = expose(u, unit_id, ARGV[a + 2], ARGV[a + 3], digest,
+      rule_sets[tonumber(ARGV[a + 5])], {unpack(ARGV, a + 7, c - 1)},
+      {unpack(ARGV, c + 1, c + 2 * ncov)})
+    a = c + 1 + 2 * ncov
+  else
+    codes[#codes + 1] = convert(u, unit_id, ARGV[a + 2], ARGV[a + 3], digest, ARGV[a + 5],
+      ARGV[a + 6])
+    a = a + 7
+  end
+end
+
+for unit_id, u in pairs(UNITS) do
+  if u[3] then redis.call('HSET', u[1], unit_id, u[4] and format_unit(u[4]) or u[2]) end
+end
+flush()
+return codes
