@@ -57,7 +57,7 @@ def test_primary_metric_has_a_chart_and_its_numbers_in_a_table() -> None:
     svg = ET.fromstring(page[start : page.index("</svg>", start) + len("</svg>")])
     assert any(e.get("class") == "line" for e in svg.iter())
     assert page.count('class="chart"') == 2  # only the primary metric has a chart (figure, svg)
-    series = page[page.index('<table class="series"') :]
+    series = page[page.index('<table class="series results"') :]
     assert "2026-11-10" in series and "+4.3%" in series and "-6.6%" in series
 
 
