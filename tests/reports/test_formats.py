@@ -25,7 +25,10 @@ def test_every_format_has_its_mimetype(format: str, mimetype: str, marker: str) 
 
 def test_json_is_the_document_itself() -> None:
     content, _ = render(sample_results(), "json")
-    assert json.loads(content) == sample_dict()
+    expected = sample_dict()
+    for metric in expected["metrics"]:  # the sample predates the labels: their defaults
+        metric.update(display_name="", format=None, currency=None, description="")
+    assert json.loads(content) == expected
     assert list(json.loads(content)) == list(sample_dict())  # keys in the documented order
 
 

@@ -389,8 +389,8 @@ DOCUMENTED = {
     "srm": {"p_value", "alarm", "threshold", "chi2", "observed", "expected"},
     "decision": {"decision", "reasons", "winner"},
     "metric": {
-        "name", "kind", "role", "direction", "exploratory", "correction", "variants",
-        "comparisons", "series", "segments",
+        "name", "kind", "role", "direction", "exploratory", "correction", "display_name",
+        "format", "currency", "description", "variants", "comparisons", "series", "segments",
     },
     "variant": {"variant", "units", "sum", "mean", "sd"},
     "comparison": {

@@ -8,7 +8,13 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from xp.definitions.model import DIRECTIONS, METRIC_KINDS, METRIC_ROLES, METRIC_TRAITS
+from xp.definitions.model import (
+    DIRECTIONS,
+    METRIC_FORMATS,
+    METRIC_KINDS,
+    METRIC_ROLES,
+    METRIC_TRAITS,
+)
 from xp_client.conditions import validate_condition
 from xp_client.schedule import ScheduleError, parse_instant
 
@@ -96,7 +102,25 @@ class MetricSchema(Schema):
     denominator = fields.String(validate=validate.Length(min=1, max=128))
     window_days = WindowField(allow_none=True, load_default=None)
     direction = fields.String(load_default="increase", validate=validate.OneOf(DIRECTIONS))
-    description = fields.String(load_default="")
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    display_name = fields.String(load_default="", validate=validate.Length(max=120))
+    format = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(METRIC_FORMATS)
+    )
+    currency = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^[A-Z]{3}\Z", error="must be an ISO 4217 code such as USD"),
+    )
+
+    @validates_schema
+    def _currency(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("format") == "currency" and not data.get("currency"):
+            raise ValidationError(
+                "a currency metric needs 'currency' (a code such as USD)", "currency"
+            )
+        if data.get("currency") and data.get("format") != "currency":
+            raise ValidationError("'currency' goes with format: currency", "currency")
 
     @validates_schema(pass_original=True)
     def _kind_fields(self, data: dict[str, Any], original: Any, **_: Any) -> None:

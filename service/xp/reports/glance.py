@@ -117,3 +117,32 @@ def _x(value: float | None, half_width: float) -> float:
 
 def _finite(value: float | None) -> float | None:
     return float(value) if value is not None and is_number(value) else None
+
+
+def text_bar(comparison: Comparison, direction: str, half_width: float, cells: int = 21) -> str:
+    """The bar in characters, for Markdown: ``┆`` no effect, ``[━━●━━]`` the interval.
+
+    ``·`` fills the rest; an insufficient comparison is only words. No ``|``, which would
+    end a Markdown table cell.
+    """
+    if verdict(comparison, direction) == INSUFFICIENT:
+        return VERDICT_WORDS[INSUFFICIENT]  # nothing to draw
+    row = ["·"] * cells
+
+    def at(value: float | None) -> int:
+        return round((_x(value, half_width) - PAD) / (WIDTH - 2 * PAD) * (cells - 1))
+
+    rel = _relative(comparison)
+    low = _finite(rel.ci_low) if rel is not None else None
+    high = _finite(rel.ci_high) if rel is not None else None
+    if low is not None and high is not None:
+        first, last = sorted((at(low), at(high)))
+        for i in range(first, last + 1):
+            row[i] = "━"
+        row[first], row[last] = "[", "]"
+    zero = at(0.0)
+    row[zero] = "┆" if row[zero] in "·━" else row[zero]  # no effect stays visible
+    point = _finite(rel.estimate) if rel is not None else None
+    if point is not None:
+        row[at(point)] = "●"
+    return "".join(row) + " " + VERDICT_WORDS[verdict(comparison, direction)]

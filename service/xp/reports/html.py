@@ -73,6 +73,7 @@ def environment() -> Environment:
         p_clause=fmt.p_clause,
         decimal=fmt.decimal,
         mean=fmt.mean,
+        style=fmt.style,
         absolute=fmt.absolute,
         interval=fmt.interval,
         ci_level=fmt.ci_level,
@@ -104,7 +105,7 @@ def _metric_chart(metric: MetricResult, chart_id: str, results: ResultsDocument)
         else "confidence interval"
     )
     title = (
-        f"Cumulative relative lift of {metric.name} per day, {fmt.ci_level(results.alpha)} {band}"
+        f"Cumulative relative lift of {metric.label} per day, {fmt.ci_level(results.alpha)} {band}"
     )
     svg = lift_chart(lift_series(metric.series), title=title, chart_id=chart_id)
     return Markup(svg)  # noqa: S704 - lift_chart escapes every piece of text it draws

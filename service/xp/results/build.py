@@ -208,6 +208,10 @@ class _Analysis:
             comparisons=comparisons,
             series=looks.points() if looks is not None and metric.role == "primary" else (),
             segments=self.segments(metric, data.segments),
+            display_name=metric.display_name,
+            format=metric.format,
+            currency=metric.currency,
+            description=metric.description,
         )
 
     def cuped(self, metric: Metric, stats: Mapping[str, SufficientStats]) -> dict[str, Cuped]:

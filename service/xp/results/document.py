@@ -148,6 +148,9 @@ class SegmentResult:
     comparisons: tuple[Comparison, ...]
 
 
+LABELS = ("display_name", "format", "currency", "description")
+
+
 @dataclass(frozen=True, slots=True)
 class MetricResult:
     name: str
@@ -160,6 +163,17 @@ class MetricResult:
     comparisons: tuple[Comparison, ...]
     series: tuple[SeriesPoint, ...]
     segments: tuple[SegmentResult, ...]
+    # The labels the definition gives (definitions.model.Metric, LABELS); saved documents
+    # lack them.
+    display_name: str = ""
+    format: str | None = None
+    currency: str | None = None
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        """What people read: the display name, else the metric's name."""
+        return self.display_name or self.name
 
     def comparison(self, variant: str) -> Comparison | None:
         """The comparison of treatment ``variant``; ``None`` for the control."""
@@ -253,6 +267,7 @@ def _metric_dict(m: MetricResult) -> dict[str, Any]:
         "direction": m.direction,
         "exploratory": m.exploratory,
         "correction": m.correction,
+        **{name: getattr(m, name) for name in LABELS},
         "variants": [_row_dict(r) for r in m.variants],
         "comparisons": [_comparison_dict(c) for c in m.comparisons],
         "series": [_point_dict(p) for p in m.series],
@@ -277,6 +292,7 @@ def _metric_of(m: Mapping[str, Any]) -> MetricResult:
         direction=m["direction"],
         exploratory=m["exploratory"],
         correction=m["correction"],
+        **{name: m[name] for name in LABELS if name in m},
         variants=tuple(_row_of(r) for r in m["variants"]),
         comparisons=tuple(_comparison_of(c) for c in m["comparisons"]),
         series=tuple(_point_of(p) for p in m["series"]),
@@ -294,13 +310,7 @@ def _metric_of(m: Mapping[str, Any]) -> MetricResult:
 
 
 def _row_dict(r: VariantRow) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "variant": r.variant,
-        "units": r.units,
-        "sum": r.sum,
-        "mean": r.mean,
-        "sd": r.sd,
-    }
+    row = {"variant": r.variant, "units": r.units, "sum": r.sum, "mean": r.mean, "sd": r.sd}
     if r.denominator_sum is not None:
         row["denominator_sum"] = r.denominator_sum
     return row
