@@ -9,7 +9,8 @@ import xml.etree.ElementTree as ET
 from tests.support.sample_results import SAMPLE
 from xp.reports import glance
 from xp.reports.html import render_html
-from xp.results.document import Comparison, Estimate, ResultsDocument
+from xp.results.document import Comparison, ResultsDocument
+from xp.stats.frequentist import Estimate
 
 SVG = "{http://www.w3.org/2000/svg}"
 

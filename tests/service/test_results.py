@@ -384,7 +384,7 @@ DOCUMENTED = {
     "experiment": {
         "key", "name", "status", "winner", "hypothesis", "owner", "start", "end",
         "planned_sample", "variants", "segments", "metrics", "first_exposure_day",
-        "last_exposure_day", "days_running",
+        "last_exposure_day", "days_running", "days_left", "daily_units", "mde",
     },
     "srm": {"p_value", "alarm", "threshold", "chi2", "observed", "expected"},
     "decision": {"decision", "reasons", "winner"},

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from xp.reports import formatting as fmt
 from xp.reports import glance
 from xp.reports.charts import lift_chart, lift_series
+from xp.reports.traffic import traffic_chart
 from xp.results.document import Comparison, MetricResult, ResultsDocument
 
 
@@ -88,6 +89,7 @@ def environment() -> Environment:
     env.globals.update(
         lift_chart=_metric_chart,
         glance_bar=_glance_bar,
+        traffic_chart=lambda daily: Markup(traffic_chart(daily)),  # noqa: S704 - escaped
         bar_scale=glance.scale,
         segment_scale=_segment_scale,
         verdict=glance.verdict,

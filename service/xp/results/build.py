@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from xp.definitions.model import Definition, Metric
 from xp.definitions.phases import store_view
+from xp.results import progress as progress_of
 from xp.results.arms import arm, mean_arm, variant_rows
 from xp.results.document import (
     Comparison,
@@ -121,8 +122,14 @@ def results_document(
         planned_sample=planned * min(w for w in definition.weights if w > 0) if planned else None,
     )
     generated = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    info = _experiment(definition, experiment_dates(definition, data, generated))
     return ResultsDocument(
-        experiment=_experiment(definition, experiment_dates(definition, data, generated)),
+        experiment=replace(
+            info,
+            days_left=progress_of.days_left(definition, generated),
+            daily_units=progress_of.daily_units(data),
+            mde=progress_of.primary_mde(metrics, {v: units[v] for v in open_arms}, alpha),
+        ),
         method=method,
         alpha=alpha,
         sequential_tuning=analysis.tuning,

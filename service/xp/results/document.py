@@ -8,28 +8,12 @@ and :meth:`ResultsDocument.from_dict` reads that JSON back (tests, saved reports
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from xp.stats.decision import Decision
 from xp.stats.frequentist import Estimate
 from xp.stats.sufficient import json_safe
-
-__all__ = [
-    "Band",
-    "Comparison",
-    "Cuped",
-    "Decision",
-    "Estimate",
-    "ExperimentInfo",
-    "MetricResult",
-    "ResultsDocument",
-    "SegmentResult",
-    "SeriesPoint",
-    "SrmCheck",
-    "VariantRow",
-    "VariantWeight",
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +43,12 @@ class ExperimentInfo:
     first_exposure_day: str | None = None
     last_exposure_day: str | None = None
     days_running: float | None = None
+    # Progress (xp.results.progress): days left of the planned window, units first exposed
+    # per UTC day (all arms), and the primary metric's relative MDE reachable with the units
+    # so far (80% power).
+    days_left: float | None = None
+    daily_units: Mapping[str, int] = field(default_factory=dict)
+    mde: float | None = None
 
     @property
     def control(self) -> str | None:
@@ -248,7 +238,8 @@ class ResultsDocument:
 def _info_dict(e: ExperimentInfo) -> dict[str, Any]:
     plain = {f.name: getattr(e, f.name) for f in fields(ExperimentInfo)}
     variants = [{"key": v.key, "weight": v.weight} for v in e.variants]
-    return {**plain, "variants": variants, "segments": list(e.segments), "metrics": list(e.metrics)}
+    sequences = {"segments": list(e.segments), "metrics": list(e.metrics)}
+    return {**plain, "variants": variants, **sequences, "daily_units": dict(e.daily_units)}
 
 
 def _info_of(e: Mapping[str, Any]) -> ExperimentInfo:
