@@ -18,6 +18,8 @@ DECISIONS = {
     "guardrail_breached": "Guardrail breached",
     "srm_alarm": "Sample ratio mismatch",
     "insufficient_data": "Insufficient data",
+    "shipped": "Shipped",  # the experiment list: the status wins over the data's decision
+    "stopped": "Stopped",
 }
 
 # What a comparison with a reason shows in place of its numbers (stats/sufficiency.py).

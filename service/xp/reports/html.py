@@ -85,6 +85,7 @@ def environment() -> Environment:
         correction_note=_correction_note,
         significance=fmt.significance,
         dates=fmt.dates,
+        moment=fmt.moment,
     )
     env.globals.update(
         lift_chart=_metric_chart,

@@ -18,6 +18,7 @@ from xp.api.results import located_results, method_arg
 from xp.auth import GRANTS, request_scope
 from xp.errors import ApiError, NotFound
 from xp.web.exports import units_csv_response
+from xp.web.listing import SORTS, parse_query, select, shown_decision, tab_counts
 from xp.web.render import message, nav, security_headers
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ def _page_error(exc: ApiError) -> Response:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
+    query = parse_query(request.args)  # a bad parameter is a 422 before any work
     rows = []
     for found in every_experiment():
         definition, key = found.definition, found.definition.key
@@ -77,7 +79,9 @@ def index() -> ResponseReturnValue:
                 "status": found.status,
                 "owner": definition.owner,
                 "units": sum(results.units.values()),
-                "decision": results.decision.decision,
+                "decision": shown_decision(found.status, results.decision.decision),
+                "winner": definition.experiment.winner,
+                "start": results.experiment.start,
                 "href": url_for("pages.experiment", key=key),
                 "phase": definition.phase,
                 # Earlier phases stay readable, archived, each on its own page.
@@ -90,7 +94,14 @@ def index() -> ResponseReturnValue:
         )
     from xp.reports.html import render as render_template
 
-    return render_template("index.html", rows=rows, nav=nav())
+    return render_template(
+        "index.html",
+        rows=select(rows, query),
+        query=query,
+        tabs=tab_counts(rows),
+        sorts=SORTS,
+        nav=nav(),
+    )
 
 
 @bp.get("/experiments/<key>")
