@@ -55,6 +55,11 @@ def _method(results: ResultsDocument) -> str:
     if results.method == "sequential":
         tuning = fmt.count(results.sequential_tuning)
         return f"sequential, always valid (alpha {alpha}, tuned for {tuning} units)"
+    if results.method == "bayesian":
+        return (
+            f"Bayesian, effect-based, flat prior (significant: chance to win above "
+            f"{fmt.percent(1 - alpha / 2, 1, False)} or below {fmt.percent(alpha / 2, 1, False)})"
+        )
     return f"frequentist, fixed horizon (alpha {alpha})"
 
 
@@ -81,6 +86,7 @@ def _metric(metric: MetricResult, level: str) -> list[str]:
         f"{metric.direction or 'increase'} is better)"
     )
     half_width = glance.scale(metric.comparisons)
+    bayesian = any(c.bayesian for c in metric.comparisons)
     header = (
         "Variant",
         "Units",
@@ -88,8 +94,10 @@ def _metric(metric: MetricResult, level: str) -> list[str]:
         + (f" ({metric.currency})" if metric.currency else ""),
         f"Absolute lift ({level} CI)",
         f"Relative lift ({level} CI)",
-        "p-value",
-        "p-value (uncorrected)"
+        "Chance to win" if bayesian else "p-value",
+        "Risk"
+        if bayesian
+        else "p-value (uncorrected)"
         if metric.correction == "none"
         else f"p-value ({fmt.correction(metric.correction)})",
         "Significant",
@@ -142,8 +150,17 @@ def _comparison_cells(
     return (
         fmt.interval(comparison.absolute, style, comparison.reason),
         fmt.interval(comparison.relative, reason_code=comparison.reason),
-        fmt.p_value(comparison.relative.p_value),
-        fmt.p_value(comparison.p_value_corrected),
+        *(
+            (
+                fmt.percent(comparison.bayesian["chance_to_win"], 1, False),
+                fmt.percent(comparison.bayesian["risk_treatment"], 2, False),
+            )
+            if comparison.bayesian
+            else (
+                fmt.p_value(comparison.relative.p_value),
+                fmt.p_value(comparison.p_value_corrected),
+            )
+        ),
         fmt.significance(comparison),
         glance.text_bar(comparison, direction, half_width),
     )

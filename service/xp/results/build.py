@@ -32,6 +32,7 @@ from xp.results.document import (
 )
 from xp.results.schedule import Dates, experiment_dates
 from xp.results.series import Looks, daily_looks
+from xp.stats.bayesian import bayesian_result, readings
 from xp.stats.cuped import cuped_compare
 from xp.stats.decision import Direction, MetricComparison, Role, decide
 from xp.stats.frequentist import (
@@ -50,7 +51,7 @@ from xp.store.model import ExperimentData, Slice, SufficientStats
 __all__ = ["CORRECTIONS", "METHODS", "experiment_results", "results_document"]
 
 # The analyses a report can show.
-METHODS = ("frequentist", "sequential")
+METHODS = ("frequentist", "sequential", "bayesian")
 # Below this many units in some variant the decision is ``insufficient_data``.
 MIN_SAMPLE_PER_VARIANT = 100
 CORRECTIONS = {"primary": "holm", "secondary": "bh", "guardrail": "none"}
@@ -88,7 +89,8 @@ def results_document(
     srm = srm_test([units[v] for v in variants], definition.weights)
 
     overall = [analysis.overall(metric, data) for metric in definition.metrics]
-    corrected = _corrected_overall(definition.metrics, overall)
+    # A posterior needs no multiple-comparison correction: the Bayesian rule reads each alone.
+    corrected = _corrected_overall(definition.metrics, overall, method != "bayesian")
     metrics = tuple(
         analysis.metric(metric, data, lifts, p)
         for metric, lifts, p in zip(definition.metrics, overall, corrected, strict=True)
@@ -173,6 +175,8 @@ class _Analysis:
         """This document's method's intervals and p-values of one comparison's moments."""
         if self.method == "sequential":
             return sequential_result(moments, self.alpha, self.tuning)
+        if self.method == "bayesian":
+            return bayesian_result(moments, self.alpha)
         return frequentist_result(moments, self.alpha)
 
     def lifts(self, arms: Mapping[str, ArmSummary]) -> dict[str, LiftResult]:
@@ -200,7 +204,7 @@ class _Analysis:
         stats = data.metrics.get(metric.name, {})
         cuped = self.cuped(metric, stats)
         comparisons = tuple(
-            _comparison(v, result, corrected[v], self.alpha, cuped.get(v))
+            _comparison(v, result, corrected[v], self.alpha, cuped.get(v), metric.direction)
             for v, result in overall.results.items()
         )
         looks = overall.looks
@@ -210,7 +214,7 @@ class _Analysis:
             role=metric.role,
             direction=metric.direction,
             exploratory=metric.role == "secondary",
-            correction=CORRECTIONS[metric.role],
+            correction="none" if self.method == "bayesian" else CORRECTIONS[metric.role],
             variants=variant_rows(stats, self.arms(metric, stats)),
             comparisons=comparisons,
             series=looks.points() if looks is not None and metric.role == "primary" else (),
@@ -271,7 +275,8 @@ class _Analysis:
         out = []
         for (name, value, piece, arms), one in zip(pieces, lifts, strict=True):
             comparisons = tuple(
-                _comparison(v, result, next(adjusted), self.alpha) for v, result in one.items()
+                _comparison(v, result, next(adjusted), self.alpha, direction=metric.direction)
+                for v, result in one.items()
             )
             out.append(
                 SegmentResult(
@@ -291,7 +296,9 @@ def _comparison(
     corrected: float | None,
     alpha: float,
     cuped: Cuped | None = None,
+    direction: str = "increase",
 ) -> Comparison:
+    bayes = readings(result.relative, direction) if result.method == "bayesian" else None
     return Comparison(
         variant=variant,
         absolute=result.absolute,
@@ -300,14 +307,17 @@ def _comparison(
         p_value_corrected=corrected,
         significant=corrected is not None and corrected < alpha,
         cuped=cuped,
+        bayesian=bayes,
     )
 
 
 def _corrected_overall(
-    metrics: Sequence[Metric], overall: Sequence[_Overall]
+    metrics: Sequence[Metric], overall: Sequence[_Overall], correct_any: bool = True
 ) -> list[dict[str, float | None]]:
     """Per metric, each treatment's p-value after its role's correction (none: guardrails)."""
     corrected = [{v: r.p_value for v, r in o.results.items()} for o in overall]
+    if not correct_any:
+        return corrected
     for role, correct in (("primary", holm), ("secondary", benjamini_hochberg)):
         family = [(i, v) for i, m in enumerate(metrics) if m.role == role for v in corrected[i]]
         adjusted = _correct([corrected[i][v] for i, v in family], correct)

@@ -102,6 +102,7 @@ class Comparison:
     p_value_corrected: float | None
     significant: bool
     cuped: Cuped | None = None
+    bayesian: Mapping[str, float] | None = None  # chance_to_win, risk_treatment, risk_control
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +323,7 @@ def _comparison_dict(c: Comparison) -> dict[str, Any]:
         "reason": c.reason,
         "p_value_corrected": c.p_value_corrected,
         "significant": c.significant,
+        "bayesian": None if c.bayesian is None else dict(c.bayesian),
         "cuped": None
         if cuped is None
         else {
@@ -344,6 +346,7 @@ def _comparison_of(c: Mapping[str, Any]) -> Comparison:
         reason=c["reason"],
         p_value_corrected=c["p_value_corrected"],
         significant=c["significant"],
+        bayesian=c.get("bayesian"),
         cuped=None
         if cuped is None
         else Cuped(

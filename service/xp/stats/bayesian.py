@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 from scipy import stats as sps
 
+from xp.stats.frequentist import Effect, Estimate, LiftMoments, LiftResult
+from xp.stats.sufficient import finite_or_none
+
 # Beyond this many standard deviations one tail's probability is 0 in float64 (gbstats).
 TAIL_LIMIT = 37.0
 
@@ -125,3 +128,69 @@ def _truncated_mean(mean: float, sd: float, upper: bool) -> float:
         return sd / bound
     a, b = (-math.inf, bound) if upper else (bound, math.inf)
     return float(sps.truncnorm.mean(a, b, loc=mean, scale=sd))
+
+
+def bayesian_result(
+    m: LiftMoments,
+    alpha: float = 0.05,
+    prior: GaussianPrior = GaussianPrior(),  # noqa: B008 - frozen, so shared safely
+) -> LiftResult:
+    """A comparison's posterior on both scales, as the :class:`LiftResult` every renderer reads.
+
+    Each :class:`Estimate` carries the posterior mean (``estimate``), its SD (``se``), the
+    equal-tailed credible interval, and as ``p_value`` the two-sided posterior tail
+    probability ``2 min(P(lift > 0), P(lift < 0))``: the decision rule reads it like a
+    p-value, so "significant at alpha" means a chance to win above ``1 - alpha/2`` in either
+    direction. The prior is on the relative lift; the absolute scale takes it times the
+    control's mean (gbstats' ``prior_type="relative"``).
+    """
+    control_mean = finite_or_none(m.control.mean)
+    if m.reason is not None:
+        relative, absolute = (
+            Estimate.point(m.relative.estimate),
+            Estimate.point(m.absolute.estimate),
+        )
+    else:
+        scale = abs(m.control.mean) if control_mean else 0.0
+        absolute_prior = (
+            GaussianPrior(prior.mean * scale, prior.variance * scale**2, True)
+            if prior.proper and scale > 0
+            else GaussianPrior()
+        )
+        relative = _posterior_estimate(m.relative, prior, alpha)
+        absolute = _posterior_estimate(m.absolute, absolute_prior, alpha)
+    return LiftResult(
+        absolute=absolute,
+        relative=relative,
+        control_mean=control_mean,
+        treatment_mean=finite_or_none(m.treatment.mean),
+        method="bayesian",
+        reason=m.reason,
+    )
+
+
+def readings(estimate: Estimate, direction: str) -> dict[str, float] | None:
+    """Chance to win and risk of one posterior (``estimate`` and ``se`` of a Bayesian
+    :class:`Estimate`), for a metric whose better ``direction`` is given."""
+    mean, sd = estimate.estimate, estimate.se
+    if mean is None or sd is None or not sd > 0:
+        return None
+    inverse = direction == "decrease"
+    above = float(sps.norm.sf(0.0, mean, sd))
+    keep_control, ship = risk(mean, sd)
+    if inverse:
+        keep_control, ship = ship, keep_control
+    return {
+        "chance_to_win": 1.0 - above if inverse else above,
+        "risk_treatment": ship,
+        "risk_control": keep_control,
+    }
+
+
+def _posterior_estimate(effect: Effect, prior: GaussianPrior, alpha: float) -> Estimate:
+    se = math.sqrt(effect.variance) if effect.variance >= 0 else math.nan
+    post = effect_posterior(effect.estimate, se, prior, alpha)
+    if post is None:
+        return Estimate.point(effect.estimate)
+    tail = 2.0 * min(post.chance_to_win, 1.0 - post.chance_to_win)
+    return Estimate.of(post.mean, post.sd, post.ci_low, post.ci_high, tail)
