@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+import yaml
 from flask import Flask
 
 from tests.stats.test_bayesian import moments, proportion
@@ -13,7 +14,7 @@ from tests.support import seed as seeded
 from xp.reports.html import render_html
 from xp.reports.markdown import render_markdown
 from xp.results.build import experiment_results
-from xp.stats.bayesian import effect_posterior
+from xp.stats.bayesian import GaussianPrior, effect_posterior
 from xp.store import open_store
 
 
@@ -27,13 +28,21 @@ def document(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
         units = seeded.make_units(now)
         seeded.ingest(store, seeded.definitions(folder), units, now)
         (definition,) = seeded.definitions(folder).values()
-        yield experiment_results(definition, store, method="bayesian"), units
+        data = {**seeded.EXPERIMENT, "bayesian_prior": {"variance": 0.01, "proper": True}}
+        (folder / f"{seeded.KEY}.yaml").write_text(yaml.safe_dump(data))
+        (with_prior,) = seeded.definitions(folder).values()
+        yield (
+            experiment_results(definition, store, method="bayesian"),
+            units,
+            experiment_results(with_prior, store, method="bayesian"),
+            experiment_results(definition, store),
+        )
     finally:
         store.close()
 
 
 def test_the_engine_reports_gbstats_posterior(document) -> None:  # type: ignore[no-untyped-def]
-    results, units = document
+    results, units, _, _ = document
     assert results.method == "bayesian"
     purchased = next(m for m in results.metrics if m.name == "purchased")
     assert purchased.correction == "none"
@@ -58,7 +67,7 @@ def test_the_engine_reports_gbstats_posterior(document) -> None:  # type: ignore
 
 
 def test_inverse_metric_chance_to_win_reads_the_direction(document) -> None:  # type: ignore[no-untyped-def]
-    results, _ = document
+    results, _, _, _ = document
     refunds = next(m for m in results.metrics if m.name == "refunds")  # decrease is better
     (comparison,) = refunds.comparisons
     assert comparison.bayesian is not None
@@ -70,7 +79,7 @@ def test_inverse_metric_chance_to_win_reads_the_direction(document) -> None:  # 
 
 
 def test_pages_and_reports_show_chance_to_win_and_risk(document) -> None:  # type: ignore[no-untyped-def]
-    results, _ = document
+    results, _, _, _ = document
     page = render_html(results)
     assert "Bayesian, effect-based" in page
     assert 'data-label="Chance to win">' in page and 'data-label="Risk">' in page
@@ -87,3 +96,14 @@ def test_results_api_serves_the_bayesian_method(make_app: Callable[..., Flask]) 
     assert body["method"] == "bayesian"
     page = client.get("/experiments/checkout-button?method=bayesian")
     assert page.status_code == 200 and "Chance to win" in page.get_data(as_text=True)
+
+
+def test_a_definitions_prior_shrinks_the_posterior(document) -> None:  # type: ignore[no-untyped-def]
+    _, _, shrunk, frequentist = document
+    data = next(m for m in frequentist.metrics if m.name == "purchased").comparisons[0].relative
+    rel = next(m for m in shrunk.metrics if m.name == "purchased").comparisons[0].relative
+    assert data.estimate is not None and data.se is not None
+    expected = effect_posterior(data.estimate, data.se, GaussianPrior(0.0, 0.01, True))
+    assert expected is not None
+    assert (rel.estimate, rel.se) == pytest.approx((expected.mean, expected.sd), rel=1e-9)
+    assert abs(rel.estimate or 0) < abs(data.estimate)  # pulled towards the prior's 0

@@ -147,6 +147,16 @@ class MetricSchema(Schema):
             raise ValidationError(errors)
 
 
+class PriorSchema(Schema):
+    """A Gaussian prior on the relative lift for ``method=bayesian`` (flat unless proper)."""
+
+    mean = fields.Float(load_default=0.0, allow_nan=False)
+    variance = fields.Float(
+        load_default=1.0, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    proper = fields.Boolean(load_default=False)
+
+
 class ExperimentSchema(Schema):
     key = fields.String(
         required=True,
@@ -184,6 +194,7 @@ class ExperimentSchema(Schema):
         strict=True, allow_none=True, load_default=None, validate=validate.Range(min=2)
     )
     phase = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 1000))
+    bayesian_prior = fields.Nested(PriorSchema, load_default=None, allow_none=True)
     # Replaced by ``phase``: kept so an old file gets a message saying so, not "unknown field".
     allow_rebucket = fields.Boolean(load_default=False)
 

@@ -57,7 +57,7 @@ def _method(results: ResultsDocument) -> str:
         return f"sequential, always valid (alpha {alpha}, tuned for {tuning} units)"
     if results.method == "bayesian":
         return (
-            f"Bayesian, effect-based, flat prior (significant: chance to win above "
+            f"Bayesian, effect-based (significant: chance to win above "
             f"{fmt.percent(1 - alpha / 2, 1, False)} or below {fmt.percent(alpha / 2, 1, False)})"
         )
     return f"frequentist, fixed horizon (alpha {alpha})"

@@ -32,7 +32,7 @@ from xp.results.document import (
 )
 from xp.results.schedule import Dates, experiment_dates
 from xp.results.series import Looks, daily_looks
-from xp.stats.bayesian import bayesian_result, readings
+from xp.stats.bayesian import GaussianPrior, bayesian_result, readings
 from xp.stats.cuped import cuped_compare
 from xp.stats.decision import Direction, MetricComparison, Role, decide
 from xp.stats.frequentist import (
@@ -160,6 +160,8 @@ class _Analysis:
         self.method = method
         self.alpha = alpha
         self.tuning = float(definition.planned_sample or DEFAULT_TUNING)
+        # The definition's bayesian_prior (validated by its schema), else a flat prior.
+        self.prior = GaussianPrior(**(definition.config.get("bayesian_prior") or {}))
         self.control = definition.variant_keys[0]
         self.treatments = definition.variant_keys[1:]
 
@@ -176,7 +178,7 @@ class _Analysis:
         if self.method == "sequential":
             return sequential_result(moments, self.alpha, self.tuning)
         if self.method == "bayesian":
-            return bayesian_result(moments, self.alpha)
+            return bayesian_result(moments, self.alpha, self.prior)
         return frequentist_result(moments, self.alpha)
 
     def lifts(self, arms: Mapping[str, ArmSummary]) -> dict[str, LiftResult]:
