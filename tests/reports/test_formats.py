@@ -26,7 +26,9 @@ def test_every_format_has_its_mimetype(format: str, mimetype: str, marker: str) 
 def test_json_is_the_document_itself() -> None:
     content, _ = render(sample_results(), "json")
     expected = sample_dict()
-    expected["experiment"].update(days_left=None, daily_units={}, mde=None)  # progress defaults
+    expected["experiment"].update(
+        days_left=None, daily_units={}, mde=None, context={}
+    )  # progress defaults
     for metric in expected["metrics"]:  # the sample predates the labels: their defaults
         metric.update(display_name="", format=None, currency=None, description="")
         for comparison in metric["comparisons"] + [

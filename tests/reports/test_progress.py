@@ -32,7 +32,12 @@ def test_seeded_experiment_reports_its_progress(tmp_path: Path) -> None:
         seeded.ingest(store, seeded.definitions(folder), units, now)
         data = copy.deepcopy(seeded.EXPERIMENT)
         end = dt.datetime.fromtimestamp(now, dt.UTC).date() + dt.timedelta(days=9)
-        data.update(planned_sample=2000, end=end.isoformat())
+        data.update(planned_sample=2000, end=end.isoformat(), coverage=0.5)
+        data["targeting"] = {"country": {"$in": ["US", "CA"]}}
+        data["variants"] = [
+            {"key": "control", "weight": 0.5, "payload": {"label": "</code><script>x</script>"}},
+            {"key": "treatment", "weight": 0.5, "payload": None},
+        ]
         (folder / f"{seeded.KEY}.yaml").write_text(yaml.safe_dump(data))
         (definition,) = load_directory(folder).definitions.values()
         at = dt.datetime.fromtimestamp(now, dt.UTC)
@@ -51,7 +56,19 @@ def test_seeded_experiment_reports_its_progress(tmp_path: Path) -> None:
     rate = sum(1 for u in control if u.purchases) / len(control)
     assert info.mde is not None and abs(info.mde - mde_proportion(rate, 300)) < 1e-9
 
+    assert info.context["coverage"] == 0.5 and info.context["layer"] is None
+    assert info.context["payloads"] == {
+        "control": {"label": "</code><script>x</script>"},
+        "treatment": None,
+    }
     page = render_html(document)
+    definition_section = page[page.index('id="definition"') :]
+    definition_section = definition_section[: definition_section.index("</section>")]
+    assert "50% of eligible units" in definition_section
+    assert "&#34;$in&#34;: [&#34;US&#34;, &#34;CA&#34;]" in definition_section or (
+        '"$in": ["US", "CA"]' in definition_section
+    )
+    assert "<script>" not in page and "\\u003cscript\\u003e" in definition_section
     assert '<progress id="sample-progress" max="2000" value="600">' in page
     assert "600 of 2,000 planned units" in page and "30%" in page
     assert "days left of the schedule" in page and "MDE</abbr> today:" in page

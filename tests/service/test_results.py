@@ -385,6 +385,7 @@ DOCUMENTED = {
         "key", "name", "status", "winner", "hypothesis", "owner", "start", "end",
         "planned_sample", "variants", "segments", "metrics", "first_exposure_day",
         "last_exposure_day", "days_running", "days_left", "daily_units", "mde",
+        "context",
     },
     "srm": {"p_value", "alarm", "threshold", "chi2", "observed", "expected"},
     "decision": {"decision", "reasons", "winner"},

@@ -131,6 +131,7 @@ def results_document(
             days_left=progress_of.days_left(definition, generated),
             daily_units=progress_of.daily_units(data),
             mde=progress_of.primary_mde(metrics, {v: units[v] for v in open_arms}, alpha),
+            context=progress_of.context(definition),
         ),
         method=method,
         alpha=alpha,

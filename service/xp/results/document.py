@@ -49,6 +49,8 @@ class ExperimentInfo:
     days_left: float | None = None
     daily_units: Mapping[str, int] = field(default_factory=dict)
     mde: float | None = None
+    # The definition's unit, coverage, targeting, layer and variant payloads (as its JSON).
+    context: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def control(self) -> str | None:

@@ -1,4 +1,5 @@
-"""How far an experiment has come: days left, traffic per day, and the MDE reachable today.
+"""How far an experiment has come (days left, traffic per day, the MDE reachable today), and
+the definition's context the results page shows beside it.
 
 The MDE is the primary metric's smallest relative lift a fixed-horizon test would detect with
 80% power at the units each arm has now (``stats.power``, Bonferroni across treatments), from
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from xp.definitions.model import METRIC_TRAITS, Definition
 from xp.results.document import MetricResult
@@ -25,6 +27,17 @@ def days_left(definition: Definition, now: dt.datetime) -> float | None:
     if definition.end is None or definition.status != "running":
         return None
     return round(max(0.0, (definition.end - now.astimezone(dt.UTC)) / DAY), 1)
+
+
+CONTEXT = ("unit", "coverage", "targeting", "layer")
+
+
+def context(definition: Definition) -> dict[str, Any]:
+    """What the results page shows of the definition: who enters and what each arm gets."""
+    config = definition.config
+    shown = {name: config.get(name) for name in CONTEXT}
+    shown["payloads"] = {v["key"]: v.get("payload") for v in config.get("variants", [])}
+    return shown
 
 
 def daily_units(data: ExperimentData) -> dict[str, int]:
