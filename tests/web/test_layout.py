@@ -79,3 +79,15 @@ def test_results_page_fits_without_sideways_scrolling(
     assert found["bars"] >= 6, found
     assert found["cards"] == ("block" if width == 390 else "table-row")
     assert (ARTIFACTS / f"layout-{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(("width", "name"), [(1280, "desktop"), (390, "phone")])
+def test_experiment_list_fits_without_sideways_scrolling(
+    chromium: str, service: str, tmp_path: Path, width: int, name: str
+) -> None:
+    with Browser(chromium, tmp_path / "profile") as browser:
+        browser.open(f"{service}/?sort=units&order=desc", width, 900)
+        found = browser.evaluate(OVERFLOW.replace("table.results tr", "table tr"))
+        browser.screenshot(ARTIFACTS / f"list-{name}.png")
+    assert found["scroll"] <= found["inner"] == width, found
+    assert found["wide"] == [], f"the list scrolls sideways at {width} px"

@@ -99,10 +99,13 @@ def test_shipped_and_stopped_show_their_status_as_the_decision(client: FlaskClie
     page = client.get("/").get_data(as_text=True)
     shipped = page[page.index('<tr data-key="epsilon-shipped">') :]
     shipped = shipped[: shipped.index("</tr>")]
-    assert 'class="text decision-shipped">Shipped: green</td>' in shipped
+    assert 'class="text decision-shipped" data-label="Decision">Shipped: green</td>' in shipped
     assert "Insufficient data" not in shipped
     stopped = page[page.index('<tr data-key="delta-stopped">') :]
-    assert 'class="text decision-stopped">Stopped</td>' in stopped[: stopped.index("</tr>")]
+    assert (
+        'class="text decision-stopped" data-label="Decision">Stopped</td>'
+        in stopped[: stopped.index("</tr>")]
+    )
 
 
 @pytest.mark.parametrize(
