@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from flask import Flask
 
 from tests.stats.test_bayesian import moments, proportion
 from tests.support import seed as seeded
+from xp.cli import cli
 from xp.reports.html import render_html
 from xp.reports.markdown import render_markdown
 from xp.results.build import experiment_results
@@ -107,3 +110,15 @@ def test_a_definitions_prior_shrinks_the_posterior(document) -> None:  # type: i
     assert expected is not None
     assert (rel.estimate, rel.se) == pytest.approx((expected.mean, expected.sd), rel=1e-9)
     assert abs(rel.estimate or 0) < abs(data.estimate)  # pulled towards the prior's 0
+
+
+def test_xp_report_takes_the_bayesian_method(tmp_path: Path) -> None:
+    experiments = str(Path(__file__).resolve().parents[2] / "experiments")
+    result = CliRunner().invoke(
+        cli,
+        ["report", "checkout-button", "--method", "bayesian", "--experiments", experiments],
+        env={"XP_DATA_DIR": str(tmp_path), "XP_STORE_URL": ""},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Bayesian, effect-based" in result.output
+    assert "| Chance to win | Risk |" in result.output  # even before any data

@@ -18,7 +18,7 @@ def render_markdown(results: ResultsDocument) -> str:
     lines += ["", *_decision(results)]
     level = fmt.ci_level(results.alpha)
     for metric in results.metrics:
-        lines += ["", *_metric(metric, level)]
+        lines += ["", *_metric(metric, level, results.method == "bayesian")]
     lines += ["", *_srm(results.srm), "", *_diagnostics(results.diagnostics)]
     segmented = [m for m in results.metrics if m.segments]
     if segmented:
@@ -78,7 +78,7 @@ def _decision(results: ResultsDocument) -> list[str]:
     return lines
 
 
-def _metric(metric: MetricResult, level: str) -> list[str]:
+def _metric(metric: MetricResult, level: str, bayesian: bool = False) -> list[str]:
     kind = metric.kind
     style = fmt.style(metric)
     title = (
@@ -86,7 +86,6 @@ def _metric(metric: MetricResult, level: str) -> list[str]:
         f"{metric.direction or 'increase'} is better)"
     )
     half_width = glance.scale(metric.comparisons)
-    bayesian = any(c.bayesian for c in metric.comparisons)
     header = (
         "Variant",
         "Units",
