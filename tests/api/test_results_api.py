@@ -125,7 +125,7 @@ def test_every_format(api: FlaskClient, fmt: str, mimetype: str, needle: str) ->
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ("method=bayesian", "method"),
+        ("method=bayes", "method"),
         ("format=pdf", "format"),
         ("alpha=2", "alpha"),
         ("alpha=nan", "alpha"),

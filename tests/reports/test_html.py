@@ -53,11 +53,11 @@ def test_decision_summary_and_lift() -> None:
 
 def test_primary_metric_has_a_chart_and_its_numbers_in_a_table() -> None:
     page = render_html(sample_results())
-    start = page.index("<svg")
+    start = page.index('<svg xmlns="http://www.w3.org/2000/svg" class="chart"')
     svg = ET.fromstring(page[start : page.index("</svg>", start) + len("</svg>")])
     assert any(e.get("class") == "line" for e in svg.iter())
-    assert page.count("<svg") == 1  # only the primary metric has a chart
-    series = page[page.index('<table class="series"') :]
+    assert page.count('class="chart"') == 2  # only the primary metric has a chart (figure, svg)
+    series = page[page.index('<table class="series results"') :]
     assert "2026-11-10" in series and "+4.3%" in series and "-6.6%" in series
 
 

@@ -14,6 +14,8 @@ from xp.reports.markdown import render_markdown
 from xp.results.document import ResultsDocument
 
 SVG = "{http://www.w3.org/2000/svg}"
+ABSOLUTE = '<td class="lift absolute" data-label="Absolute lift">'
+RELATIVE = '<td class="lift relative" data-label="Relative lift">'
 OBSERVED = {"estimate": -1.0, "se": None, "ci_low": None, "ci_high": None, "p_value": None}
 
 
@@ -55,14 +57,14 @@ def test_markdown_says_insufficient_data_instead_of_numbers() -> None:
 def test_html_says_insufficient_data_in_tables_and_the_series() -> None:
     page = render_html(_insufficient())
     # the primary comparison, and the sample's one-unit tablet segment
-    assert page.count('<td class="lift absolute">insufficient data</td>') == 2
-    assert page.count('<td class="lift relative">insufficient data</td>') == 2
+    assert page.count(f"{ABSOLUTE}insufficient data</td>") == 2
+    assert page.count(f"{RELATIVE}insufficient data</td>") == 2
     assert page.count('<td colspan="4" class="text insufficient">insufficient data</td>') == 3
     assert "CUPED for green: insufficient data." in page
     assert "-100.0%" not in page
     # the untouched sample shows numbers in the same places: only its segment lacks them
     normal = render_html(sample_results())
-    assert normal.count('<td class="lift relative">insufficient data</td>') == 1
+    assert normal.count(f"{RELATIVE}insufficient data</td>") == 1
     assert 'class="text insufficient"' not in normal and "CUPED for green: insuff" not in normal
 
 

@@ -338,7 +338,7 @@ def test_unknown_method_or_alpha_is_refused(
 ) -> None:
     definition, _ = seeded
     with pytest.raises(ValueError, match="method"):
-        results_json(definition, store, method="bayesian")
+        results_json(definition, store, method="bayes")
     with pytest.raises(ValueError, match="alpha"):
         results_json(definition, store, alpha=1.0)
 
@@ -384,17 +384,19 @@ DOCUMENTED = {
     "experiment": {
         "key", "name", "status", "winner", "hypothesis", "owner", "start", "end",
         "planned_sample", "variants", "segments", "metrics", "first_exposure_day",
-        "last_exposure_day", "days_running",
+        "last_exposure_day", "days_running", "days_left", "daily_units", "mde",
+        "context",
     },
     "srm": {"p_value", "alarm", "threshold", "chi2", "observed", "expected"},
     "decision": {"decision", "reasons", "winner"},
     "metric": {
-        "name", "kind", "role", "direction", "exploratory", "correction", "variants",
-        "comparisons", "series", "segments",
+        "name", "kind", "role", "direction", "exploratory", "correction", "display_name",
+        "format", "currency", "description", "variants", "comparisons", "series", "segments",
     },
     "variant": {"variant", "units", "sum", "mean", "sd"},
     "comparison": {
-        "variant", "absolute", "relative", "reason", "p_value_corrected", "significant", "cuped",
+        "variant", "absolute", "relative", "reason", "p_value_corrected", "significant",
+        "bayesian", "cuped",
     },
     "estimate": {"estimate", "se", "ci_low", "ci_high", "p_value"},
     "cuped": {
@@ -408,7 +410,7 @@ DOCUMENTED = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("method", ["frequentist", "sequential"])
+@pytest.mark.parametrize("method", ["frequentist", "sequential", "bayesian"])
 def test_the_json_has_the_documented_keys_and_round_trips(
     store: Store, seeded: tuple[Definition, dict[str, list[dict[str, float]]]], method: str
 ) -> None:

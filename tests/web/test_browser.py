@@ -82,7 +82,8 @@ def test_experiment_page_in_chromium(
     section = section[: section.index("</section>")]
     assert primary_lift(units) in section
 
-    svg = section[section.index("<svg") : section.index("</svg>")]
+    start = section.index('class="chart" id=')  # the lift chart, after the interval bars
+    svg = section[start : section.index("</svg>", start)]
     line = re.search(r'<path class="line" d="([^"]+)"', svg)
     assert line is not None
     assert len(re.findall(r"[ML]-?[\d.]+,-?[\d.]+", line.group(1))) >= 2  # a drawn series

@@ -221,7 +221,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 {
                     "name": "method",
                     "in": "query",
-                    "schema": {"enum": ["frequentist", "sequential"]},
+                    "schema": {"enum": ["frequentist", "sequential", "bayesian"]},
                 },
                 {
                     "name": "alpha",

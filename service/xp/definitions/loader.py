@@ -115,6 +115,9 @@ def parse_definition(raw: Any, source: str) -> tuple[Definition | None, list[Pro
             window=m["window_days"],
             direction=m["direction"],
             description=m["description"],
+            display_name=m["display_name"],
+            format=m["format"],
+            currency=m["currency"],
         )
         for m in data["metrics"]
     )

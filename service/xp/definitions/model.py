@@ -38,6 +38,8 @@ METRIC_TRAITS: dict[str, MetricTraits] = {
 METRIC_KINDS = tuple(METRIC_TRAITS)
 METRIC_ROLES = ("primary", "secondary", "guardrail")
 DIRECTIONS = ("increase", "decrease")
+# How a metric's values read to people (xp.reports.formatting); currency takes an ISO 4217 code.
+METRIC_FORMATS = ("percent", "number", "currency", "duration")
 DAY_SECONDS = 86_400.0
 
 
@@ -59,6 +61,9 @@ class Metric:
     window: tuple[float, float] | None = None
     direction: str = "increase"
     description: str = ""
+    display_name: str = ""  # the label people read; the name stays the key
+    format: str | None = None  # one of METRIC_FORMATS; None: percent for rates, else number
+    currency: str | None = None  # with format "currency"
 
     @property
     def traits(self) -> MetricTraits:

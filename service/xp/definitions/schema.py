@@ -8,7 +8,13 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from xp.definitions.model import DIRECTIONS, METRIC_KINDS, METRIC_ROLES, METRIC_TRAITS
+from xp.definitions.model import (
+    DIRECTIONS,
+    METRIC_FORMATS,
+    METRIC_KINDS,
+    METRIC_ROLES,
+    METRIC_TRAITS,
+)
 from xp_client.conditions import validate_condition
 from xp_client.schedule import ScheduleError, parse_instant
 
@@ -96,7 +102,25 @@ class MetricSchema(Schema):
     denominator = fields.String(validate=validate.Length(min=1, max=128))
     window_days = WindowField(allow_none=True, load_default=None)
     direction = fields.String(load_default="increase", validate=validate.OneOf(DIRECTIONS))
-    description = fields.String(load_default="")
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    display_name = fields.String(load_default="", validate=validate.Length(max=120))
+    format = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(METRIC_FORMATS)
+    )
+    currency = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^[A-Z]{3}\Z", error="must be an ISO 4217 code such as USD"),
+    )
+
+    @validates_schema
+    def _currency(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("format") == "currency" and not data.get("currency"):
+            raise ValidationError(
+                "a currency metric needs 'currency' (a code such as USD)", "currency"
+            )
+        if data.get("currency") and data.get("format") != "currency":
+            raise ValidationError("'currency' goes with format: currency", "currency")
 
     @validates_schema(pass_original=True)
     def _kind_fields(self, data: dict[str, Any], original: Any, **_: Any) -> None:
@@ -121,6 +145,16 @@ class MetricSchema(Schema):
             errors["window_days"] = [f"a {kind} metric needs window_days: [start, end] in days"]
         if errors:
             raise ValidationError(errors)
+
+
+class PriorSchema(Schema):
+    """A Gaussian prior on the relative lift for ``method=bayesian`` (flat unless proper)."""
+
+    mean = fields.Float(load_default=0.0, allow_nan=False)
+    variance = fields.Float(
+        load_default=1.0, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    proper = fields.Boolean(load_default=False)
 
 
 class ExperimentSchema(Schema):
@@ -160,6 +194,7 @@ class ExperimentSchema(Schema):
         strict=True, allow_none=True, load_default=None, validate=validate.Range(min=2)
     )
     phase = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 1000))
+    bayesian_prior = fields.Nested(PriorSchema, load_default=None, allow_none=True)
     # Replaced by ``phase``: kept so an old file gets a message saying so, not "unknown field".
     allow_rebucket = fields.Boolean()  # gone; kept only to refuse it with a pointer to phase
 

@@ -1,6 +1,8 @@
 """The results document as CSV: one row per (metric, variant, segment), for spreadsheets/pandas.
 
-Overall rows have an empty ``segment`` and ``segment_value``; the control's rows have empty
+``metric_label`` is the definition's display name (else the name) and ``format`` how its
+values read (``percent``, ``number``, ``duration``, ``currency:USD``). Overall rows have an
+empty ``segment`` and ``segment_value``; the control's rows have empty
 lift columns. Numbers are written at full precision, booleans as ``true``/``false``, missing
 values as empty cells.
 """
@@ -12,6 +14,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from xp.reports.formatting import style
 from xp.results.document import Comparison, ResultsDocument, VariantRow
 
 COLUMNS = (
@@ -49,6 +52,8 @@ COLUMNS = (
     "cuped_rel_ci_low",
     "cuped_rel_ci_high",
     "cuped_rel_p_value",
+    "metric_label",
+    "format",
 )
 
 ESTIMATE_FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value")
@@ -75,6 +80,8 @@ def result_rows(results: ResultsDocument) -> Iterator[dict[str, Any]]:
             "role": metric.role,
             "direction": metric.direction,
             "correction": metric.correction,
+            "metric_label": metric.label,
+            "format": style(metric),
         }
         for stats in metric.variants:
             yield {

@@ -7,7 +7,7 @@ import math
 from typing import Any, Protocol
 
 from xp.definitions.model import METRIC_TRAITS
-from xp.results.document import Comparison, ExperimentInfo
+from xp.results.document import Comparison, ExperimentInfo, MetricResult
 
 MISSING = "—"
 
@@ -18,6 +18,8 @@ DECISIONS = {
     "guardrail_breached": "Guardrail breached",
     "srm_alarm": "Sample ratio mismatch",
     "insufficient_data": "Insufficient data",
+    "shipped": "Shipped",  # the experiment list: the status wins over the data's decision
+    "stopped": "Stopped",
 }
 
 # What a comparison with a reason shows in place of its numbers (stats/sufficiency.py).
@@ -91,22 +93,88 @@ def decimal(value: Any, digits: int = 1) -> str:
     return f"{value:,.{digits}f}" if is_number(value) else MISSING
 
 
-def mean(value: Any, kind: str) -> str:
-    """A variant's mean: a rate as a percentage, anything else as a number."""
-    return percent(value, 2, signed=False) if kind in RATE_KINDS else number(value)
+def style(metric: MetricResult) -> str:
+    """How a metric's values read: ``percent``, ``number``, ``duration`` or ``currency:USD``.
+
+    Without a ``format`` in the definition a rate reads as a percentage, anything else as a
+    number.
+    """
+    if metric.format == "currency" and metric.currency:
+        return f"currency:{metric.currency}"
+    if metric.format:
+        return metric.format
+    return _style(metric.kind)
 
 
-def absolute(value: Any, kind: str) -> str:
-    """An absolute lift: in percentage points for rates."""
-    if kind in RATE_KINDS:
+def _style(style_or_kind: str | None) -> str:
+    """A style, or a metric kind (callers that know only the kind) turned into its default."""
+    if style_or_kind in METRIC_TRAITS:
+        return "percent" if style_or_kind in RATE_KINDS else "number"
+    return style_or_kind or "number"
+
+
+def mean(value: Any, style_or_kind: str) -> str:
+    """A variant's mean in the metric's style (a rate as a percentage by default)."""
+    shown = _style(style_or_kind)
+    if shown == "percent":
+        return percent(value, 2, signed=False)
+    if shown.startswith("currency:"):
+        return money(value, shown.removeprefix("currency:"))
+    if shown == "duration":
+        return duration(value)
+    return number(value)
+
+
+def absolute(value: Any, style_or_kind: str) -> str:
+    """An absolute lift: percentage points for a percent style, else in the metric's unit."""
+    shown = _style(style_or_kind)
+    if shown == "percent":
         return f"{value * 100:+.2f} pp" if is_number(value) else MISSING
+    if shown.startswith("currency:"):
+        return money(value, shown.removeprefix("currency:"), signed=True)
+    if shown == "duration":
+        return duration(value, signed=True)
     return number(value, signed=True)
+
+
+def money(value: Any, code: str, signed: bool = False) -> str:
+    """``8.4166`` in USD as ``8.42 USD``; amounts under a cent keep four significant digits."""
+    if not is_number(value):
+        return MISSING
+    sign = "+" if signed else ""
+    small = abs(value) < 0.01 and value != 0
+    text = f"{value:{sign}.4g}" if small or abs(value) >= 1e9 else f"{value:{sign},.2f}"
+    return f"{text} {code}"
+
+
+def duration(value: Any, signed: bool = False) -> str:
+    """Seconds as ``42.5 s``, ``3 min 05 s``, ``2 h 03 min`` or ``4 d 07 h``."""
+    if not is_number(value):
+        return MISSING
+    sign = (
+        ("+" if value > 0 else "-" if value < 0 else "") if signed else ("-" if value < 0 else "")
+    )
+    seconds = abs(value)
+    if seconds < 59.95:  # what would not round to "60.0 s"
+        return f"{sign}{seconds:.3g} s"
+    # Round once at the unit shown, so 3599.7 s reads "1 h 00 min", not "60 min 00 s".
+    if round(seconds) < 3600:
+        minutes, rest = divmod(round(seconds), 60)
+        return f"{sign}{minutes} min {rest:02d} s"
+    if round(seconds / 60) < 1440:
+        hours, rest = divmod(round(seconds / 60), 60)
+        return f"{sign}{hours} h {rest:02d} min"
+    if seconds >= 86_400 * 10_000:  # a huge value stays one short figure
+        return f"{sign}{seconds / 86_400:.4g} d"
+    days, rest = divmod(round(seconds / 3600), 24)
+    return f"{sign}{days:,} d {rest:02d} h"
 
 
 def interval(
     estimate: Interval | None, kind: str | None = None, reason_code: str | None = None
 ) -> str:
-    """``+4.3% (-6.6% to +15.1%)``; ``kind`` given means an absolute lift of that metric kind.
+    """``+4.3% (-6.6% to +15.1%)``; ``kind`` (a style or a metric kind) given means an absolute
+    lift in that style.
 
     A comparison with a reason code (``insufficient_data``) shows the reason, never a number:
     its observed lift has no interval and supports no reading.

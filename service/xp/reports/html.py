@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from html import escape
 from importlib import resources
 from typing import Any
 
@@ -16,8 +17,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from xp.reports import formatting as fmt
+from xp.reports import glance
 from xp.reports.charts import lift_chart, lift_series
-from xp.results.document import MetricResult, ResultsDocument
+from xp.reports.traffic import traffic_chart
+from xp.results.document import Comparison, MetricResult, ResultsDocument
 
 
 @dataclass(frozen=True)
@@ -71,17 +74,27 @@ def environment() -> Environment:
         p_clause=fmt.p_clause,
         decimal=fmt.decimal,
         mean=fmt.mean,
+        style=fmt.style,
         absolute=fmt.absolute,
         interval=fmt.interval,
         ci_level=fmt.ci_level,
         decision=fmt.decision,
         reason=fmt.reason,
         correction=fmt.correction,
+        corrected_header=_corrected_header,
+        correction_note=_correction_note,
         significance=fmt.significance,
         dates=fmt.dates,
+        moment=fmt.moment,
     )
     env.globals.update(
         lift_chart=_metric_chart,
+        glance_bar=_glance_bar,
+        traffic_chart=lambda daily: Markup(traffic_chart(daily)),  # noqa: S704 - escaped
+        bar_scale=glance.scale,
+        segment_scale=_segment_scale,
+        verdict=glance.verdict,
+        verdict_words=glance.VERDICT_WORDS,
         rate_kinds=fmt.RATE_KINDS,
         diagnostics_meaning=fmt.DIAGNOSTICS,
     )
@@ -95,7 +108,47 @@ def _metric_chart(metric: MetricResult, chart_id: str, results: ResultsDocument)
         else "confidence interval"
     )
     title = (
-        f"Cumulative relative lift of {metric.name} per day, {fmt.ci_level(results.alpha)} {band}"
+        f"Cumulative relative lift of {metric.label} per day, {fmt.ci_level(results.alpha)} {band}"
     )
     svg = lift_chart(lift_series(metric.series), title=title, chart_id=chart_id)
     return Markup(svg)  # noqa: S704 - lift_chart escapes every piece of text it draws
+
+
+def _glance_bar(comparison: Comparison, direction: str, half_width: float, level: str) -> Markup:
+    """The interval bar and, for screen readers, the same reading in words."""
+    label = glance.words(comparison, direction, level)
+    bar = glance.interval_bar(comparison, direction, half_width, label)
+    return Markup(  # noqa: S704 - interval_bar escapes its text; the label is escaped here
+        f'{bar}<span class="sr-only">{escape(label)}</span>'
+    )
+
+
+CORRECTION_TITLES = {
+    "holm": "p-value adjusted with Holm's step-down method across the primary metrics' comparisons",
+    "bh": "p-value adjusted with the Benjamini-Hochberg false discovery rate method",
+}
+
+
+def _corrected_header(correction: str) -> Markup:
+    """The corrected p-value's header, with a tooltip naming the correction it used."""
+    title = CORRECTION_TITLES.get(correction)
+    if title is None:  # guardrails and secondaries are judged alone: say so, not "(none)"
+        return Markup(
+            '<abbr title="no multiple-comparison correction applies">p (uncorrected)</abbr>'
+        )
+    name = escape(fmt.correction(correction))
+    return Markup(f'<abbr title="{escape(title)}">p ({name})</abbr>')  # noqa: S704 - escaped
+
+
+def _correction_note(correction: str) -> str:
+    """The footnote that says which correction the corrected p-value column used."""
+    if correction in CORRECTION_TITLES:
+        return f"Corrected p: {CORRECTION_TITLES[correction]}; the verdict reads it."
+    return (
+        "No multiple-comparison correction applies to this metric; the verdict reads its p-value."
+    )
+
+
+def _segment_scale(metric: MetricResult) -> float:
+    """One bar scale for all of a metric's segment rows."""
+    return glance.scale(c for s in metric.segments for c in s.comparisons)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from xp.reports import formatting as fmt
+from xp.reports import glance
 from xp.results.document import Comparison, MetricResult, ResultsDocument, SrmCheck
 
 
@@ -17,7 +18,7 @@ def render_markdown(results: ResultsDocument) -> str:
     lines += ["", *_decision(results)]
     level = fmt.ci_level(results.alpha)
     for metric in results.metrics:
-        lines += ["", *_metric(metric, level)]
+        lines += ["", *_metric(metric, level, results.method == "bayesian")]
     lines += ["", *_srm(results.srm), "", *_diagnostics(results.diagnostics)]
     segmented = [m for m in results.metrics if m.segments]
     if segmented:
@@ -54,6 +55,11 @@ def _method(results: ResultsDocument) -> str:
     if results.method == "sequential":
         tuning = fmt.count(results.sequential_tuning)
         return f"sequential, always valid (alpha {alpha}, tuned for {tuning} units)"
+    if results.method == "bayesian":
+        return (
+            f"Bayesian, effect-based (significant: chance to win above "
+            f"{fmt.percent(1 - alpha / 2, 1, False)} or below {fmt.percent(alpha / 2, 1, False)})"
+        )
     return f"frequentist, fixed horizon (alpha {alpha})"
 
 
@@ -72,31 +78,41 @@ def _decision(results: ResultsDocument) -> list[str]:
     return lines
 
 
-def _metric(metric: MetricResult, level: str) -> list[str]:
+def _metric(metric: MetricResult, level: str, bayesian: bool = False) -> list[str]:
     kind = metric.kind
+    style = fmt.style(metric)
     title = (
-        f"## {_inline(metric.name)} ({metric.role}, {kind}, "
+        f"## {_inline(metric.label)} ({metric.role}, {kind}, "
         f"{metric.direction or 'increase'} is better)"
     )
+    half_width = glance.scale(metric.comparisons)
     header = (
         "Variant",
         "Units",
-        "Rate" if kind in fmt.RATE_KINDS else "Mean",
+        ("Rate" if kind in fmt.RATE_KINDS else "Mean")
+        + (f" ({metric.currency})" if metric.currency else ""),
         f"Absolute lift ({level} CI)",
         f"Relative lift ({level} CI)",
-        "p-value",
-        f"p-value ({fmt.correction(metric.correction)})",
+        "Chance to win" if bayesian else "p-value",
+        "Risk"
+        if bayesian
+        else "p-value (uncorrected)"
+        if metric.correction == "none"
+        else f"p-value ({fmt.correction(metric.correction)})",
         "Significant",
+        "At a glance",
     )
     rows: list[tuple[str, ...]] = []
     for variant in metric.variants:
         comparison = metric.comparison(variant.variant)
-        stats = (fmt.count(variant.units), fmt.mean(variant.mean, kind))
+        stats = (fmt.count(variant.units), fmt.mean(variant.mean, style))
         if comparison is None:
-            rows.append((variant.variant, *stats, "baseline", "baseline", "", "", ""))
+            rows.append((variant.variant, *stats, "baseline", "baseline", "", "", "", ""))
         else:
-            rows.append((variant.variant, *stats, *_comparison_cells(comparison, kind)))
-    lines = [title, "", *_table(header, rows)]
+            cells = _comparison_cells(comparison, style, metric.direction, half_width)
+            rows.append((variant.variant, *stats, *cells))
+    about = [_inline(metric.description), ""] if metric.description else []
+    lines = [title, "", *about, *_table(header, rows), "", _footnote(metric, style)]
     for comparison in metric.comparisons:
         cuped = comparison.cuped
         if cuped is not None and cuped.reason:
@@ -106,20 +122,46 @@ def _metric(metric: MetricResult, level: str) -> list[str]:
                 "",
                 f"CUPED for {_inline(comparison.variant)} (variance reduced by "
                 f"{fmt.percent(cuped.variance_reduction, signed=False)}): absolute "
-                f"{fmt.interval(cuped.absolute, kind)}, relative "
+                f"{fmt.interval(cuped.absolute, style)}, relative "
                 f"{fmt.interval(cuped.relative)}, "
                 f"p-value {fmt.p_value(cuped.relative.p_value)}.",
             ]
     return lines
 
 
-def _comparison_cells(comparison: Comparison, kind: str) -> tuple[str, ...]:
+def _footnote(metric: MetricResult, style: str) -> str:
+    """What the abbreviations and the at-a-glance column mean, and which correction applied."""
+    pp = "pp: percentage points, the difference of two rates. " if style == "percent" else ""
+    correction = (
+        f"Corrected p-values use {fmt.correction(metric.correction)}."
+        if metric.correction != "none"
+        else "No multiple-comparison correction applies to this metric."
+    )
     return (
-        fmt.interval(comparison.absolute, kind, comparison.reason),
+        f"{pp}At a glance: ┆ is no effect, [━━] the relative lift's interval, ● its estimate, "
+        f"on one scale per table. {correction}"
+    )
+
+
+def _comparison_cells(
+    comparison: Comparison, style: str, direction: str, half_width: float
+) -> tuple[str, ...]:
+    return (
+        fmt.interval(comparison.absolute, style, comparison.reason),
         fmt.interval(comparison.relative, reason_code=comparison.reason),
-        fmt.p_value(comparison.relative.p_value),
-        fmt.p_value(comparison.p_value_corrected),
+        *(
+            (
+                fmt.percent(comparison.bayesian["chance_to_win"], 1, False),
+                fmt.percent(comparison.bayesian["risk_treatment"], 2, False),
+            )
+            if comparison.bayesian
+            else (
+                fmt.p_value(comparison.relative.p_value),
+                fmt.p_value(comparison.p_value_corrected),
+            )
+        ),
         fmt.significance(comparison),
+        glance.text_bar(comparison, direction, half_width),
     )
 
 
@@ -159,19 +201,22 @@ def _segments(metric: MetricResult, level: str) -> list[str]:
         "p-value",
         "p-value (Benjamini-Hochberg)",
         "Significant",
+        "At a glance",
     )
+    style = fmt.style(metric)
+    half_width = glance.scale(c for s in metric.segments for c in s.comparisons)
     rows = [
         (
             segment.segment,
             segment.value,
             _units(segment.units),
             comparison.variant,
-            *_comparison_cells(comparison, metric.kind),
+            *_comparison_cells(comparison, style, metric.direction, half_width),
         )
         for segment in metric.segments
         for comparison in segment.comparisons
     ]
-    return [f"### {_inline(metric.name)} by segment (exploratory)", "", *_table(header, rows)]
+    return [f"### {_inline(metric.label)} by segment (exploratory)", "", *_table(header, rows)]
 
 
 def _table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list[str]:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from xp.definitions.model import Definition, Metric
 from xp.definitions.phases import store_view
+from xp.results import progress as progress_of
 from xp.results.arms import arm, mean_arm, variant_rows
 from xp.results.document import (
     Comparison,
@@ -31,6 +32,7 @@ from xp.results.document import (
 )
 from xp.results.schedule import Dates, experiment_dates
 from xp.results.series import Looks, daily_looks
+from xp.stats.bayesian import GaussianPrior, bayesian_result, readings
 from xp.stats.cuped import cuped_compare
 from xp.stats.decision import Direction, MetricComparison, Role, decide
 from xp.stats.frequentist import (
@@ -49,7 +51,7 @@ from xp.store.model import ExperimentData, Slice, SufficientStats
 __all__ = ["CORRECTIONS", "METHODS", "experiment_results", "results_document"]
 
 # The analyses a report can show.
-METHODS = ("frequentist", "sequential")
+METHODS = ("frequentist", "sequential", "bayesian")
 # Below this many units in some variant the decision is ``insufficient_data``.
 MIN_SAMPLE_PER_VARIANT = 100
 CORRECTIONS = {"primary": "holm", "secondary": "bh", "guardrail": "none"}
@@ -87,7 +89,8 @@ def results_document(
     srm = srm_test([units[v] for v in variants], definition.weights)
 
     overall = [analysis.overall(metric, data) for metric in definition.metrics]
-    corrected = _corrected_overall(definition.metrics, overall)
+    # A posterior needs no multiple-comparison correction: the Bayesian rule reads each alone.
+    corrected = _corrected_overall(definition.metrics, overall, method != "bayesian")
     metrics = tuple(
         analysis.metric(metric, data, lifts, p)
         for metric, lifts, p in zip(definition.metrics, overall, corrected, strict=True)
@@ -121,8 +124,15 @@ def results_document(
         planned_sample=planned * min(w for w in definition.weights if w > 0) if planned else None,
     )
     generated = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    info = _experiment(definition, experiment_dates(definition, data, generated))
     return ResultsDocument(
-        experiment=_experiment(definition, experiment_dates(definition, data, generated)),
+        experiment=replace(
+            info,
+            days_left=progress_of.days_left(definition, generated),
+            daily_units=progress_of.daily_units(data),
+            mde=progress_of.primary_mde(metrics, {v: units[v] for v in open_arms}, alpha),
+            context=progress_of.context(definition),
+        ),
         method=method,
         alpha=alpha,
         sequential_tuning=analysis.tuning,
@@ -151,6 +161,8 @@ class _Analysis:
         self.method = method
         self.alpha = alpha
         self.tuning = float(definition.planned_sample or DEFAULT_TUNING)
+        # The definition's bayesian_prior (validated by its schema), else a flat prior.
+        self.prior = GaussianPrior(**(definition.config.get("bayesian_prior") or {}))
         self.control = definition.variant_keys[0]
         self.treatments = definition.variant_keys[1:]
 
@@ -166,6 +178,8 @@ class _Analysis:
         """This document's method's intervals and p-values of one comparison's moments."""
         if self.method == "sequential":
             return sequential_result(moments, self.alpha, self.tuning)
+        if self.method == "bayesian":
+            return bayesian_result(moments, self.alpha, self.prior)
         return frequentist_result(moments, self.alpha)
 
     def lifts(self, arms: Mapping[str, ArmSummary]) -> dict[str, LiftResult]:
@@ -193,7 +207,7 @@ class _Analysis:
         stats = data.metrics.get(metric.name, {})
         cuped = self.cuped(metric, stats)
         comparisons = tuple(
-            _comparison(v, result, corrected[v], self.alpha, cuped.get(v))
+            _comparison(v, result, corrected[v], self.alpha, cuped.get(v), metric.direction)
             for v, result in overall.results.items()
         )
         looks = overall.looks
@@ -203,11 +217,15 @@ class _Analysis:
             role=metric.role,
             direction=metric.direction,
             exploratory=metric.role == "secondary",
-            correction=CORRECTIONS[metric.role],
+            correction="none" if self.method == "bayesian" else CORRECTIONS[metric.role],
             variants=variant_rows(stats, self.arms(metric, stats)),
             comparisons=comparisons,
             series=looks.points() if looks is not None and metric.role == "primary" else (),
             segments=self.segments(metric, data.segments),
+            display_name=metric.display_name,
+            format=metric.format,
+            currency=metric.currency,
+            description=metric.description,
         )
 
     def cuped(self, metric: Metric, stats: Mapping[str, SufficientStats]) -> dict[str, Cuped]:
@@ -260,7 +278,8 @@ class _Analysis:
         out = []
         for (name, value, piece, arms), one in zip(pieces, lifts, strict=True):
             comparisons = tuple(
-                _comparison(v, result, next(adjusted), self.alpha) for v, result in one.items()
+                _comparison(v, result, next(adjusted), self.alpha, direction=metric.direction)
+                for v, result in one.items()
             )
             out.append(
                 SegmentResult(
@@ -280,7 +299,9 @@ def _comparison(
     corrected: float | None,
     alpha: float,
     cuped: Cuped | None = None,
+    direction: str = "increase",
 ) -> Comparison:
+    bayes = readings(result.relative, direction) if result.method == "bayesian" else None
     return Comparison(
         variant=variant,
         absolute=result.absolute,
@@ -289,14 +310,17 @@ def _comparison(
         p_value_corrected=corrected,
         significant=corrected is not None and corrected < alpha,
         cuped=cuped,
+        bayesian=bayes,
     )
 
 
 def _corrected_overall(
-    metrics: Sequence[Metric], overall: Sequence[_Overall]
+    metrics: Sequence[Metric], overall: Sequence[_Overall], correct_any: bool = True
 ) -> list[dict[str, float | None]]:
     """Per metric, each treatment's p-value after its role's correction (none: guardrails)."""
     corrected = [{v: r.p_value for v, r in o.results.items()} for o in overall]
+    if not correct_any:
+        return corrected
     for role, correct in (("primary", holm), ("secondary", benjamini_hochberg)):
         family = [(i, v) for i, m in enumerate(metrics) if m.role == role for v in corrected[i]]
         adjusted = _correct([corrected[i][v] for i, v in family], correct)

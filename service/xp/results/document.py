@@ -8,28 +8,12 @@ and :meth:`ResultsDocument.from_dict` reads that JSON back (tests, saved reports
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from xp.stats.decision import Decision
 from xp.stats.frequentist import Estimate
 from xp.stats.sufficient import json_safe
-
-__all__ = [
-    "Band",
-    "Comparison",
-    "Cuped",
-    "Decision",
-    "Estimate",
-    "ExperimentInfo",
-    "MetricResult",
-    "ResultsDocument",
-    "SegmentResult",
-    "SeriesPoint",
-    "SrmCheck",
-    "VariantRow",
-    "VariantWeight",
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +43,14 @@ class ExperimentInfo:
     first_exposure_day: str | None = None
     last_exposure_day: str | None = None
     days_running: float | None = None
+    # Progress (xp.results.progress): days left of the planned window, units first exposed
+    # per UTC day (all arms), and the primary metric's relative MDE reachable with the units
+    # so far (80% power).
+    days_left: float | None = None
+    daily_units: Mapping[str, int] = field(default_factory=dict)
+    mde: float | None = None
+    # The definition's unit, coverage, targeting, layer and variant payloads (as its JSON).
+    context: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def control(self) -> str | None:
@@ -112,6 +104,7 @@ class Comparison:
     p_value_corrected: float | None
     significant: bool
     cuped: Cuped | None = None
+    bayesian: Mapping[str, float] | None = None  # chance_to_win, risk_treatment, risk_control
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +141,9 @@ class SegmentResult:
     comparisons: tuple[Comparison, ...]
 
 
+LABELS = ("display_name", "format", "currency", "description")
+
+
 @dataclass(frozen=True, slots=True)
 class MetricResult:
     name: str
@@ -160,6 +156,17 @@ class MetricResult:
     comparisons: tuple[Comparison, ...]
     series: tuple[SeriesPoint, ...]
     segments: tuple[SegmentResult, ...]
+    # The labels the definition gives (definitions.model.Metric, LABELS); saved documents
+    # lack them.
+    display_name: str = ""
+    format: str | None = None
+    currency: str | None = None
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        """What people read: the display name, else the metric's name."""
+        return self.display_name or self.name
 
     def comparison(self, variant: str) -> Comparison | None:
         """The comparison of treatment ``variant``; ``None`` for the control."""
@@ -234,7 +241,8 @@ class ResultsDocument:
 def _info_dict(e: ExperimentInfo) -> dict[str, Any]:
     plain = {f.name: getattr(e, f.name) for f in fields(ExperimentInfo)}
     variants = [{"key": v.key, "weight": v.weight} for v in e.variants]
-    return {**plain, "variants": variants, "segments": list(e.segments), "metrics": list(e.metrics)}
+    sequences = {"segments": list(e.segments), "metrics": list(e.metrics)}
+    return {**plain, "variants": variants, **sequences, "daily_units": dict(e.daily_units)}
 
 
 def _info_of(e: Mapping[str, Any]) -> ExperimentInfo:
@@ -253,6 +261,7 @@ def _metric_dict(m: MetricResult) -> dict[str, Any]:
         "direction": m.direction,
         "exploratory": m.exploratory,
         "correction": m.correction,
+        **{name: getattr(m, name) for name in LABELS},
         "variants": [_row_dict(r) for r in m.variants],
         "comparisons": [_comparison_dict(c) for c in m.comparisons],
         "series": [_point_dict(p) for p in m.series],
@@ -277,6 +286,7 @@ def _metric_of(m: Mapping[str, Any]) -> MetricResult:
         direction=m["direction"],
         exploratory=m["exploratory"],
         correction=m["correction"],
+        **{name: m[name] for name in LABELS if name in m},
         variants=tuple(_row_of(r) for r in m["variants"]),
         comparisons=tuple(_comparison_of(c) for c in m["comparisons"]),
         series=tuple(_point_of(p) for p in m["series"]),
@@ -294,13 +304,7 @@ def _metric_of(m: Mapping[str, Any]) -> MetricResult:
 
 
 def _row_dict(r: VariantRow) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "variant": r.variant,
-        "units": r.units,
-        "sum": r.sum,
-        "mean": r.mean,
-        "sd": r.sd,
-    }
+    row = {"variant": r.variant, "units": r.units, "sum": r.sum, "mean": r.mean, "sd": r.sd}
     if r.denominator_sum is not None:
         row["denominator_sum"] = r.denominator_sum
     return row
@@ -321,6 +325,7 @@ def _comparison_dict(c: Comparison) -> dict[str, Any]:
         "reason": c.reason,
         "p_value_corrected": c.p_value_corrected,
         "significant": c.significant,
+        "bayesian": None if c.bayesian is None else dict(c.bayesian),
         "cuped": None
         if cuped is None
         else {
@@ -343,6 +348,7 @@ def _comparison_of(c: Mapping[str, Any]) -> Comparison:
         reason=c["reason"],
         p_value_corrected=c["p_value_corrected"],
         significant=c["significant"],
+        bayesian=c.get("bayesian"),
         cuped=None
         if cuped is None
         else Cuped(

@@ -3,13 +3,17 @@
 The one entry point behind ``xp analyze`` and ``POST /v1/analyze``. The first variant is the
 control; every other variant is compared with it, by Welch/delta method (``frequentist``) or
 by the always-valid confidence sequence (``sequential``), with Holm-corrected p-values across
-the treatments, an SRM check when ``weights`` are given, and CUPED when every variant carries
+the treatments, or by GrowthBook's effect-based Bayesian test (``bayesian``: posterior, chance
+to win and risk read with ``direction``, a Gaussian ``prior`` on the relative lift), an SRM
+check when ``weights`` are given, and CUPED when every variant carries
 a pre-period ``covariate`` (GrowthBook's: ``cuped_compare``, theta pooled per pair). A
 degenerate comparison answers ``reason: insufficient_data`` with null p-values and intervals
 (``sufficiency.py``). Request::
 
     {"metric": {"kind": "mean" | "proportion", "name"?: str},
-     "alpha"?: 0.05, "method"?: "frequentist" | "sequential", "sequential_tuning"?: 5000,
+     "alpha"?: 0.05, "method"?: "frequentist" | "sequential" | "bayesian",
+     "sequential_tuning"?: 5000, "prior"?: {"mean": 0, "variance": 1, "proper": false},
+     "direction"?: "increase" | "decrease",
      "weights"?: [0.5, 0.5],
      "variants": [{"key": "control", "n": 3407, "sum": 1396.87, "sum_squares": 52377.9767,
                    "covariate"?: {"sum": ..., "sum_squares": ..., "sum_product": ...}}, ...]}
@@ -22,11 +26,12 @@ what cannot be computed is ``null``, with a ``reason`` code.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from xp.stats.bayesian import GaussianPrior, bayesian_result, readings
 from xp.stats.cuped import cuped_compare
 from xp.stats.frequentist import LiftMoments, LiftResult, frequentist_result, lift_moments
 from xp.stats.multiple import holm
@@ -81,6 +86,12 @@ class MetricSchema(Schema):
     name = fields.String()
 
 
+class PriorSchema(Schema):
+    mean = FiniteFloat(load_default=0.0)
+    variance = FiniteFloat(load_default=1.0, validate=validate.Range(min=0, min_inclusive=False))
+    proper = fields.Boolean(load_default=False)
+
+
 class AnalyzeSchema(Schema):
     metric = fields.Nested(MetricSchema, required=True)
     alpha = FiniteFloat(
@@ -88,7 +99,12 @@ class AnalyzeSchema(Schema):
         validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False),
     )
     method = fields.String(
-        load_default="frequentist", validate=validate.OneOf(["frequentist", "sequential"])
+        load_default="frequentist",
+        validate=validate.OneOf(["frequentist", "sequential", "bayesian"]),
+    )
+    prior = fields.Nested(PriorSchema)  # bayesian: a Gaussian prior on the relative lift
+    direction = fields.String(
+        load_default="increase", validate=validate.OneOf(("increase", "decrease"))
     )
     sequential_tuning = FiniteFloat(
         load_default=DEFAULT_TUNING, validate=validate.Range(min=0, min_inclusive=False)
@@ -166,13 +182,23 @@ def analyze(request: Any) -> dict[str, Any]:
         v["n"] = int(v["n"])  # validated whole and finite
     raw = [_arm(kind, v) for v in variants]
 
+    prior = GaussianPrior(**data["prior"]) if "prior" in data else GaussianPrior()
+
     def lift(moments: LiftMoments) -> LiftResult:
         if method == "sequential":
             return sequential_result(moments, alpha, tuning)
+        if method == "bayesian":
+            return bayesian_result(moments, alpha, prior)
         return frequentist_result(moments, alpha)
 
     results = [lift(lift_moments(raw[0], arm)) for arm in raw[1:]]
-    corrected = holm([r.p_value for r in results])
+    # A posterior needs no multiple-comparison correction (docs/results.md, Bayesian method).
+    tails = [r.p_value for r in results]
+    corrected: Sequence[float] = (
+        [math.nan if p is None else p for p in tails]
+        if method == "bayesian"
+        else [float(p) for p in holm(tails)]
+    )
 
     covariates: list[CovariateStats | None] | None = None
     if "covariate" in variants[0]:
@@ -188,6 +214,8 @@ def analyze(request: Any) -> dict[str, Any]:
         row = {"variant": variant["key"], **result.to_dict()}
         row["p_value_corrected"] = float(corrected[i - 1])  # nan (null) when untested
         row["cuped"] = None
+        if method == "bayesian":
+            row["bayesian"] = readings(result.relative, data["direction"])
         if covariates is not None:
             # GrowthBook's CUPED: theta pooled over this control-treatment pair
             cuped = cuped_compare(raw, covariates, treatment=i)
@@ -208,7 +236,7 @@ def analyze(request: Any) -> dict[str, Any]:
         "method": method,
         "alpha": alpha,
         "sequential_tuning": tuning,
-        "correction": "holm",
+        "correction": "none" if method == "bayesian" else "holm",
         "variants": [
             {
                 "variant": v["key"],

@@ -22,6 +22,7 @@ from xp.definitions.features import FeatureDefinition
 from xp.errors import ApiError, NotFound
 from xp.runtime import runtime
 from xp.web.exports import units_csv_response
+from xp.web.listing import SORTS, parse_query, select, shown_decision, tab_counts
 from xp.web.render import message, nav, security_headers
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def _page_error(exc: ApiError) -> Response:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
+    query = parse_query(request.args)  # a bad parameter is a 422 before any work
     rows = []
     for found in every_experiment():
         definition, key = found.definition, found.definition.key
@@ -81,7 +83,9 @@ def index() -> ResponseReturnValue:
                 "status": found.status,
                 "owner": definition.owner,
                 "units": sum(results.units.values()),
-                "decision": results.decision.decision,
+                "decision": shown_decision(found.status, results.decision.decision),
+                "winner": definition.experiment.winner,
+                "start": results.experiment.start,
                 "href": url_for("pages.experiment", key=key),
                 "phase": definition.phase,
                 # Earlier phases stay readable, archived, each on its own page.
@@ -95,7 +99,15 @@ def index() -> ResponseReturnValue:
     from xp.reports.html import render as render_template
 
     features = feature_rows(runtime().registry.current().features.values())
-    return render_template("index.html", rows=rows, features=features, nav=nav())
+    return render_template(
+        "index.html",
+        rows=select(rows, query),
+        query=query,
+        tabs=tab_counts(rows),
+        sorts=SORTS,
+        features=features,
+        nav=nav(),
+    )
 
 
 def feature_rows(features: Iterable[FeatureDefinition]) -> list[dict[str, Any]]:

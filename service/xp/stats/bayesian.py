@@ -1,0 +1,196 @@
+"""GrowthBook's effect-based Bayesian test: a Gaussian prior on the lift, a Gaussian posterior.
+
+The data's lift (estimate ``d``, standard error ``s``: the same delta-method moments the
+frequentist test reads) is the likelihood ``N(d, s^2)``; the prior is ``N(m, v)`` when proper
+and flat when not. The posterior precision is ``1/s^2 + 1/v`` (``1/s^2`` for a flat prior),
+its mean ``(d/s^2 + m/v) / precision`` (``d`` for a flat prior). From the posterior:
+
+- chance to win ``P(lift > 0)`` (``P(lift < 0)`` for a metric where lower is better);
+- the ``1 - alpha`` credible interval (equal tails);
+- risk, the expected loss: ``E[max(-lift, 0)]`` of choosing the treatment and
+  ``E[max(lift, 0)]`` of keeping the control (swapped when lower is better).
+
+This follows ``gbstats.bayesian.tests.EffectBayesianABTest`` (GrowthBook, packages/stats,
+``compute_result`` and ``get_risk``, including the short cut beyond 37 standard deviations);
+reference values in tests/stats/test_bayesian.py come from that class.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy import stats as sps
+
+from xp.stats.frequentist import Effect, Estimate, LiftMoments, LiftResult
+from xp.stats.sufficient import finite_or_none
+
+# Beyond this many standard deviations one tail's probability is 0 in float64 (gbstats).
+TAIL_LIMIT = 37.0
+
+
+@dataclass(frozen=True, slots=True)
+class GaussianPrior:
+    """A prior on the lift (relative unless said otherwise); ``proper=False`` is flat."""
+
+    mean: float = 0.0
+    variance: float = 1.0
+    proper: bool = False
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.mean):
+            raise ValueError(f"prior mean must be finite, got {self.mean!r}")
+        if self.proper and not (math.isfinite(self.variance) and self.variance > 0):
+            raise ValueError(f"a proper prior needs a positive variance, got {self.variance!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Posterior:
+    """The posterior of one lift, with the readings GrowthBook reports."""
+
+    mean: float
+    sd: float
+    ci_low: float
+    ci_high: float
+    chance_to_win: float
+    risk_treatment: float  # expected loss of shipping the treatment
+    risk_control: float  # expected loss of keeping the control
+
+
+def effect_posterior(
+    estimate: float,
+    se: float,
+    prior: GaussianPrior = GaussianPrior(),  # noqa: B008 - frozen, so shared safely
+    alpha: float = 0.05,
+    inverse: bool = False,
+) -> Posterior | None:
+    """The posterior of the lift; ``None`` when it is undefined (no data and a flat prior).
+
+    ``se == 0`` (zero variance) means the data say nothing (gbstats reads a zero variance as
+    no likelihood): the posterior is the prior when proper.
+    """
+    if not (0 < alpha < 1):
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
+    if not (math.isfinite(estimate) and math.isfinite(se)) or se < 0:
+        return None
+    data_variance = se * se
+    prior_precision = 1.0 / prior.variance if prior.proper else 0.0
+    if data_variance > 0:
+        precision = 1.0 / data_variance + prior_precision
+        mean = (
+            (estimate / data_variance + prior.mean / prior.variance) / precision
+            if prior.proper
+            else estimate
+        )
+    else:
+        precision = prior_precision
+        mean = prior.mean if prior.proper else 0.0
+    if precision == 0:
+        return None
+    sd = math.sqrt(1.0 / precision)
+    above = float(sps.norm.sf(0.0, mean, sd))
+    low, high = (float(x) for x in sps.norm.ppf([alpha / 2, 1 - alpha / 2], mean, sd))
+    keep_control, ship = risk(mean, sd)  # losses when higher is better
+    if inverse:
+        keep_control, ship = ship, keep_control
+    return Posterior(
+        mean=mean,
+        sd=sd,
+        ci_low=low,
+        ci_high=high,
+        chance_to_win=1.0 - above if inverse else above,
+        risk_treatment=ship,
+        risk_control=keep_control,
+    )
+
+
+def risk(mean: float, sd: float) -> tuple[float, float]:
+    """``(E[max(lift, 0)], E[max(-lift, 0)])`` for ``lift ~ N(mean, sd^2)``: the expected
+    loss of keeping the control, then of shipping the treatment (higher is better)."""
+    if sd > 0 and abs(mean / sd) > TAIL_LIMIT:
+        return max(mean, 0.0), max(-mean, 0.0)
+    below = float(sps.norm.cdf(0.0, mean, sd))
+    negative = _truncated_mean(mean, sd, upper=True)
+    positive = _truncated_mean(mean, sd, upper=False)
+    return (1.0 - below) * positive, -below * negative
+
+
+def _truncated_mean(mean: float, sd: float, upper: bool) -> float:
+    """The mean of ``N(mean, sd^2)`` cut to ``(-inf, 0]`` (``upper``) or ``[0, inf)``.
+
+    Beyond 1,000 standard deviations scipy's truncnorm loses precision: the first-order
+    Mills-ratio expansion (as gbstats) is exact to < 1e-6 there.
+    """
+    bound = -mean / sd  # 0 in standard units
+    if upper and bound <= -1e3:
+        return sd / bound
+    if not upper and bound >= 1e3:
+        return sd / bound
+    a, b = (-math.inf, bound) if upper else (bound, math.inf)
+    return float(sps.truncnorm.mean(a, b, loc=mean, scale=sd))
+
+
+def bayesian_result(
+    m: LiftMoments,
+    alpha: float = 0.05,
+    prior: GaussianPrior = GaussianPrior(),  # noqa: B008 - frozen, so shared safely
+) -> LiftResult:
+    """A comparison's posterior on both scales, as the :class:`LiftResult` every renderer reads.
+
+    Each :class:`Estimate` carries the posterior mean (``estimate``), its SD (``se``), the
+    equal-tailed credible interval, and as ``p_value`` the two-sided posterior tail
+    probability ``2 min(P(lift > 0), P(lift < 0))``: the decision rule reads it like a
+    p-value, so "significant at alpha" means a chance to win above ``1 - alpha/2`` in either
+    direction. The prior is on the relative lift; the absolute scale takes it times the
+    control's mean (gbstats' ``prior_type="relative"``).
+    """
+    control_mean = finite_or_none(m.control.mean)
+    if m.reason is not None:
+        relative, absolute = (
+            Estimate.point(m.relative.estimate),
+            Estimate.point(m.absolute.estimate),
+        )
+    else:
+        scale = abs(m.control.mean) if control_mean else 0.0
+        absolute_prior = (
+            GaussianPrior(prior.mean * scale, prior.variance * scale**2, True)
+            if prior.proper and scale > 0
+            else GaussianPrior()
+        )
+        relative = _posterior_estimate(m.relative, prior, alpha)
+        absolute = _posterior_estimate(m.absolute, absolute_prior, alpha)
+    return LiftResult(
+        absolute=absolute,
+        relative=relative,
+        control_mean=control_mean,
+        treatment_mean=finite_or_none(m.treatment.mean),
+        method="bayesian",
+        reason=m.reason,
+    )
+
+
+def readings(estimate: Estimate, direction: str) -> dict[str, float] | None:
+    """Chance to win and risk of one posterior (``estimate`` and ``se`` of a Bayesian
+    :class:`Estimate`), for a metric whose better ``direction`` is given."""
+    mean, sd = estimate.estimate, estimate.se
+    if mean is None or sd is None or not sd > 0:
+        return None
+    inverse = direction == "decrease"
+    above = float(sps.norm.sf(0.0, mean, sd))
+    keep_control, ship = risk(mean, sd)
+    if inverse:
+        keep_control, ship = ship, keep_control
+    return {
+        "chance_to_win": 1.0 - above if inverse else above,
+        "risk_treatment": ship,
+        "risk_control": keep_control,
+    }
+
+
+def _posterior_estimate(effect: Effect, prior: GaussianPrior, alpha: float) -> Estimate:
+    se = math.sqrt(effect.variance) if effect.variance >= 0 else math.nan
+    post = effect_posterior(effect.estimate, se, prior, alpha)
+    if post is None:
+        return Estimate.point(effect.estimate)
+    tail = 2.0 * min(post.chance_to_win, 1.0 - post.chance_to_win)
+    return Estimate.of(post.mean, post.sd, post.ci_low, post.ci_high, tail)
