@@ -76,7 +76,11 @@ def check(pattern: str) -> re.Pattern[str]:
         raise UnsafeRegex(
             "too many quantifiers or alternatives: it could try more than "
             f"{MAX_PATHS:,} ways on a {MAX_SUBJECT}-character attribute "
-            "(anchor it with ^, or use fewer unbounded repeats such as .* or +)"
+            + (
+                "(use fewer unbounded repeats such as .* or +, or bound them: \\w{1,64})"
+                if items and items[0] in _ANCHORS
+                else "(anchor it with ^, or use fewer unbounded repeats such as .* or +)"
+            )
         )
     return compiled
 

@@ -102,3 +102,14 @@ def test_an_unwritable_output_is_one_line(tmp_path: Path, monkeypatch: pytest.Mo
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     (line,) = [x for x in result.stderr.splitlines() if x]
     assert line.startswith("Error: No such file or directory") and "report.md" in line
+
+
+def test_an_unknown_store_scheme_keeps_its_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The hint names the schemes in words: an example URL would be redacted away.
+    result = CliRunner().invoke(
+        cli,
+        ["report", "checkout-button", "--experiments", str(EXPERIMENTS), "--store", "bogus://x"],
+    )
+    assert result.exit_code == 1
+    assert "unsupported store URL scheme 'bogus'" in result.output
+    assert "redis, redis+cluster or sqlite" in result.output and "[redacted]" not in result.output

@@ -210,3 +210,12 @@ def test_xp_validate_names_the_file_and_field(tmp_path: Path) -> None:
     assert "x.yaml: targeting.email.$regex: unsafe regular expression" in done.stderr
     assert "nested quantifiers" in done.stderr and "Traceback" not in done.stderr
     assert time.monotonic() - start < 30
+
+
+def test_the_advice_fits_the_pattern() -> None:
+    # An anchored pattern is not told to anchor itself; an unanchored one is.
+    with pytest.raises(UnsafeRegex, match=r"bound them") as anchored:
+        check(r"^\w+@\w+\.\w+$")
+    assert "anchor it" not in str(anchored.value)
+    with pytest.raises(UnsafeRegex, match=r"anchor it with \^"):
+        check(r"\w+@\w+\.\w+")

@@ -71,5 +71,7 @@ def _open(url: str | None, data_dir: str | Path, redis: RedisSettings | None) ->
         return RedisStore(url, redis)
     scheme = url.split("://", 1)[0] if "://" in url else url[:16]
     raise StoreError(
-        f"unsupported store URL scheme {scheme!r}: use redis://host:port/db or sqlite:///path"
+        # No example URL here: the redaction of store URLs would hide it from the reader.
+        f"unsupported store URL scheme {scheme!r}: use a redis, redis+cluster or sqlite URL "
+        "(README, XP_STORE_URL)"
     )
