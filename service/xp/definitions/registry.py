@@ -27,7 +27,6 @@ from xp.definitions.guard import History, check, guard_problems
 from xp.definitions.loader import Problem, experiment_files, load_directory
 from xp.definitions.model import Definition
 from xp.definitions.phases import split_store_key, store_key
-from xp.redaction import redact
 
 log = logging.getLogger("xp.definitions")
 
@@ -223,8 +222,7 @@ class Registry:
             try:
                 return History.of(self._recorded())
             except Exception as exc:  # the guard degrades; the service keeps serving
-                reason = redact(str(exc))
-                log.warning("fingerprints not read from the store, guarding in process: %s", reason)
+                log.warning("fingerprints not read from the store, guarding in process: %s", exc)
         known = dict(self.snapshot.history.recorded)
         for d in previous.values():
             if d.status == "running":

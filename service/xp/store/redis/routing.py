@@ -35,11 +35,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from xp.redaction import redact
 from xp.settings import RedisSettings
 from xp.store.base import StoreError
 from xp.store.redis import keys
 from xp.store.redis.scripts import Call, Scripts
-from xp.store.redis.urls import is_cluster_url, parse_cluster_url, redact
+from xp.store.redis.urls import is_cluster_url, parse_cluster_url
 
 CLUSTER_RETRIES = 8  # with RETRY_PAUSE: waits up to 1.8 s for a slot to finish moving
 RETRY_PAUSE = 0.05  # seconds, times the attempt number, while a slot migrates

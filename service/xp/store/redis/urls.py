@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xp.redaction import redact
 from xp.store.base import StoreError
 
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
@@ -40,7 +41,7 @@ def parse_cluster_url(url: str) -> ClusterUrl:
         slash = "/"
     userinfo, at, hosts = authority.rpartition("@")
     if not hosts:
-        raise StoreError(f"{redact(url)!r} names no seed node: use {scheme}://host:port")
+        raise StoreError(f"{redact(url)!r} names no seed node: list host:port seeds")
     seeds = tuple(_seed(url, item) for item in hosts.split(","))
     prefix = f"{userinfo}{at}"
     host, port = seeds[0]
@@ -62,14 +63,3 @@ def _seed(url: str, item: str) -> tuple[str, int]:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise StoreError(f"{redact(url)!r}: seed {item!r} has no valid port")
     return host, int(port_text)
-
-
-def redact(url: str) -> str:
-    """The URL without its password: it goes into error messages and logs."""
-    scheme, _, rest = url.partition("://")
-    authority, slash, tail = rest.partition("/")
-    userinfo, at, hosts = authority.rpartition("@")
-    if not at:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{hosts}{slash}{tail}"
