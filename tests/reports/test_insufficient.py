@@ -68,20 +68,21 @@ def test_html_says_insufficient_data_in_tables_and_the_series() -> None:
     assert 'class="text insufficient"' not in normal and "CUPED for green: insuff" not in normal
 
 
-def test_chart_skips_insufficient_days_and_marks_them() -> None:
+def test_chart_skips_insufficient_days_and_counts_them() -> None:
     document = _insufficient(first_days=3)
     series = lift_series(document.metrics[0].series)
     (green,) = series
     assert [p.insufficient for p in green.points] == [True] * 3 + [False] * 7
     assert all(p.estimate is None and p.low is None for p in green.points[:3])
     root = ET.fromstring(lift_chart(series, title="t"))
-    marks = [c for c in root.iter(f"{SVG}circle") if c.get("class") == "insufficient"]
-    assert len(marks) == 3
-    assert all("insufficient data" in (m.findtext(f"{SVG}title") or "") for m in marks)
+    drawn = [c.get("data-day") for c in root.iter(f"{SVG}circle")]
+    assert drawn == [p.day.isoformat() for p in green.points[3:]]  # no mark for the first 3
     (line,) = root.iter(f"{SVG}path")
     assert line.get("d", "").count("L") == 6  # seven tested days, one line
     desc = root.findtext(f"{SVG}desc") or ""
     assert "insufficient data on 3 days" in desc
+    texts = [t.text or "" for t in root.iter(f"{SVG}text")]
+    assert "day of the look (UTC); 3 days with too little data not drawn" in texts
     assert "-100.0%" not in ET.tostring(root, encoding="unicode")
 
 
@@ -89,9 +90,10 @@ def test_chart_of_only_insufficient_days_says_so() -> None:
     series = lift_series(_insufficient(everything=True).metrics[0].series)
     svg = lift_chart(series, title="t")
     root = ET.fromstring(svg)
-    assert "Insufficient data yet" in "".join(root.itertext())
+    assert "Too little data on every day so far to draw a lift." in "".join(root.itertext())
     assert "green: insufficient data yet." in (root.findtext(f"{SVG}desc") or "")
     assert not list(root.iter(f"{SVG}path"))
+    assert not [g for g in root.iter(f"{SVG}g") if g.get("class") == "y-axis"]  # no empty axis
 
 
 def test_csv_leaves_numbers_empty_and_names_the_reason() -> None:

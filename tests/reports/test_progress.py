@@ -76,7 +76,12 @@ def test_seeded_experiment_reports_its_progress(tmp_path: Path) -> None:
     svg = ET.fromstring(page[start : page.index("</svg>", start) + 6])
     bars = [r for r in svg.iter(f"{SVG}rect") if r.get("class") == "day"]
     assert len(bars) == seeded.DAYS
-    assert all((b.findtext(f"{SVG}title") or "").endswith(": 120 units") for b in bars)
+    assert all(
+        (b.findtext(f"{SVG}title") or "").endswith(": 120 units first exposed") for b in bars
+    )
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    assert "units" in texts and "day of first exposure (UTC)" in texts  # axis labels
+    assert texts[0] == svg.findtext(f"{SVG}title")  # the visible title is the accessible one
 
 
 def test_traffic_chart_degenerate_days() -> None:
@@ -86,7 +91,8 @@ def test_traffic_chart_degenerate_days() -> None:
     assert float(bar.get("height", "")) == 0.0
     root = ET.fromstring(traffic_chart({"2026-11-01": 10**12, "2026-11-02": 1}))
     heights = [float(r.get("height", "")) for r in root.iter(f"{SVG}rect")]
-    assert heights[0] == 76.0 and 0 <= heights[1] < 0.01  # the plot is 76 units tall
+    assert heights[0] == 100.0 and 0 <= heights[1] < 0.01  # the plot is 100 units tall
+    assert "1,000,000,000,000" in [t.text for t in root.iter(f"{SVG}text")]
 
 
 def metric(kind: str, mean: float | None, sd: float | None) -> MetricResult:

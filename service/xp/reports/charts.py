@@ -1,8 +1,10 @@
 """Server-drawn SVG: the cumulative relative lift of a metric per day, with its band.
 
-Pure functions from numbers to an SVG string: axes with percentage ticks, a zero line, a band
-polygon and a line path per variant, date labels, and a ``<title>``/``<desc>`` for screen
-readers. Every piece of text is escaped. No JavaScript, nothing fetched.
+Pure functions from numbers to an SVG string: a visible title, a legend, axes with percentage
+ticks and labels, a zero line, a band polygon, a line and a mark per drawn day (its hover
+``<title>`` the exact numbers) per variant, and a ``<title>``/``<desc>`` for screen readers.
+A day with too little data (``stats/sufficiency.py``, the rule results use) is not drawn and
+does not scale the axis. Every piece of text is escaped. No JavaScript, nothing fetched.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from xp.results.document import SeriesPoint
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 MAX_DATE_LABELS = 6
+# A relative lift beyond this (a million percent: a control mean near zero) is not drawn.
+MAX_DRAWN = 1e4
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,8 @@ class LiftPoint:
     low: float | None
     high: float | None
     insufficient: bool = False
+    units: int | None = None
+    control_units: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +81,9 @@ def lift_series(series: Iterable[SeriesPoint]) -> list[LiftSeries]:
         relative = entry.relative
         day = dt.date.fromisoformat(entry.date)
         if entry.reason:  # insufficient data: no number to draw (stats/sufficiency.py)
-            by_variant.setdefault(entry.variant, []).append(LiftPoint(day, None, None, None, True))
+            by_variant.setdefault(entry.variant, []).append(
+                LiftPoint(day, None, None, None, True, entry.units, entry.control_units)
+            )
             continue
         by_variant.setdefault(entry.variant, []).append(
             LiftPoint(
@@ -83,6 +91,8 @@ def lift_series(series: Iterable[SeriesPoint]) -> list[LiftSeries]:
                 _finite(relative.estimate),
                 _finite(relative.ci_low),
                 _finite(relative.ci_high),
+                units=entry.units,
+                control_units=entry.control_units,
             )
         )
     return [
@@ -97,12 +107,17 @@ def lift_chart(
     title: str,
     description: str = "",
     chart_id: str = "lift-chart",
+    band: str = "interval",
     width: int = 560,
-    height: int = 280,
+    height: int = 300,
 ) -> str:
-    """An SVG of each series' estimate as a line over its band, with a zero line."""
+    """An SVG of each series' estimate as a line over its band, with a zero line.
+
+    Only days with a result are drawn; the y-axis covers what is drawn (and zero when it is
+    near); an insufficient day leaves a gap, counted under the x-axis. ``band`` names the
+    interval in the hover titles ("95% CI").
+    """
     ident = escape(chart_id)
-    legend = len(series) > 1
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{ident}" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
@@ -110,39 +125,70 @@ def lift_chart(
         f'font-size="12">'
         f'<title id="{ident}-title">{escape(title)}</title>'
         f'<desc id="{ident}-desc">{escape(description or _describe(series))}</desc>'
+        f'<text class="heading" x="8" y="18" font-size="13" font-weight="600" fill="#222">'
+        f"{escape(_shorten(title, width // 7))}</text>"
     )
     points = [p for s in series for p in s.points]
     values = [v for p in points for v in (p.estimate, p.low, p.high) if v is not None]
-    if not points or all(p.insufficient for p in points):
-        message = "Insufficient data yet" if points else "No daily data yet"
+    domain = y_domain(values)
+    if domain is None:
+        if not points:
+            message = "No daily data yet."
+        elif values:
+            message = f"Lifts beyond ±{MAX_DRAWN * 100:,.0f}% are not drawn: see the numbers."
+        else:
+            message = "Too little data on every day so far to draw a lift."
         return (
-            f'{head}<text x="{width / 2}" y="{height / 2}" text-anchor="middle" '
-            f'fill="#555">{message}</text></svg>'
+            f'{head}<text class="empty" x="{width / 2}" y="{height / 2}" '
+            f'text-anchor="middle" fill="#555">{escape(message)}</text></svg>'
         )
-    ticks = nice_ticks(min([0.0, *values]), max([0.0, *values]))
+    ticks = nice_ticks(*domain)
+    legend = _legend_rows(series, width - 16)
+    labels = [_tick_label(t, ticks) for t in ticks]
     frame = Frame(
         width=width,
         height=height,
-        left=58,
-        right=width - 30,
-        top=14 if not legend else 34,
-        bottom=height - 36,
+        left=max(58, 24 + 7 * max(len(t) for t in labels)),
+        right=width - 16,
+        top=34 + 18 * len(legend) + 6,
+        bottom=height - 46,
         first=min(p.day for p in points),
         last=max(p.day for p in points),
         y_min=ticks[0],
         y_max=ticks[-1],
     )
-    parts = [head, _y_axis(frame, ticks), _x_axis(frame, sorted({p.day for p in points}))]
+    parts = [
+        head,
+        _legend(series, legend),
+        _y_axis(frame, ticks, labels),
+        _x_axis(frame, sorted({p.day for p in points}), sum(p.insufficient for p in points)),
+    ]
     for index, one in enumerate(series):
-        parts.append(_series(frame, one, PALETTE[index % len(PALETTE)]))
-    parts.append(
-        f'<line class="zero" x1="{frame.left}" x2="{frame.right}" y1="{_r(frame.y(0))}" '
-        f'y2="{_r(frame.y(0))}" stroke="#222" stroke-width="1.2" stroke-dasharray="5 3"/>'
-    )
-    if legend:
-        parts.append(_legend(frame, series))
+        parts.append(_series(frame, one, PALETTE[index % len(PALETTE)], band))
+    if ticks[0] <= 0 <= ticks[-1]:
+        parts.append(
+            f'<line class="zero" x1="{frame.left}" x2="{frame.right}" y1="{_r(frame.y(0))}" '
+            f'y2="{_r(frame.y(0))}" stroke="#222" stroke-width="1.2" stroke-dasharray="5 3"/>'
+        )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def y_domain(values: Sequence[float]) -> tuple[float, float] | None:
+    """The y-range for ``values``: their range, widened to zero when zero is within one span of
+    them (the reference line stays in sight without flattening the data), plus 5% each side.
+    None when there is nothing to draw or a value is beyond :data:`MAX_DRAWN`."""
+    if not values or max(abs(v) for v in values) > MAX_DRAWN:
+        return None
+    low, high = min(values), max(values)
+    span = high - low
+    if 0 < low <= span:
+        low = 0.0
+    elif -span <= high < 0:
+        high = 0.0
+    # A zero-width range (one day, a degenerate band) still needs a visible scale.
+    pad = (high - low) * 0.05 or max(abs(high) * 0.05, 0.005)
+    return low - pad, high + pad
 
 
 def nice_ticks(low: float, high: float, target: int = 5) -> list[float]:
@@ -158,27 +204,32 @@ def nice_ticks(low: float, high: float, target: int = 5) -> list[float]:
     return [round(first + i * step, 12) for i in range(count + 1)]
 
 
-def _y_axis(frame: Frame, ticks: Sequence[float]) -> str:
+def _tick_label(tick: float, ticks: Sequence[float]) -> str:
     step = (ticks[1] - ticks[0]) * 100 if len(ticks) > 1 else 1.0
     # As few decimals as show the step exactly: 20%, 2.5%, 0.05%.
     digits = next((d for d in range(4) if abs(round(step, d) - step) < 1e-9), 4)
+    return f"{tick * 100:{'+' if tick else ''},.{digits}f}%"
+
+
+def _y_axis(frame: Frame, ticks: Sequence[float], labels: Sequence[str]) -> str:
     parts = ['<g class="y-axis" fill="#444">']
-    for tick in ticks:
+    for tick, label in zip(ticks, labels, strict=True):
         y = _r(frame.y(tick))
         parts.append(
             f'<line x1="{frame.left}" x2="{frame.right}" y1="{y}" y2="{y}" stroke="#e3e3e3"/>'
             f'<text x="{frame.left - 6}" y="{y}" dy="0.32em" text-anchor="end">'
-            f"{escape(percent(tick, digits, signed=tick != 0))}</text>"
+            f"{escape(label)}</text>"
         )
+    middle = _r((frame.top + frame.bottom) / 2)
     parts.append(
-        f'<text x="12" y="{_r((frame.top + frame.bottom) / 2)}" text-anchor="middle" '
-        f'transform="rotate(-90 12 {_r((frame.top + frame.bottom) / 2)})">relative lift</text>'
+        f'<text class="axis-label" x="12" y="{middle}" text-anchor="middle" '
+        f'transform="rotate(-90 12 {middle})">relative lift vs control (%)</text>'
     )
     parts.append("</g>")
     return "".join(parts)
 
 
-def _x_axis(frame: Frame, days: Sequence[dt.date]) -> str:
+def _x_axis(frame: Frame, days: Sequence[dt.date], insufficient: int) -> str:
     shown = list(days)
     if len(days) > MAX_DATE_LABELS:
         # Every step-th day from the first, and always the last (the latest result).
@@ -200,11 +251,19 @@ def _x_axis(frame: Frame, days: Sequence[dt.date]) -> str:
             f'<text x="{x}" y="{frame.bottom + 18}" text-anchor="middle">'
             f"{escape(f'{day:%b} {day.day}')}</text>"
         )
+    label = "day of the look (UTC)"
+    if insufficient:
+        days_word = "day" if insufficient == 1 else "days"
+        label += f"; {insufficient} {days_word} with too little data not drawn"
+    parts.append(
+        f'<text class="axis-label" x="{_r((frame.left + frame.right) / 2)}" '
+        f'y="{frame.height - 6}" text-anchor="middle">{escape(label)}</text>'
+    )
     parts.append("</g>")
     return "".join(parts)
 
 
-def _series(frame: Frame, series: LiftSeries, color: str) -> str:
+def _series(frame: Frame, series: LiftSeries, color: str, band: str) -> str:
     label = escape(series.label)
     parts = [f'<g class="series" data-variant="{label}">']
     for run in _runs(series.points, lambda p: p.low is not None and p.high is not None):
@@ -232,34 +291,53 @@ def _series(frame: Frame, series: LiftSeries, color: str) -> str:
             f'<path class="line" d="{" ".join(subpaths)}" fill="none" stroke="{color}" '
             f'stroke-width="2.2" stroke-linejoin="round"/>'
         )
-    for point in series.points:
-        if point.insufficient:  # a hollow mark on the zero line, no number
-            parts.append(
-                f'<circle class="insufficient" cx="{_r(frame.x(point.day))}" '
-                f'cy="{_r(frame.y(0))}" r="3" fill="#fff" stroke="#888">'
-                f"<title>{label} {point.day.isoformat()}: insufficient data</title></circle>"
-            )
-    last = next((p for p in reversed(series.points) if p.estimate is not None), None)
-    if last is not None and last.estimate is not None:
+    drawn = [(p, p.estimate) for p in series.points if p.estimate is not None]
+    for index, (point, estimate) in enumerate(drawn):  # hover titles: the exact numbers
+        radius = 3.5 if index == len(drawn) - 1 else 2.5
         parts.append(
-            f'<circle cx="{_r(frame.x(last.day))}" cy="{_r(frame.y(last.estimate))}" r="3.5" '
-            f'fill="{color}"><title>{label} {last.day.isoformat()}: '
-            f"{escape(percent(last.estimate))}</title></circle>"
+            f'<circle class="point" data-day="{point.day.isoformat()}" '
+            f'cx="{_r(frame.x(point.day))}" cy="{_r(frame.y(estimate))}" r="{radius}" '
+            f'fill="{color}"><title>{escape(point_title(series.label, point, band))}</title>'
+            f"</circle>"
         )
     parts.append("</g>")
     return "".join(parts)
 
 
-def _legend(frame: Frame, series: Sequence[LiftSeries]) -> str:
-    parts = ['<g class="legend" fill="#222">']
-    x = frame.left
+def point_title(label: str, point: LiftPoint, band: str) -> str:
+    """``green, 2026-11-03: +4.26% (95% CI -6.57% to +15.09%); 498 vs 502 units``."""
+    text = f"{label}, {point.day.isoformat()}: {percent(point.estimate, 2)}"
+    if point.low is not None and point.high is not None:
+        text += f" ({band} {percent(point.low, 2)} to {percent(point.high, 2)})"
+    if point.units is not None and point.control_units is not None:
+        text += f"; {point.units:,} vs {point.control_units:,} units in the control"
+    return text
+
+
+def _legend_rows(series: Sequence[LiftSeries], room: float) -> list[list[tuple[int, float]]]:
+    """Each variant's (index, x) in rows that fit ``room`` pixels."""
+    rows: list[list[tuple[int, float]]] = [[]] if series else []
+    x = 8.0
     for index, one in enumerate(series):
-        color = PALETTE[index % len(PALETTE)]
-        parts.append(
-            f'<rect x="{_r(x)}" y="10" width="14" height="10" fill="{color}"/>'
-            f'<text x="{_r(x + 19)}" y="19">{escape(one.label)}</text>'
-        )
-        x += 30 + 7.5 * len(one.label)
+        entry = 30 + 7 * len(one.label)
+        if rows[-1] and x + entry > room:
+            rows.append([])
+            x = 8.0
+        rows[-1].append((index, x))
+        x += entry
+    return rows
+
+
+def _legend(series: Sequence[LiftSeries], rows: Sequence[Sequence[tuple[int, float]]]) -> str:
+    parts = ['<g class="legend" fill="#222">']
+    for row, entries in enumerate(rows):
+        y = 30 + 18 * row
+        for index, x in entries:
+            color = PALETTE[index % len(PALETTE)]
+            parts.append(
+                f'<rect class="swatch" x="{_r(x)}" y="{y}" width="14" height="10" fill="{color}"/>'
+                f'<text x="{_r(x + 19)}" y="{y + 9}">{escape(series[index].label)}</text>'
+            )
     parts.append("</g>")
     return "".join(parts)
 
@@ -304,6 +382,10 @@ def _runs(points: Sequence[LiftPoint], keep: Any) -> list[list[LiftPoint]]:
     if current:
         runs.append(current)
     return runs
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _finite(value: Any) -> float | None:

@@ -102,15 +102,17 @@ def environment() -> Environment:
 
 
 def _metric_chart(metric: MetricResult, chart_id: str, results: ResultsDocument) -> Markup:
+    level = fmt.ci_level(results.alpha)
     band = (
         "always-valid confidence sequence"
         if results.method == "sequential"
         else "confidence interval"
     )
-    title = (
-        f"Cumulative relative lift of {metric.label} per day, {fmt.ci_level(results.alpha)} {band}"
+    title = f"Cumulative relative lift of {metric.label} per day, {level} {band}"
+    short = "CrI" if results.method == "bayesian" else "CI"
+    svg = lift_chart(
+        lift_series(metric.series), title=title, chart_id=chart_id, band=f"{level} {short}"
     )
-    svg = lift_chart(lift_series(metric.series), title=title, chart_id=chart_id)
     return Markup(svg)  # noqa: S704 - lift_chart escapes every piece of text it draws
 
 
