@@ -6,13 +6,17 @@ import csv
 import importlib
 import io
 import json
+import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from tests.support.sample_results import sample_results
+from tests.web.chromium import chromium_or_skip
 from xp.cli import cli
 from xp.definitions.model import Definition
 from xp.runtime import Runtime
@@ -79,7 +83,7 @@ def test_unknown_experiment_lists_the_known_ones(calls: list[tuple[str, str, flo
 
 
 @pytest.mark.parametrize(
-    "args", [("checkout-button", "--format", "pdf"), ("checkout-button", "--alpha", "1.5")]
+    "args", [("checkout-button", "--format", "docx"), ("checkout-button", "--alpha", "1.5")]
 )
 def test_bad_options_are_usage_errors(
     calls: list[tuple[str, str, float]], args: tuple[str, ...]
@@ -87,3 +91,96 @@ def test_bad_options_are_usage_errors(
     result = run(*args)
     assert result.exit_code == 2
     assert calls == []
+
+
+PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![s\w])")
+
+
+def pdf_title(data: bytes) -> str:
+    """The document's ``/Title`` (Chromium writes the page's <title>, as UTF-16 hex)."""
+    match = re.search(rb"/Title\s*<FEFF([0-9A-Fa-f]*)>", data)
+    assert match, "the PDF has no UTF-16 /Title"
+    return bytes.fromhex(match[1].decode()).decode("utf-16-be")
+
+
+@pytest.mark.browser
+def test_pdf_is_printed_by_chromium(
+    seeded: list[Any], xp: Callable[..., Result], tmp_path: Path
+) -> None:
+    chromium_or_skip()
+    out = tmp_path / "out" / "report.pdf"
+    result = xp("report", "seeded", "--format", "pdf", "--out", out)
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert len(PAGE_OBJECT.findall(data)) >= 2  # the whole report, not only its first screen
+    assert pdf_title(data) == "Seeded <checkout> test · xp"  # the experiment's name
+    assert not list(out.parent.glob("*.partial"))
+
+
+def test_pdf_without_chromium_says_so_in_one_line(
+    seeded: list[Any],
+    xp: Callable[..., Result],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no chromium on this PATH
+    monkeypatch.delenv("XP_CHROMIUM", raising=False)
+    out = tmp_path / "report.pdf"
+    result = xp("report", "seeded", "--format", "pdf", "--out", out)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert "PDF needs headless Chromium, and none is on PATH" in result.output
+    assert not out.exists()
+
+    monkeypatch.setenv("XP_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    result = xp("report", "seeded", "--format", "pdf", "--out", out)
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "XP_CHROMIUM=" in result.output and "is not an executable file" in result.output
+    assert not out.exists()
+
+
+def test_a_hung_chromium_is_killed_with_its_children(
+    seeded: list[Any],
+    xp: Callable[..., Result],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A browser that never prints: it starts a helper (as Chromium does) and waits forever.
+    pids = tmp_path / "pids"
+    hung = tmp_path / "hung-chromium"
+    hung.write_text(f"#!/bin/sh\nsleep 300 &\necho $$ $! > {pids}\nwait\n")
+    hung.chmod(0o755)
+    monkeypatch.setenv("XP_CHROMIUM", str(hung))
+    out = tmp_path / "report.pdf"
+    started = time.monotonic()
+    result = xp("report", "seeded", "--format", "pdf", "--out", out, "--timeout", "1.5")
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 1
+    assert "did not finish the PDF in 1.5 s" in result.output
+    assert not out.exists()
+    assert not [pid for pid in map(int, pids.read_text().split()) if running(pid)]
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` still runs (a killed child not reaped yet is a zombie: not running)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_failing_chromium_is_reported_with_its_last_line(
+    seeded: list[Any],
+    xp: Callable[..., Result],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broken = tmp_path / "broken-chromium"
+    broken.write_text("#!/bin/sh\necho 'first line' >&2\necho 'cannot open display' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("XP_CHROMIUM", str(broken))
+    result = xp("report", "seeded", "--format", "pdf", "--out", tmp_path / "r.pdf")
+    assert result.exit_code == 1
+    assert "exited 3 without a PDF: cannot open display" in result.output

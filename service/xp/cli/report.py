@@ -1,4 +1,4 @@
-"""``xp report KEY``: an experiment's results as Markdown, CSV, JSON or HTML.
+"""``xp report KEY``: an experiment's results as Markdown, CSV, JSON, HTML or PDF.
 
 Also the plumbing every experiment command shares: ``--experiments``/``--store`` options and
 :func:`open_runtime`, which reads the settings, the definitions and the store like the service.
@@ -16,6 +16,8 @@ import click
 from xp.definitions.model import Definition
 from xp.redaction import register
 from xp.reports.formats import FORMATS, METHODS, render
+from xp.reports.html import render_html
+from xp.reports.pdf import DEFAULT_TIMEOUT, PdfError, find_chromium, html_to_pdf
 from xp.results.build import experiment_results
 from xp.runtime import Runtime
 from xp.settings import Settings, SettingsError
@@ -84,10 +86,11 @@ def write_output(content: str, out: str | None) -> None:
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(list(FORMATS)),
+    type=click.Choice([*FORMATS, "pdf"]),
     default="md",
     show_default=True,
-    help="md for people, csv for spreadsheets and pandas, json, or a standalone html page.",
+    help="md for people, csv for spreadsheets and pandas, json, a standalone html page, "
+    "or that page printed to pdf by headless Chromium.",
 )
 @click.option("--method", type=click.Choice(METHODS), default="frequentist", show_default=True)
 @click.option(
@@ -96,7 +99,24 @@ def write_output(content: str, out: str | None) -> None:
     default=0.05,
     show_default=True,
 )
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Default: stdout.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Default: stdout; for pdf, KEY-results.pdf in the current folder.",
+)
+@click.option(
+    "--chromium",
+    envvar="XP_CHROMIUM",
+    default=None,
+    help="pdf: the Chromium binary (name or path); default: chromium on PATH.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="pdf: seconds Chromium may take before it is killed.",
+)
 @source_options
 def report(
     key: str,
@@ -104,12 +124,32 @@ def report(
     method: str,
     alpha: float,
     out: str | None,
+    chromium: str | None,
+    timeout: float,
     experiments_dir: str,
     store_url: str | None,
 ) -> None:
     """Print the results of experiment KEY from the configured store."""
+    binary = None
+    if format_ == "pdf":
+        binary = _chromium(chromium)  # before any work: no Chromium, no store opened
     with open_runtime(experiments_dir, store_url) as runtime:
         definition = find_definition(runtime, key)
         results = experiment_results(definition, runtime.store, method=method, alpha=alpha)
-    content, _ = render(results, format_)
-    write_output(content, out)
+    if binary is None:
+        content, _ = render(results, format_)
+        write_output(content, out)
+        return
+    target = Path(out or f"{key}-results.pdf")
+    try:
+        html_to_pdf(render_html(results), target, binary, timeout)
+    except PdfError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {target}", err=True)
+
+
+def _chromium(setting: str | None) -> str:
+    try:
+        return find_chromium(setting)
+    except PdfError as exc:
+        raise click.ClickException(str(exc)) from None
