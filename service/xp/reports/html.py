@@ -35,10 +35,14 @@ class Nav:
 
 @dataclass(frozen=True)
 class ReportLinks:
-    """Links of a served experiment page: method switch (method -> URL) and downloads."""
+    """Links of a served experiment page: method switch (method -> URL), downloads, the
+    features that use the experiment (key, URL, environments) and its holdout (key, URL or
+    None)."""
 
     methods: Mapping[str, str] = field(default_factory=dict)
     downloads: Sequence[tuple[str, str]] = ()
+    features: Sequence[tuple[str, str, Sequence[str]]] = ()
+    holdout: tuple[str, str | None] | None = None
 
 
 def render_html(

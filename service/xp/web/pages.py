@@ -22,6 +22,7 @@ from xp.definitions.features import FeatureDefinition
 from xp.errors import ApiError, NotFound
 from xp.runtime import runtime
 from xp.web.exports import units_csv_response
+from xp.web.links import features_using, holdout_for
 from xp.web.listing import SORTS, parse_query, select, shown_decision, tab_counts
 from xp.web.render import message, nav, security_headers
 
@@ -126,7 +127,7 @@ def feature_rows(features: Iterable[FeatureDefinition]) -> list[dict[str, Any]]:
                 (
                     name,
                     bool(env.get("enabled", True)),
-                    [rule_text(r) for r in env.get("rules") or []],
+                    [rule_parts(r) for r in env.get("rules") or []],
                 )
                 for name, env in sorted(f.environments.items())
             ],
@@ -135,17 +136,24 @@ def feature_rows(features: Iterable[FeatureDefinition]) -> list[dict[str, Any]]:
     ]
 
 
-def rule_text(rule: Mapping[str, Any]) -> str:
-    """One rule as a line: ``if {...}: `` then the experiment, the rollout or the value."""
+def rule_parts(rule: Mapping[str, Any]) -> dict[str, str | None]:
+    """One rule as a line, ``if {...}: `` then the experiment, the rollout or the value; an
+    experiment rule's key apart (``experiment``, with its page's ``href``) so it is a link."""
     when = f"if {json.dumps(rule['condition'])}: " if rule.get("condition") else ""
     if "experiment" in rule:
         values = ", ".join(f"{k} → {json.dumps(v)}" for k, v in rule["values"].items())
-        return f"{when}experiment {rule['experiment']} ({values})"
+        key = rule["experiment"]
+        return {
+            "before": f"{when}experiment ",
+            "experiment": key,
+            "href": url_for("pages.experiment", key=key),
+            "after": f" ({values})",
+        }
     if "rollout" in rule:
         share = f"{float(rule['rollout']) * 100:g}%"
         by = rule.get("hash_attribute") or "user_id"
-        return f"{when}{share} by {by} → {json.dumps(rule['value'])}"
-    return f"{when or 'everyone '}→ {json.dumps(rule['value'])}"
+        return {"before": f"{when}{share} by {by} → {json.dumps(rule['value'])}"}
+    return {"before": f"{when or 'everyone '}→ {json.dumps(rule['value'])}"}
 
 
 @bp.get("/experiments/<key>")
@@ -157,6 +165,7 @@ def experiment(key: str) -> ResponseReturnValue:
     found = locate(key, phase)
     method = method_arg()
     results = _results(found, method)
+    registry = runtime().registry
     chosen: dict[str, Any] = {} if phase is None else {"phase": str(phase)}
     links = ReportLinks(
         methods={m: url_for("pages.experiment", key=key, method=m, **chosen) for m in METHODS},
@@ -170,6 +179,11 @@ def experiment(key: str) -> ResponseReturnValue:
             ),
             ("per-unit CSV", url_for("pages.units", key=key, **chosen)),
         ],
+        features=[
+            (use.feature, feature_href(use.feature), use.environments)
+            for use in features_using(registry.current().features.values(), key)
+        ],
+        holdout=_holdout(registry, key),
     )
     return render_html(results, nav(), links)
 
@@ -190,6 +204,17 @@ def download(key: str, suffix: str) -> ResponseReturnValue:
 @bp.get("/experiments/<key>/units.csv")
 def units(key: str) -> ResponseReturnValue:
     return units_csv_response(key)
+
+
+def feature_href(feature: str) -> str:
+    """A feature's row in the list page's features table."""
+    return f"{url_for('pages.index')}#feature-{feature}"
+
+
+def _holdout(registry: object, key: str) -> tuple[str, str | None] | None:
+    # No holdout page yet: the holdout is shown by its key, linked once it has one.
+    holdout = holdout_for(registry, key)
+    return None if holdout is None else (holdout, None)
 
 
 def _results(found: Located, method: str) -> ResultsDocument:
