@@ -216,7 +216,7 @@ def test_many_long_arm_names_wrap_the_legend_inside_the_chart() -> None:
     swatches = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "swatch"]
     assert len(swatches) == 5
     assert len({s.get("y") for s in swatches}) > 1  # more than one row
-    assert all(float(s.get("x", "")) + 30 + 7 * len(names[0]) <= 560 for s in swatches)
+    assert all(float(s.get("x", "")) + 30 + 8 * len(names[0]) <= 560 for s in swatches)
     axis = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "y-axis")
     top_line = min(float(line.get("y1", "")) for line in axis.iter(f"{SVG}line"))
     assert top_line > max(float(s.get("y", "")) for s in swatches) + 10  # plot below legend

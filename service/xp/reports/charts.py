@@ -148,8 +148,8 @@ def lift_chart(
     frame = Frame(
         width=width,
         height=height,
-        left=max(58, 24 + 7 * max(len(t) for t in labels)),
-        right=width - 16,
+        left=30 + 8.5 * max(len(t) for t in labels),  # room for ticks and the axis label
+        right=width - 24,  # half a date label past the last day
         top=34 + 18 * len(legend) + 6,
         bottom=height - 46,
         first=min(p.day for p in points),
@@ -319,7 +319,7 @@ def _legend_rows(series: Sequence[LiftSeries], room: float) -> list[list[tuple[i
     rows: list[list[tuple[int, float]]] = [[]] if series else []
     x = 8.0
     for index, one in enumerate(series):
-        entry = 30 + 7 * len(one.label)
+        entry = 30 + 8 * len(one.label)  # 8 px a character: room for the phone's larger text
         if rows[-1] and x + entry > room:
             rows.append([])
             x = 8.0
