@@ -125,3 +125,17 @@ def test_newlines_in_text_do_not_break_tables() -> None:
     results["experiment"]["hypothesis"] = "line one\nline two | with a pipe"
     summary = tables(render_markdown(ResultsDocument.from_dict(results)))[0]
     assert row(summary, "Hypothesis")["checkout-button"] == "line one line two | with a pipe"
+
+
+def test_every_abbreviation_is_explained_under_its_table() -> None:
+    text = render_markdown(sample_results())
+    headers = [t[0] for t in tables(text)]
+    assert "Absolute lift (95% CI)" in headers[1]
+    assert text.count("CI: confidence interval.") == len(sample_results().metrics)
+    assert "pp: percentage points" in text and "Corrected p-values use Holm." in text
+
+    bayesian = render_markdown(sample_results(method="bayesian"))
+    first = next(t for t in tables(bayesian) if "Chance to win" in t[0])
+    assert first[0][3:5] == ["Absolute lift (95% CrI)", "Relative lift (95% CrI)"]
+    assert "CrI: credible interval of the posterior. Chance to win:" in bayesian
+    assert "CI: confidence interval." not in bayesian

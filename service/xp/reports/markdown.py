@@ -91,8 +91,8 @@ def _metric(metric: MetricResult, level: str, bayesian: bool = False) -> list[st
         "Units",
         ("Rate" if kind in fmt.RATE_KINDS else "Mean")
         + (f" ({metric.currency})" if metric.currency else ""),
-        f"Absolute lift ({level} CI)",
-        f"Relative lift ({level} CI)",
+        f"Absolute lift ({level} {'CrI' if bayesian else 'CI'})",
+        f"Relative lift ({level} {'CrI' if bayesian else 'CI'})",
         "Chance to win" if bayesian else "p-value",
         "Risk"
         if bayesian
@@ -112,7 +112,7 @@ def _metric(metric: MetricResult, level: str, bayesian: bool = False) -> list[st
             cells = _comparison_cells(comparison, style, metric.direction, half_width)
             rows.append((variant.variant, *stats, *cells))
     about = [_inline(metric.description), ""] if metric.description else []
-    lines = [title, "", *about, *_table(header, rows), "", _footnote(metric, style)]
+    lines = [title, "", *about, *_table(header, rows), "", _footnote(metric, style, bayesian)]
     for comparison in metric.comparisons:
         cuped = comparison.cuped
         if cuped is not None and cuped.reason:
@@ -129,17 +129,25 @@ def _metric(metric: MetricResult, level: str, bayesian: bool = False) -> list[st
     return lines
 
 
-def _footnote(metric: MetricResult, style: str) -> str:
+def _footnote(metric: MetricResult, style: str, bayesian: bool = False) -> str:
     """What the abbreviations and the at-a-glance column mean, and which correction applied."""
     pp = "pp: percentage points, the difference of two rates. " if style == "percent" else ""
-    correction = (
-        f"Corrected p-values use {fmt.correction(metric.correction)}."
-        if metric.correction != "none"
-        else "No multiple-comparison correction applies to this metric."
-    )
+    if bayesian:
+        about = (
+            "CrI: credible interval of the posterior. Chance to win: the posterior probability "
+            "that the treatment is better; risk: the expected relative loss of shipping it. "
+        )
+        correction = "No multiple-comparison correction applies to the Bayesian method."
+    else:
+        about = "CI: confidence interval. "
+        correction = (
+            f"Corrected p-values use {fmt.correction(metric.correction)}."
+            if metric.correction != "none"
+            else "No multiple-comparison correction applies to this metric."
+        )
     return (
-        f"{pp}At a glance: ┆ is no effect, [━━] the relative lift's interval, ● its estimate, "
-        f"on one scale per table. {correction}"
+        f"{pp}{about}At a glance: ┆ is no effect, [━━] the relative lift's interval, ● its "
+        f"estimate, on one scale per table. {correction}"
     )
 
 
