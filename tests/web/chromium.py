@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from xp.reports.pdf import PdfError, find_chromium
 
 FLAGS = (
     "--headless",
@@ -23,15 +24,14 @@ FLAGS = (
 
 
 def chromium_or_skip() -> str:
-    """Path of Debian's ``chromium``; skips without it, fails when XP_REQUIRE_BROWSER=1."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
+    """Path of the Chromium ``xp report --format pdf`` would run (XP_CHROMIUM, else PATH);
+    skips without it, fails when XP_REQUIRE_BROWSER=1."""
+    try:
+        return find_chromium(os.environ.get("XP_CHROMIUM"))
+    except PdfError as exc:
         if os.environ.get("XP_REQUIRE_BROWSER") == "1":
-            pytest.fail(
-                "XP_REQUIRE_BROWSER=1 but chromium is not on PATH (apt-get install chromium)"
-            )
-        pytest.skip("chromium is not on PATH; apt-get install chromium to run the browser test")
-    return found
+            pytest.fail(f"XP_REQUIRE_BROWSER=1 but {exc} (apt-get install chromium)")
+        pytest.skip(f"{exc}; apt-get install chromium to run the browser test")
 
 
 def run_chromium(binary: str, profile: Path, *args: str, timeout: float = 90) -> str:
