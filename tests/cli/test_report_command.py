@@ -96,11 +96,17 @@ def test_bad_options_are_usage_errors(
 PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![s\w])")
 
 
-def pdf_title(data: bytes) -> str:
-    """The document's ``/Title`` (Chromium writes the page's <title>, as UTF-16 hex)."""
-    match = re.search(rb"/Title\s*<FEFF([0-9A-Fa-f]*)>", data)
-    assert match, "the PDF has no UTF-16 /Title"
-    return bytes.fromhex(match[1].decode()).decode("utf-16-be")
+def pdf_titles(data: bytes) -> list[str]:
+    """Every ``/Title`` string of the PDF: the document's (the page's <title>, UTF-16 hex) and
+    its outline's, one bookmark a heading (literal strings)."""
+    titles = []
+    for text in re.findall(rb"/Title\s*(<[0-9A-Fa-f]*>|\((?:[^()\\]|\\.)*\))", data):
+        if text.startswith(b"<"):
+            raw = bytes.fromhex(text[1:-1].decode())
+            titles.append(raw[2:].decode("utf-16-be") if raw[:2] == b"\xfe\xff" else raw.decode())
+        else:
+            titles.append(re.sub(rb"\\(.)", rb"\1", text[1:-1]).decode("latin-1"))
+    return titles
 
 
 @pytest.mark.browser
@@ -114,7 +120,11 @@ def test_pdf_is_printed_by_chromium(
     data = out.read_bytes()
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
     assert len(PAGE_OBJECT.findall(data)) >= 2  # the whole report, not only its first screen
-    assert pdf_title(data) == "Seeded <checkout> test · xp"  # the experiment's name
+    titles = pdf_titles(data)
+    assert titles[0] == "Seeded <checkout> test · xp"  # the document: the experiment's name
+    # the outline: the page's own headings, so the printed content is the report
+    assert "Seeded <checkout> test seeded" in titles
+    assert any(t.startswith("Decision: ") for t in titles) and "Sample ratio" in titles
     assert not list(out.parent.glob("*.partial"))
 
 
@@ -184,3 +194,16 @@ def test_a_failing_chromium_is_reported_with_its_last_line(
     result = xp("report", "seeded", "--format", "pdf", "--out", tmp_path / "r.pdf")
     assert result.exit_code == 1
     assert "exited 3 without a PDF: cannot open display" in result.output
+
+
+@pytest.mark.browser
+def test_pdf_to_a_place_that_cannot_be_written_names_it(
+    seeded: list[Any], xp: Callable[..., Result], tmp_path: Path
+) -> None:
+    chromium_or_skip()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = xp("report", "seeded", "--format", "pdf", "--out", blocker / "report.pdf")
+    assert result.exit_code == 1
+    assert f"cannot write '{blocker / 'report.pdf'}'" in result.output
+    assert "Traceback" not in result.output

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
@@ -106,3 +107,18 @@ def test_text_from_definitions_is_escaped() -> None:
     page = render_html(ResultsDocument.from_dict(results))
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+ABBREVIATION = re.compile(r"\b(CI|CrI|MDE|SRM|pp|p)\b")
+TITLED = re.compile(r"<(abbr|span)[^>]*title=\"[^\"]+\"[^>]*>.*?</\1>", re.S)
+
+
+def test_every_abbreviated_column_header_has_a_tooltip() -> None:
+    for method in ("frequentist", "sequential", "bayesian"):
+        page = render_html(sample_results(method=method))
+        headers = re.findall(r"<th scope=\"col\"[^>]*>(.*?)</th>", page, re.S)
+        assert len(headers) > 20
+        for header in headers:
+            # each abbreviation stands inside an <abbr title="..."> (or a titled span)
+            bare = TITLED.sub("", header)
+            assert not ABBREVIATION.search(re.sub(r"<[^>]+>", "", bare)), (method, header)

@@ -9,6 +9,7 @@ one is killed with its whole process group; the PDF reaches ``out`` only when co
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-pdf-header-footer",
+    "--generate-pdf-document-outline",  # bookmarks from the headings: metrics, segments
 )
 DEFAULT_TIMEOUT = 60.0
 
@@ -89,10 +91,15 @@ def html_to_pdf(html: str, out: Path, chromium: str, timeout: float = DEFAULT_TI
             last = (stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
             detail = f": {last[0][:300]}" if last else ""
             raise PdfError(f"{chromium!r} exited {process.returncode} without a PDF{detail}")
-        out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(out.name + ".partial")
-        shutil.copyfile(printed, partial)
-        partial.replace(out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(printed, partial)
+            partial.replace(out)
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # no folder: no partial file either
+                partial.unlink(missing_ok=True)
+            raise PdfError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
 
 
 def _is_pdf(path: Path) -> bool:
@@ -104,7 +111,5 @@ def _is_pdf(path: Path) -> bool:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
