@@ -106,6 +106,11 @@ def test_shipped_and_stopped_show_their_status_as_the_decision(client: FlaskClie
         'class="text decision-stopped" data-label="Decision">Stopped</td>'
         in stopped[: stopped.index("</tr>")]
     )
+    draft = page[page.index('<tr data-key="gamma-draft">') :]
+    assert (
+        'class="text decision-not_started" data-label="Decision">Not started</td>'
+        in draft[: draft.index("</tr>")]
+    )
 
 
 @pytest.mark.parametrize(

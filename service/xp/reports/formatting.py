@@ -20,6 +20,7 @@ DECISIONS = {
     "insufficient_data": "Insufficient data",
     "shipped": "Shipped",  # the experiment list: the status wins over the data's decision
     "stopped": "Stopped",
+    "not_started": "Not started",  # a draft
 }
 
 # What a comparison with a reason shows in place of its numbers (stats/sufficiency.py).

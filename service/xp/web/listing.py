@@ -29,6 +29,7 @@ DECISION_RANK = {
     "keep_running": 5,
     "stopped": 6,
     "insufficient_data": 7,
+    "not_started": 8,
 }
 
 
@@ -67,9 +68,12 @@ def parse_query(args: Mapping[str, str]) -> ListQuery:
 
 
 def shown_decision(status: str, decision: str) -> str:
-    """The decision code the list shows: the status wins for shipped and stopped experiments."""
+    """The decision code the list shows: the status wins for shipped and stopped experiments,
+    and a draft (overrides only, nothing to analyse) is not started."""
     if status in ("shipped", "stopped"):
         return status
+    if status == "draft":
+        return "not_started"
     return decision
 
 
