@@ -120,6 +120,9 @@ def test_pdf_is_printed_by_chromium(
     data = out.read_bytes()
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
     assert len(PAGE_OBJECT.findall(data)) >= 2  # the whole report, not only its first screen
+    boxes = {tuple(map(float, b.split())) for b in re.findall(rb"/MediaBox\s*\[([^\]]*)\]", data)}
+    # every page A4 landscape (842 x 595 pt), as the print CSS asks
+    assert [tuple(round(v) for v in box) for box in boxes] == [(0, 0, 842, 595)]
     titles = pdf_titles(data)
     assert titles[0] == "Seeded <checkout> test · xp"  # the document: the experiment's name
     # the outline: the page's own headings, so the printed content is the report

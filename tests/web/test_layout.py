@@ -3,7 +3,9 @@
 A seeded experiment with three arms and a segment is served by a real gunicorn process; the
 browser (over the DevTools protocol) lays the page out at 1280 and 390 CSS pixels and reports
 whether anything scrolls sideways: the document, or any table inside its scrolling wrapper.
-Screenshots of both widths go to ``test-artifacts/``.
+Screenshots of both widths go to ``test-artifacts/``. The print layout (what ``xp report
+--format pdf`` prints, on landscape A4: about 1030 CSS pixels inside the margins) is measured
+the same way with the print media emulated.
 """
 
 from __future__ import annotations
@@ -91,3 +93,22 @@ def test_experiment_list_fits_without_sideways_scrolling(
         browser.screenshot(ARTIFACTS / f"list-{name}.png")
     assert found["scroll"] <= found["inner"] == width, found
     assert found["wide"] == [], f"the list scrolls sideways at {width} px"
+
+
+PRINT_WIDTH = 1030  # A4 landscape, 297 mm less two 12 mm margins, at 96 CSS px per inch
+
+
+def test_the_printed_page_fits_landscape_a4(chromium: str, service: str, tmp_path: Path) -> None:
+    with Browser(chromium, tmp_path / "profile") as browser:
+        browser.call("Emulation.setEmulatedMedia", session=True, media="print")
+        browser.open(f"{service}/experiments/{seeded.KEY}", PRINT_WIDTH, 900)
+        found = browser.evaluate(OVERFLOW)
+        hidden = browser.evaluate(
+            "['header.top', '.downloads', 'nav.switch'].map(s => document.querySelector(s))"
+            ".filter(e => e && getComputedStyle(e).display !== 'none').length"
+        )
+        browser.screenshot(ARTIFACTS / "layout-print.png")
+    # Paper does not scroll: a table wider than the page would be cut off.
+    assert found["scroll"] <= found["inner"] == PRINT_WIDTH, found
+    assert found["wide"] == [], f"tables are cut on paper: {found['wide']}"
+    assert hidden == 0  # no navigation or download links on paper
