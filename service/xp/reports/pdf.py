@@ -69,27 +69,30 @@ def html_to_pdf(html: str, out: Path, chromium: str, timeout: float = DEFAULT_TI
             f"--print-to-pdf={printed}",
             page.as_uri(),
         ]
+        log = work / "chromium.log"
+        # stderr to a file, not a pipe: a helper that outlives Chromium and keeps the pipe
+        # open cannot make the wait below block past the timeout.
+        with log.open("wb") as stderr:
+            try:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise PdfError(f"cannot run {chromium!r}: {exc.strerror or exc}") from None
         try:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise PdfError(f"cannot run {chromium!r}: {exc.strerror or exc}") from None
-        try:
-            _, stderr = process.communicate(timeout=timeout)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
             raise PdfError(f"{chromium!r} did not finish the PDF in {timeout:g} s") from None
         finally:
-            _kill_group(process.pid)  # helpers a finished Chromium may leave behind
+            _kill_group(process.pid)  # a hung one, or helpers a finished one leaves behind
+            process.wait()
         if process.returncode != 0 or not _is_pdf(printed):
-            last = (stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
-            detail = f": {last[0][:300]}" if last else ""
+            lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            detail = f": {lines[-1][:300]}" if lines else ""
             raise PdfError(f"{chromium!r} exited {process.returncode} without a PDF{detail}")
         partial = out.with_name(out.name + ".partial")
         try:
