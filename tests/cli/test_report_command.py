@@ -153,18 +153,25 @@ def test_pdf_without_chromium_says_so_in_one_line(
     assert not out.exists()
 
 
+@pytest.fixture
+def browser_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Make XP_CHROMIUM a shell script with this body: a browser that misbehaves on purpose."""
+
+    def install(body: str) -> None:
+        script = tmp_path / "misbehaving-chromium"
+        script.write_text(f"#!/bin/sh\n{body}")
+        script.chmod(0o755)
+        monkeypatch.setenv("XP_CHROMIUM", str(script))
+
+    return install
+
+
 def test_a_hung_chromium_is_killed_with_its_children(
-    seeded: list[Any],
-    xp: Callable[..., Result],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    seeded: list[Any], xp: Callable[..., Result], tmp_path: Path, browser_script: Any
 ) -> None:
     # A browser that never prints: it starts a helper (as Chromium does) and waits forever.
     pids = tmp_path / "pids"
-    hung = tmp_path / "hung-chromium"
-    hung.write_text(f"#!/bin/sh\nsleep 300 &\necho $$ $! > {pids}\nwait\n")
-    hung.chmod(0o755)
-    monkeypatch.setenv("XP_CHROMIUM", str(hung))
+    browser_script(f"sleep 300 &\necho $$ $! > {pids}\nwait\n")
     out = tmp_path / "report.pdf"
     started = time.monotonic()
     result = xp("report", "seeded", "--format", "pdf", "--out", out, "--timeout", "1.5")
@@ -185,15 +192,9 @@ def running(pid: int) -> bool:
 
 
 def test_a_failing_chromium_is_reported_with_its_last_line(
-    seeded: list[Any],
-    xp: Callable[..., Result],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    seeded: list[Any], xp: Callable[..., Result], tmp_path: Path, browser_script: Any
 ) -> None:
-    broken = tmp_path / "broken-chromium"
-    broken.write_text("#!/bin/sh\necho 'first line' >&2\necho 'cannot open display' >&2\nexit 3\n")
-    broken.chmod(0o755)
-    monkeypatch.setenv("XP_CHROMIUM", str(broken))
+    browser_script("echo 'first line' >&2\necho 'cannot open display' >&2\nexit 3\n")
     result = xp("report", "seeded", "--format", "pdf", "--out", tmp_path / "r.pdf")
     assert result.exit_code == 1
     assert "exited 3 without a PDF: cannot open display" in result.output
