@@ -64,9 +64,11 @@ def test_the_engine_reports_gbstats_posterior(document) -> None:  # type: ignore
     assert comparison.bayesian["chance_to_win"] == pytest.approx(expected.chance_to_win, abs=1e-12)
     assert comparison.bayesian["risk_treatment"] == pytest.approx(expected.risk_treatment)
     assert (rel.ci_low, rel.ci_high) == pytest.approx((expected.ci_low, expected.ci_high))
-    # the decision rule: significant when the chance to win leaves [alpha/2, 1 - alpha/2]
-    ctw = comparison.bayesian["chance_to_win"]
-    assert comparison.significant == (ctw > 0.975 or ctw < 0.025)
+    # the decision rule (GrowthBook's defaults): better at a chance to win >= 95% with a risk
+    # <= 0.25%, worse at a chance to lose >= 95%
+    ctw, risk = comparison.bayesian["chance_to_win"], comparison.bayesian["risk_treatment"]
+    assert comparison.significant == ((ctw >= 0.95 and risk <= 0.0025) or ctw <= 0.05)
+    assert comparison.rule is not None and "chance to" in comparison.rule
 
 
 def test_inverse_metric_chance_to_win_reads_the_direction(document) -> None:  # type: ignore[no-untyped-def]

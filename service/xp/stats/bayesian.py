@@ -10,6 +10,13 @@ its mean ``(d/s^2 + m/v) / precision`` (``d`` for a flat prior). From the poster
 - risk, the expected loss: ``E[max(-lift, 0)]`` of choosing the treatment and
   ``E[max(lift, 0)]`` of keeping the control (swapped when lower is better).
 
+The decision rule (:class:`BayesianRule`, GrowthBook's): a treatment is **better** when its
+chance to win is at least ``chance_to_win`` (default 95%) *and* its risk is at most
+``risk_threshold`` (default 0.0025: 0.25% of the control's mean, GrowthBook's
+``DEFAULT_WIN_RISK_THRESHOLD``); **worse** when its chance to lose ``1 - chance to win`` is
+at least ``chance_to_win``; otherwise inconclusive. Each verdict says in words which rule
+fired. There is no correction for multiple comparisons: each posterior is read alone.
+
 This follows ``gbstats.bayesian.tests.EffectBayesianABTest`` (GrowthBook, packages/stats,
 ``compute_result`` and ``get_risk``, including the short cut beyond 37 standard deviations);
 reference values in tests/stats/test_bayesian.py come from that class.
@@ -18,7 +25,9 @@ reference values in tests/stats/test_bayesian.py come from that class.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from scipy import stats as sps
 
@@ -27,6 +36,12 @@ from xp.stats.sufficient import finite_or_none
 
 # Beyond this many standard deviations one tail's probability is 0 in float64 (gbstats).
 TAIL_LIMIT = 37.0
+# GrowthBook's defaults: a 95% chance to win, and a win risk of 0.25% of the control's mean
+# (shared/constants.ts, DEFAULT_WIN_RISK_THRESHOLD = 0.0025).
+DEFAULT_CHANCE_TO_WIN = 0.95
+DEFAULT_RISK_THRESHOLD = 0.0025
+
+Outcome = Literal["better", "worse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,3 +209,91 @@ def _posterior_estimate(effect: Effect, prior: GaussianPrior, alpha: float) -> E
         return Estimate.point(effect.estimate)
     tail = 2.0 * min(post.chance_to_win, 1.0 - post.chance_to_win)
     return Estimate.of(post.mean, post.sd, post.ci_low, post.ci_high, tail)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the rule says of one comparison: ``better``, ``worse`` or ``None``, and why."""
+
+    outcome: Outcome | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BayesianRule:
+    """When a posterior decides (see the module docstring); thresholds are fractions."""
+
+    chance_to_win: float = DEFAULT_CHANCE_TO_WIN
+    risk_threshold: float = DEFAULT_RISK_THRESHOLD
+
+    def __post_init__(self) -> None:
+        # Below 50% "better" and "worse" would both hold at once.
+        if not (0.5 <= self.chance_to_win < 1):
+            raise ValueError(f"chance_to_win must be in [0.5, 1), got {self.chance_to_win!r}")
+        if not (math.isfinite(self.risk_threshold) and self.risk_threshold >= 0):
+            raise ValueError(f"risk_threshold must be 0 or more, got {self.risk_threshold!r}")
+
+    def judge(self, reading: Mapping[str, float] | None) -> Verdict:
+        """The verdict on one comparison's :func:`readings` (``None``: insufficient data)."""
+        if reading is None:
+            return Verdict(None, "insufficient data: no posterior to judge")
+        win, risk_ = reading["chance_to_win"], reading["risk_treatment"]
+        need, cap = self.chance_to_win, self.risk_threshold
+        won = f"chance to win {_share(win, need)} >= {_share(need)}"
+        if win >= need and risk_ <= cap:
+            return Verdict("better", f"{won}, risk {_share(risk_, cap, 2)} <= {_share(cap)}")
+        if win >= need:
+            return Verdict(None, f"{won} but risk {_share(risk_, cap, 2)} > {_share(cap)}")
+        if 1.0 - win >= need:
+            lose = f"chance to lose {_share(1.0 - win, need)} >= {_share(need)}"
+            return Verdict("worse", lose)
+        return Verdict(
+            None,
+            f"chance to win {_share(win, need)}, neither >= {_share(need)} nor <= "
+            f"{_share(1.0 - need)}",
+        )
+
+    def judge_result(self, result: LiftResult, direction: str) -> Verdict:
+        """The verdict on a Bayesian result's relative posterior, for a metric whose better
+        ``direction`` is given; an insufficient one (``reason``) gets none."""
+        return self.judge(None if result.reason else readings(result.relative, direction))
+
+    def to_dict(self) -> dict[str, float]:
+        return {"chance_to_win": self.chance_to_win, "risk_threshold": self.risk_threshold}
+
+
+def _share(value: float, threshold: float | None = None, digits: int = 1) -> str:
+    """``value`` as a percentage; near ``threshold``, with digits enough not to read equal."""
+    if threshold is None:
+        return f"{value * 100:g}%"  # a threshold as written: 95%, 0.25%
+    for more in range(digits, digits + 4):
+        text = f"{value * 100:.{more}f}%"
+        if value == threshold or float(text[:-1]) != round(threshold * 100, 9):
+            return text
+    return f"{value * 100:.{digits + 4}f}%"
+
+
+@dataclass(frozen=True, slots=True)
+class BayesianSettings:
+    """One experiment's (or request's) Bayesian method: its prior and its decision rule."""
+
+    prior: GaussianPrior = field(default_factory=GaussianPrior)
+    rule: BayesianRule = field(default_factory=BayesianRule)
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], thresholds: Mapping[str, float] | None = None
+    ) -> BayesianSettings:
+        """A definition's (validated) ``bayesian`` block, its prior also under the older name
+        ``bayesian_prior``; each threshold in ``thresholds`` (a request's) overrides it.
+        GrowthBook's defaults and a flat prior for what is not given."""
+        block = config.get("bayesian") or {}
+        prior = block.get("prior") or config.get("bayesian_prior") or {}
+        names = ("chance_to_win", "risk_threshold")
+        given = {k: v for k, v in {**block, **(thresholds or {})}.items() if k in names}
+        return cls(GaussianPrior(**prior), BayesianRule(**given))
+
+    def to_dict(self) -> dict[str, object]:
+        p = self.prior
+        prior = {"mean": p.mean, "variance": p.variance, "proper": p.proper}
+        return {"prior": prior, **self.rule.to_dict()}
