@@ -29,9 +29,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import stats as sps
 
-from xp.stats.frequentist import Effect, Estimate, LiftMoments, LiftResult
+from xp.stats.frequentist import Effect, Estimate, FloatArray, LiftMoments, LiftResult
 from xp.stats.sufficient import finite_or_none
 
 # Beyond this many standard deviations one tail's probability is 0 in float64 (gbstats).
@@ -88,21 +90,10 @@ def effect_posterior(
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
     if not (math.isfinite(estimate) and math.isfinite(se)) or se < 0:
         return None
-    data_variance = se * se
-    prior_precision = 1.0 / prior.variance if prior.proper else 0.0
-    if data_variance > 0:
-        precision = 1.0 / data_variance + prior_precision
-        mean = (
-            (estimate / data_variance + prior.mean / prior.variance) / precision
-            if prior.proper
-            else estimate
-        )
-    else:
-        precision = prior_precision
-        mean = prior.mean if prior.proper else 0.0
-    if precision == 0:
+    means, sds = posterior_moments(estimate, se * se, prior)
+    mean, sd = float(means), float(sds)
+    if not math.isfinite(sd):
         return None
-    sd = math.sqrt(1.0 / precision)
     above = float(sps.norm.sf(0.0, mean, sd))
     low, high = (float(x) for x in sps.norm.ppf([alpha / 2, 1 - alpha / 2], mean, sd))
     keep_control, ship = risk(mean, sd)  # losses when higher is better
@@ -119,30 +110,55 @@ def effect_posterior(
     )
 
 
+def posterior_moments(
+    estimate: ArrayLike, data_variance: ArrayLike, prior: GaussianPrior
+) -> tuple[FloatArray, FloatArray]:
+    """The posterior mean and SD of many lifts at once (``nan`` SD where undefined).
+
+    Precision ``1/s^2 + 1/v`` and mean ``(d/s^2 + m/v) / precision`` (gbstats'
+    ``compute_result``); a zero data variance carries no likelihood.
+    """
+    d = np.asarray(estimate, dtype=np.float64)
+    var = np.asarray(data_variance, dtype=np.float64)
+    informative = var > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        data_precision = np.where(informative, 1.0 / var, 0.0)
+        if not prior.proper:
+            mean = np.where(informative, d, 0.0)
+            sd = np.where(informative, np.sqrt(var), np.nan)
+            return mean, sd
+        precision = data_precision + 1.0 / prior.variance
+        weighted = np.where(informative, d * data_precision, 0.0) + prior.mean / prior.variance
+        return weighted / precision, np.sqrt(1.0 / precision)
+
+
 def risk(mean: float, sd: float) -> tuple[float, float]:
     """``(E[max(lift, 0)], E[max(-lift, 0)])`` for ``lift ~ N(mean, sd^2)``: the expected
     loss of keeping the control, then of shipping the treatment (higher is better)."""
-    if sd > 0 and abs(mean / sd) > TAIL_LIMIT:
-        return max(mean, 0.0), max(-mean, 0.0)
-    below = float(sps.norm.cdf(0.0, mean, sd))
-    negative = _truncated_mean(mean, sd, upper=True)
-    positive = _truncated_mean(mean, sd, upper=False)
-    return (1.0 - below) * positive, -below * negative
+    keep_control, ship = risks(mean, sd)
+    return float(keep_control), float(ship)
 
 
-def _truncated_mean(mean: float, sd: float, upper: bool) -> float:
-    """The mean of ``N(mean, sd^2)`` cut to ``(-inf, 0]`` (``upper``) or ``[0, inf)``.
+def risks(mean: ArrayLike, sd: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """:func:`risk` of many posteriors at once.
 
-    Beyond 1,000 standard deviations scipy's truncnorm loses precision: the first-order
-    Mills-ratio expansion (as gbstats) is exact to < 1e-6 there.
+    gbstats writes each as a tail probability times a truncated normal's mean; the closed
+    form is the same number, ``E[max(X, 0)] = mu Phi(mu/s) + s phi(mu/s)`` and
+    ``E[max(-X, 0)] = s phi(mu/s) - mu Phi(-mu/s)``, and 100 times faster than
+    ``scipy.stats.truncnorm``. Beyond :data:`TAIL_LIMIT` SDs the far tail is 0, as gbstats.
     """
-    bound = -mean / sd  # 0 in standard units
-    if upper and bound <= -1e3:
-        return sd / bound
-    if not upper and bound >= 1e3:
-        return sd / bound
-    a, b = (-math.inf, bound) if upper else (bound, math.inf)
-    return float(sps.truncnorm.mean(a, b, loc=mean, scale=sd))
+    mu = np.asarray(mean, dtype=np.float64)
+    s = np.asarray(sd, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = mu / s
+        density = s * sps.norm.pdf(z)
+        gain = mu * sps.norm.cdf(z) + density
+        loss = density - mu * sps.norm.cdf(-z)
+    far = np.abs(z) > TAIL_LIMIT
+    # max(.., 0): the two terms cancel to a rounding error deep in a tail
+    gain = np.where(far, np.maximum(mu, 0.0), np.maximum(gain, 0.0))
+    loss = np.where(far, np.maximum(-mu, 0.0), np.maximum(loss, 0.0))
+    return gain, loss
 
 
 def bayesian_result(
@@ -233,6 +249,15 @@ class BayesianRule:
         if not (math.isfinite(self.risk_threshold) and self.risk_threshold >= 0):
             raise ValueError(f"risk_threshold must be 0 or more, got {self.risk_threshold!r}")
 
+    def better(self, chance_to_win: ArrayLike, risk_treatment: ArrayLike) -> NDArray[np.bool_]:
+        """Whether each posterior passes the rule to ship (arrays for simulations)."""
+        win, loss = np.asarray(chance_to_win), np.asarray(risk_treatment)
+        return np.asarray((win >= self.chance_to_win) & (loss <= self.risk_threshold))
+
+    def worse(self, chance_to_win: ArrayLike) -> NDArray[np.bool_]:
+        """Whether each posterior's chance to lose reaches the rule's ``chance_to_win``."""
+        return np.asarray(1.0 - np.asarray(chance_to_win) >= self.chance_to_win)
+
     def judge(self, reading: Mapping[str, float] | None) -> Verdict:
         """The verdict on one comparison's :func:`readings` (``None``: insufficient data)."""
         if reading is None:
@@ -240,11 +265,11 @@ class BayesianRule:
         win, risk_ = reading["chance_to_win"], reading["risk_treatment"]
         need, cap = self.chance_to_win, self.risk_threshold
         won = f"chance to win {_share(win, need)} >= {_share(need)}"
-        if win >= need and risk_ <= cap:
+        if self.better(win, risk_):
             return Verdict("better", f"{won}, risk {_share(risk_, cap, 2)} <= {_share(cap)}")
         if win >= need:
             return Verdict(None, f"{won} but risk {_share(risk_, cap, 2)} > {_share(cap)}")
-        if 1.0 - win >= need:
+        if self.worse(win):
             lose = f"chance to lose {_share(1.0 - win, need)} >= {_share(need)}"
             return Verdict("worse", lose)
         return Verdict(
