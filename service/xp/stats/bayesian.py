@@ -170,10 +170,10 @@ def bayesian_result(
 
     Each :class:`Estimate` carries the posterior mean (``estimate``), its SD (``se``), the
     equal-tailed credible interval, and as ``p_value`` the two-sided posterior tail
-    probability ``2 min(P(lift > 0), P(lift < 0))``: the decision rule reads it like a
-    p-value, so "significant at alpha" means a chance to win above ``1 - alpha/2`` in either
-    direction. The prior is on the relative lift; the absolute scale takes it times the
-    control's mean (gbstats' ``prior_type="relative"``).
+    probability ``2 min(P(lift > 0), P(lift < 0))``, shown beside the others but never used
+    to decide: :class:`BayesianRule` reads the chance to win and the risk. The prior is on
+    the relative lift; the absolute scale takes it times the control's mean (gbstats'
+    ``prior_type="relative"``).
     """
     control_mean = finite_or_none(m.control.mean)
     if m.reason is not None:
