@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats as sps
+from scipy.special import ndtr, ndtri
 
 from xp.stats.frequentist import Effect, Estimate, FloatArray, LiftMoments, LiftResult
 from xp.stats.sufficient import finite_or_none
@@ -41,6 +41,7 @@ TAIL_LIMIT = 37.0
 # GrowthBook's defaults: a 95% chance to win, and a win risk of 0.25% of the control's mean
 # (shared/constants.ts, DEFAULT_WIN_RISK_THRESHOLD = 0.0025).
 DEFAULT_CHANCE_TO_WIN = 0.95
+SQRT_TAU = math.sqrt(2.0 * math.pi)
 DEFAULT_RISK_THRESHOLD = 0.0025
 
 Outcome = Literal["better", "worse"]
@@ -94,8 +95,9 @@ def effect_posterior(
     mean, sd = float(means), float(sds)
     if not math.isfinite(sd):
         return None
-    above = float(sps.norm.sf(0.0, mean, sd))
-    low, high = (float(x) for x in sps.norm.ppf([alpha / 2, 1 - alpha / 2], mean, sd))
+    above = float(ndtr(mean / sd))  # P(lift > 0); the scipy.special ufuncs, not the slow
+    # scipy.stats.norm wrappers: the same numbers, a tenth of the time per comparison
+    low, high = (float(mean + sd * ndtri(q)) for q in (alpha / 2, 1 - alpha / 2))
     keep_control, ship = risk(mean, sd)  # losses when higher is better
     if inverse:
         keep_control, ship = ship, keep_control
@@ -151,9 +153,9 @@ def risks(mean: ArrayLike, sd: ArrayLike) -> tuple[FloatArray, FloatArray]:
     s = np.asarray(sd, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = mu / s
-        density = s * sps.norm.pdf(z)
-        gain = mu * sps.norm.cdf(z) + density
-        loss = density - mu * sps.norm.cdf(-z)
+        density = s * np.exp(-0.5 * z * z) / SQRT_TAU  # s phi(z)
+        gain = mu * ndtr(z) + density
+        loss = density - mu * ndtr(-z)
     far = np.abs(z) > TAIL_LIMIT
     # max(.., 0): the two terms cancel to a rounding error deep in a tail
     gain = np.where(far, np.maximum(mu, 0.0), np.maximum(gain, 0.0))
@@ -207,7 +209,7 @@ def readings(estimate: Estimate, direction: str) -> dict[str, float] | None:
     if mean is None or sd is None or not sd > 0:
         return None
     inverse = direction == "decrease"
-    above = float(sps.norm.sf(0.0, mean, sd))
+    above = float(ndtr(mean / sd))
     keep_control, ship = risk(mean, sd)
     if inverse:
         keep_control, ship = ship, keep_control
