@@ -7,6 +7,8 @@ it better or worse, and it carries the rule's words (docs/results.md, "Bayesian 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from xp.results.document import Comparison, Cuped
 from xp.stats.bayesian import BayesianRule, readings
 from xp.stats.frequentist import LiftResult
@@ -23,25 +25,21 @@ def comparison_of(
 ) -> Comparison:
     """One comparison; a Bayesian one is ``significant`` when ``rule`` calls it better or
     worse, and carries that rule's words."""
-    if result.method != "bayesian":
-        return Comparison(
-            variant=variant,
-            absolute=result.absolute,
-            relative=result.relative,
-            reason=result.reason,
-            p_value_corrected=corrected,
-            significant=corrected is not None and corrected < alpha,
-            cuped=cuped,
-        )
-    verdict = (rule or BayesianRule()).judge_result(result, direction)
-    return Comparison(
+    plain = Comparison(
         variant=variant,
         absolute=result.absolute,
         relative=result.relative,
         reason=result.reason,
         p_value_corrected=corrected,
-        significant=verdict.outcome is not None,
+        significant=corrected is not None and corrected < alpha,
         cuped=cuped,
+    )
+    if result.method != "bayesian":
+        return plain
+    verdict = (rule or BayesianRule()).judge_result(result, direction)
+    return replace(
+        plain,
+        significant=verdict.outcome is not None,
         bayesian=readings(result.relative, direction),
         rule=verdict.text,
     )
