@@ -186,3 +186,52 @@ def test_sequential_cuped_uses_the_same_variance(api: FlaskClient) -> None:
     )
     assert rel["ci_low"] == pytest.approx(truth["relative"] - half, rel=1e-9)
     assert rel["ci_high"] == pytest.approx(truth["relative"] + half, rel=1e-9)
+
+
+# --- the Bayesian decision rule in the body ------------------------------------------------
+
+GREEN = [("control", 20_000, 2000), ("green", 20_000, 2110)]  # +5.5% on a 10% rate
+
+
+def _bayesian(**extra: Any) -> dict[str, Any]:
+    variants = [{"key": k, "n": n, "sum": s} for k, n, s in GREEN]
+    return {"metric": {"kind": "proportion"}, "method": "bayesian", "variants": variants, **extra}
+
+
+def test_the_bayesian_rule_defaults_to_growthbooks_and_says_what_fired(api: FlaskClient) -> None:
+    body = _post(api, _bayesian())
+    assert body["bayesian"] == {
+        "prior": {"mean": 0.0, "variance": 1.0, "proper": False},
+        "chance_to_win": 0.95,
+        "risk_threshold": 0.0025,
+    }
+    (row,) = body["results"]
+    win, risk = row["bayesian"]["chance_to_win"], row["bayesian"]["risk_treatment"]
+    assert win >= 0.95 and risk <= 0.0025 and row["significant"] is True
+    assert row["rule"] == f"chance to win {win:.1%} >= 95%, risk {risk:.2%} <= 0.25%"
+
+
+def test_the_bodys_thresholds_change_the_verdict(api: FlaskClient) -> None:
+    (row,) = _post(api, _bayesian(bayesian={"risk_threshold": 0.0001}))["results"]
+    assert row["significant"] is False and "> 0.01%" in row["rule"]
+    (row,) = _post(api, _bayesian(bayesian={"chance_to_win": 0.999}))["results"]
+    assert row["significant"] is False and "neither >= 99.9%" in row["rule"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "path"),
+    [
+        ({"chance_to_win": 0.3}, "bayesian.chance_to_win"),
+        ({"chance_to_win": 1}, "bayesian.chance_to_win"),
+        ({"chance_to_win": "high"}, "bayesian.chance_to_win"),
+        ({"risk_threshold": -1}, "bayesian.risk_threshold"),
+        ({"risk_threshold": None}, "bayesian.risk_threshold"),
+        ({"risk": 0.1}, "bayesian.risk"),
+    ],
+)
+def test_bad_thresholds_are_a_422_naming_the_field(
+    api: FlaskClient, rule: dict[str, Any], path: str
+) -> None:
+    response = api.post("/v1/analyze", json=_bayesian(bayesian=rule), headers=ADMIN)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert path in response.json["error"]["details"]

@@ -64,9 +64,11 @@ def test_the_engine_reports_gbstats_posterior(document) -> None:  # type: ignore
     assert comparison.bayesian["chance_to_win"] == pytest.approx(expected.chance_to_win, abs=1e-12)
     assert comparison.bayesian["risk_treatment"] == pytest.approx(expected.risk_treatment)
     assert (rel.ci_low, rel.ci_high) == pytest.approx((expected.ci_low, expected.ci_high))
-    # the decision rule: significant when the chance to win leaves [alpha/2, 1 - alpha/2]
-    ctw = comparison.bayesian["chance_to_win"]
-    assert comparison.significant == (ctw > 0.975 or ctw < 0.025)
+    # the decision rule (GrowthBook's defaults): better at a chance to win >= 95% with a risk
+    # <= 0.25%, worse at a chance to lose >= 95%
+    ctw, risk = comparison.bayesian["chance_to_win"], comparison.bayesian["risk_treatment"]
+    assert comparison.significant == ((ctw >= 0.95 and risk <= 0.0025) or ctw <= 0.05)
+    assert comparison.rule is not None and "chance to" in comparison.rule
 
 
 def test_inverse_metric_chance_to_win_reads_the_direction(document) -> None:  # type: ignore[no-untyped-def]
@@ -122,3 +124,108 @@ def test_xp_report_takes_the_bayesian_method(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Bayesian, effect-based" in result.output
     assert "| Chance to win | Risk |" in result.output  # even before any data
+
+
+# --- the decision rule from YAML and the query, and the Bayesian series ----------------------
+
+
+@pytest.mark.parametrize(
+    ("block", "path"),
+    [
+        ({"chance_to_win": 0.2}, "bayesian.chance_to_win"),
+        ({"chance_to_win": 1.5}, "bayesian.chance_to_win"),
+        ({"risk_threshold": -0.01}, "bayesian.risk_threshold"),
+        ({"risk_threshold": "low"}, "bayesian.risk_threshold"),
+        ({"prior": {"variance": 0, "proper": True}}, "bayesian.prior.variance"),
+        ({"chance": 0.9}, "bayesian.chance"),
+    ],
+)
+def test_a_bad_bayesian_block_names_file_and_field(block: dict, path: str) -> None:
+    from xp.definitions.loader import parse_definition
+
+    definition, problems = parse_definition({**seeded.EXPERIMENT, "bayesian": block}, "x.yaml")
+    assert definition is None
+    assert [p.path for p in problems] == [path], [str(p) for p in problems]
+    assert str(problems[0]).startswith(f"x.yaml: {path}: ")
+
+
+def test_the_prior_is_given_once() -> None:
+    from xp.definitions.loader import parse_definition
+
+    both = {
+        **seeded.EXPERIMENT,
+        "bayesian_prior": {"variance": 0.1, "proper": True},
+        "bayesian": {"prior": {"variance": 0.2, "proper": True}},
+    }
+    definition, problems = parse_definition(both, "x.yaml")
+    assert definition is None and [p.path for p in problems] == ["bayesian_prior"]
+    assert "older name of bayesian.prior" in problems[0].message
+
+
+def test_the_yaml_rule_and_prior_reach_the_document(tmp_path: Path) -> None:
+    from xp.definitions.loader import parse_definition
+
+    block = {"prior": {"variance": 0.01, "proper": True}, "chance_to_win": 0.9}
+    definition, problems = parse_definition({**seeded.EXPERIMENT, "bayesian": block}, "x.yaml")
+    assert definition is not None and not problems
+    store = open_store(None, tmp_path)
+    try:
+        results = experiment_results(definition, store, method="bayesian")
+        overridden = experiment_results(
+            definition, store, method="bayesian", thresholds={"risk_threshold": 0.5}
+        )
+    finally:
+        store.close()
+    assert results.bayesian == {
+        "prior": {"mean": 0.0, "variance": 0.01, "proper": True},
+        "chance_to_win": 0.9,
+        "risk_threshold": 0.0025,
+    }
+    assert overridden.bayesian is not None and overridden.bayesian["risk_threshold"] == 0.5
+    assert overridden.bayesian["chance_to_win"] == 0.9  # the definition's, not overridden
+
+
+def test_the_series_is_the_daily_posterior_with_its_chance_to_win(document) -> None:  # type: ignore[no-untyped-def]
+    results, _, shrunk, frequentist = document
+    purchased = next(m for m in results.metrics if m.name == "purchased")
+    assert purchased.series
+    freq = next(m for m in frequentist.metrics if m.name == "purchased")
+    prior = GaussianPrior(0.0, 0.01, True)
+    shrunk_series = next(m for m in shrunk.metrics if m.name == "purchased").series
+    for point, data, with_prior in zip(purchased.series, freq.series, shrunk_series, strict=True):
+        if data.reason is not None:  # the sufficiency rule: no interval, no chance to win
+            assert point.reason == "insufficient_data" and point.chance_to_win is None
+            assert point.relative.ci_low is None
+            continue
+        # flat, the posterior is N(d, s^2): its mean is that look's observed lift, its SD
+        # the normal band's half-width over z; the chance to win and the shrunk mean follow
+        rel = point.relative
+        assert rel.estimate == pytest.approx(data.relative.estimate, rel=1e-9)
+        assert rel.estimate is not None and rel.ci_low is not None and rel.ci_high is not None
+        sd = (rel.ci_high - rel.ci_low) / (2 * 1.959963984540054)
+        flat = effect_posterior(rel.estimate, sd)
+        shrunk_post = effect_posterior(rel.estimate, sd, prior)
+        assert flat is not None and shrunk_post is not None
+        assert point.chance_to_win == pytest.approx(flat.chance_to_win, abs=1e-9)
+        assert with_prior.relative.estimate == pytest.approx(shrunk_post.mean, rel=1e-9)
+    assert any(p.chance_to_win is not None for p in purchased.series)
+
+
+def test_results_query_thresholds(make_app: Callable[..., Flask]) -> None:
+    client = make_app().test_client()
+    url = "/v1/experiments/checkout-button/results"
+    ok = client.get(f"{url}?method=bayesian&chance_to_win=0.9&risk_threshold=0.01")
+    assert ok.status_code == 200, ok.get_data(as_text=True)
+    assert ok.get_json()["bayesian"]["chance_to_win"] == 0.9
+    assert ok.get_json()["bayesian"]["risk_threshold"] == 0.01
+    for query, field in [
+        ("method=bayesian&chance_to_win=0.4", "chance_to_win"),
+        ("method=bayesian&chance_to_win=1", "chance_to_win"),
+        ("method=bayesian&chance_to_win=nan", "chance_to_win"),
+        ("method=bayesian&risk_threshold=-1", "risk_threshold"),
+        ("method=bayesian&risk_threshold=inf", "risk_threshold"),
+        ("method=frequentist&risk_threshold=0.01", "risk_threshold"),
+    ]:
+        bad = client.get(f"{url}?{query}")
+        assert bad.status_code == 422, (query, bad.get_data(as_text=True))
+        assert field in bad.get_json()["error"]["details"], query

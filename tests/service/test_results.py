@@ -379,7 +379,7 @@ def test_a_closed_arm_does_not_hold_the_decision(tmp_path: Path, store: Store) -
 DOCUMENTED = {
     "document": {
         "experiment", "method", "alpha", "sequential_tuning", "generated_at", "units", "srm",
-        "decision", "diagnostics", "metrics",
+        "decision", "diagnostics", "metrics", "bayesian",
     },
     "experiment": {
         "key", "name", "status", "winner", "hypothesis", "owner", "start", "end",
@@ -396,7 +396,7 @@ DOCUMENTED = {
     "variant": {"variant", "units", "sum", "mean", "sd"},
     "comparison": {
         "variant", "absolute", "relative", "reason", "p_value_corrected", "significant",
-        "bayesian", "cuped",
+        "bayesian", "rule", "cuped",
     },
     "estimate": {"estimate", "se", "ci_low", "ci_high", "p_value"},
     "cuped": {
@@ -404,6 +404,7 @@ DOCUMENTED = {
     },
     "point": {
         "date", "variant", "units", "control_units", "relative", "absolute", "p_value", "reason",
+        "chance_to_win",
     },
     "band": {"estimate", "ci_low", "ci_high"},
     "segment": {"segment", "value", "units", "variants", "comparisons"},

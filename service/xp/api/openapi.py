@@ -233,6 +233,16 @@ PATHS: dict[str, dict[str, Any]] = {
                     "in": "query",
                     "schema": {"enum": ["json", "md", "csv", "html"]},
                 },
+                {  # method=bayesian only: the decision rule, overriding the definition's
+                    "name": "chance_to_win",
+                    "in": "query",
+                    "schema": {"type": "number", "minimum": 0.5, "exclusiveMaximum": 1},
+                },
+                {
+                    "name": "risk_threshold",
+                    "in": "query",
+                    "schema": {"type": "number", "minimum": 0},
+                },
                 PHASE,
             ],
         )

@@ -1,9 +1,12 @@
 """``GET /v1/experiments/<key>/results?method=&alpha=&format=&phase=``: an experiment's
-results (archived ones and earlier phases too)."""
+results (archived ones and earlier phases too); with ``method=bayesian`` also
+``chance_to_win=`` and ``risk_threshold=``, overriding the definition's decision rule."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, request
@@ -35,7 +38,7 @@ def results(key: str) -> ResponseReturnValue:
             {"format": [f"Must be one of: {', '.join(FORMATS)}."]},
         )
     alpha = _alpha(request.args.get("alpha", "0.05"))
-    document = located_results(found, method, alpha)
+    document = located_results(found, method, alpha, thresholds_arg(method))
     content, mimetype = render(document, format_)
     headers = {"Cache-Control": "no-store"}
     if format_ == "csv":
@@ -43,11 +46,19 @@ def results(key: str) -> ResponseReturnValue:
     return Response(content, content_type=mimetype, headers=headers)
 
 
-def located_results(found: Located, method: str, alpha: float = 0.05) -> ResultsDocument:
-    """The results document of one phase (status ``archived`` when read back from the store)."""
+def located_results(
+    found: Located,
+    method: str,
+    alpha: float = 0.05,
+    thresholds: Mapping[str, float] | None = None,
+) -> ResultsDocument:
+    """The results document of one phase (status ``archived`` when read back from the store);
+    ``thresholds`` override the definition's Bayesian rule."""
     from xp.results.build import experiment_results
 
-    document = experiment_results(found.definition, runtime().store, method=method, alpha=alpha)
+    document = experiment_results(
+        found.definition, runtime().store, method=method, alpha=alpha, thresholds=thresholds
+    )
     if found.status == ARCHIVED:
         experiment = dataclasses.replace(document.experiment, status=ARCHIVED)
         document = dataclasses.replace(document, experiment=experiment)
@@ -65,6 +76,40 @@ def method_arg() -> str:
             {"method": [f"Must be one of: {', '.join(METHODS)}."]},
         )
     return method
+
+
+# The Bayesian rule's query parameters: [lowest, highest) as fractions (None: unbounded).
+THRESHOLDS: dict[str, tuple[float, float | None]] = {
+    "chance_to_win": (0.5, 1.0),
+    "risk_threshold": (0.0, None),
+}
+
+
+def thresholds_arg(method: str) -> dict[str, float]:
+    """``chance_to_win`` and ``risk_threshold`` when given (fractions), or a 422 naming one."""
+    given = {name: request.args[name] for name in THRESHOLDS if name in request.args}
+    if given and method != "bayesian":
+        name = next(iter(given))
+        raise ValidationFailed(
+            f"{name} applies to method=bayesian only, got method={method!r}",
+            {name: ["Only with method=bayesian."]},
+        )
+    out = {}
+    for name, raw in given.items():
+        low, high = THRESHOLDS[name]
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not (low <= value and (value < high if high is not None else math.isfinite(value))):
+            bound = (
+                f"at least {low:g} and below {high:g}" if high else f"a number of {low:g} or more"
+            )
+            raise ValidationFailed(
+                f"{name} must be {bound}, got {raw!r}", {name: [f"Must be {bound}."]}
+            )
+        out[name] = value
+    return out
 
 
 def _alpha(raw: str) -> float:

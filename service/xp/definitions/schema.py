@@ -157,6 +157,24 @@ class PriorSchema(Schema):
     proper = fields.Boolean(load_default=False)
 
 
+class BayesianSchema(Schema):
+    """``bayesian:``: the prior and the decision rule of ``method=bayesian`` (GrowthBook's)."""
+
+    prior = fields.Nested(PriorSchema, load_default=None, allow_none=True)
+    chance_to_win = fields.Float(
+        load_default=0.95,
+        allow_nan=False,
+        validate=validate.Range(
+            min=0.5, max=1, max_inclusive=False, error="must be at least 0.5 and below 1"
+        ),
+    )
+    risk_threshold = fields.Float(
+        load_default=0.0025,
+        allow_nan=False,
+        validate=validate.Range(min=0, error="must be 0 or more (a share of the control mean)"),
+    )
+
+
 class ExperimentSchema(Schema):
     key = fields.String(
         required=True,
@@ -194,7 +212,8 @@ class ExperimentSchema(Schema):
         strict=True, allow_none=True, load_default=None, validate=validate.Range(min=2)
     )
     phase = fields.Integer(strict=True, load_default=1, validate=validate.Range(1, 1000))
-    bayesian_prior = fields.Nested(PriorSchema, load_default=None, allow_none=True)
+    bayesian = fields.Nested(BayesianSchema, load_default=None, allow_none=True)
+    bayesian_prior = fields.Nested(PriorSchema, load_default=None, allow_none=True)  # older name
     # Replaced by ``phase``: kept so an old file gets a message saying so, not "unknown field".
     allow_rebucket = fields.Boolean()  # gone; kept only to refuse it with a pointer to phase
 
@@ -235,6 +254,10 @@ class ExperimentSchema(Schema):
             errors["allow_rebucket"] = [
                 "allow_rebucket is gone: to change salt, variants or weights of an experiment "
                 "with data, open a new phase (phase: N+1)"
+            ]
+        if data.get("bayesian_prior") and (data.get("bayesian") or {}).get("prior"):
+            errors["bayesian_prior"] = [
+                "give the prior once: bayesian_prior is the older name of bayesian.prior"
             ]
         start, end = data.get("start"), data.get("end")
         if isinstance(start, dt.datetime) and isinstance(end, dt.datetime) and end <= start:

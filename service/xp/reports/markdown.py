@@ -56,9 +56,12 @@ def _method(results: ResultsDocument) -> str:
         tuning = fmt.count(results.sequential_tuning)
         return f"sequential, always valid (alpha {alpha}, tuned for {tuning} units)"
     if results.method == "bayesian":
+        rule = results.bayesian or {}  # saved documents lack it: GrowthBook's defaults
+        win = fmt.percent(rule.get("chance_to_win", 0.95), 1, False)
+        risk = fmt.percent(rule.get("risk_threshold", 0.0025), 2, False)
         return (
-            f"Bayesian, effect-based (significant: chance to win above "
-            f"{fmt.percent(1 - alpha / 2, 1, False)} or below {fmt.percent(alpha / 2, 1, False)})"
+            f"Bayesian, effect-based (better: chance to win >= {win} and risk <= {risk}; "
+            f"worse: chance to lose >= {win})"
         )
     return f"frequentist, fixed horizon (alpha {alpha})"
 

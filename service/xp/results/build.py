@@ -3,7 +3,8 @@
 Every report (the JSON API, CSV, Markdown, the HTML page, ``xp report``) renders this
 document; the numbers all come from ``service.stats``. Corrections follow the issue's plan:
 Holm over variants x primary metrics, Benjamini-Hochberg over secondary metrics and, per
-metric, over the segment breakdowns (both labelled exploratory), none for guardrails.
+metric, over the segment breakdowns (both labelled exploratory), none for guardrails; none at
+all for ``method=bayesian``, whose comparisons the definition's ``bayesian`` rule judges.
 
 The document is built once: each metric's raw results first, then the corrected p-values of
 every family, then the frozen :class:`~xp.results.document.ResultsDocument`.
@@ -20,8 +21,8 @@ from xp.definitions.model import Definition, Metric
 from xp.definitions.phases import store_view
 from xp.results import progress as progress_of
 from xp.results.arms import arm, mean_arm, variant_rows
+from xp.results.comparison import comparison_of
 from xp.results.document import (
-    Comparison,
     Cuped,
     ExperimentInfo,
     MetricResult,
@@ -32,7 +33,7 @@ from xp.results.document import (
 )
 from xp.results.schedule import Dates, experiment_dates
 from xp.results.series import Looks, daily_looks
-from xp.stats.bayesian import GaussianPrior, bayesian_result, readings
+from xp.stats.bayesian import BayesianRule, BayesianSettings, bayesian_result
 from xp.stats.cuped import cuped_compare
 from xp.stats.decision import Direction, MetricComparison, Role, decide
 from xp.stats.frequentist import (
@@ -48,7 +49,12 @@ from xp.stats.sufficient import ArmSummary, CovariateStats, finite_or_none
 from xp.store import Store
 from xp.store.model import ExperimentData, Slice, SufficientStats
 
-__all__ = ["CORRECTIONS", "METHODS", "experiment_results", "results_document"]
+__all__ = [
+    "CORRECTIONS",
+    "METHODS",
+    "experiment_results",
+    "results_document",
+]
 
 # The analyses a report can show.
 METHODS = ("frequentist", "sequential", "bayesian")
@@ -65,10 +71,14 @@ def experiment_results(
     method: str = "frequentist",
     alpha: float = 0.05,
     now: dt.datetime | None = None,
+    thresholds: Mapping[str, float] | None = None,
 ) -> ResultsDocument:
-    """Read ``definition``'s statistics from ``store`` and build its results document."""
+    """Read ``definition``'s statistics from ``store`` and build its results document.
+
+    ``thresholds`` (``chance_to_win``, ``risk_threshold``) override the definition's
+    Bayesian rule for this document (a request's query parameters)."""
     data = store.experiment_stats(store_view(definition))  # its phase's store experiment
-    return results_document(definition, data, method, alpha, now)
+    return results_document(definition, data, method, alpha, now, thresholds)
 
 
 def results_document(
@@ -77,13 +87,16 @@ def results_document(
     method: str = "frequentist",
     alpha: float = 0.05,
     now: dt.datetime | None = None,
+    thresholds: Mapping[str, float] | None = None,
 ) -> ResultsDocument:
     """The results document of ``definition`` over already-read statistics ``data``."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
-    analysis = _Analysis(definition, method, alpha)
+    analysis = _Analysis(
+        definition, method, alpha, BayesianSettings.from_config(definition.config, thresholds)
+    )
     variants = definition.variant_keys
     units = {v: int(data.units.get(v, 0)) for v in variants}
     srm = srm_test([units[v] for v in variants], definition.weights)
@@ -107,6 +120,7 @@ def results_document(
             direction=cast(Direction, metric.direction),
             result=result,
             p_value=p[variant],
+            rule=analysis.bayesian.rule,
         )
         for metric, lifts, p in zip(definition.metrics, overall, corrected, strict=True)
         if metric.role in ("primary", "guardrail")
@@ -142,6 +156,7 @@ def results_document(
         decision=decision,
         diagnostics=dict(data.diagnostics),
         metrics=metrics,
+        bayesian=analysis.bayesian.to_dict() if method == "bayesian" else None,
     )
 
 
@@ -156,15 +171,21 @@ class _Overall:
 class _Analysis:
     """The per-metric computations of one document: one method, one alpha, one tuning."""
 
-    def __init__(self, definition: Definition, method: str, alpha: float) -> None:
+    def __init__(
+        self, definition: Definition, method: str, alpha: float, bayesian: BayesianSettings
+    ) -> None:
         self.definition = definition
         self.method = method
         self.alpha = alpha
         self.tuning = float(definition.planned_sample or DEFAULT_TUNING)
-        # The definition's bayesian_prior (validated by its schema), else a flat prior.
-        self.prior = GaussianPrior(**(definition.config.get("bayesian_prior") or {}))
+        self.bayesian = bayesian
+        self.prior = bayesian.prior
         self.control = definition.variant_keys[0]
         self.treatments = definition.variant_keys[1:]
+
+    @property
+    def rule(self) -> BayesianRule:
+        return self.bayesian.rule
 
     def arms(self, metric: Metric, stats: Mapping[str, SufficientStats]) -> dict[str, ArmSummary]:
         return {
@@ -207,7 +228,9 @@ class _Analysis:
         stats = data.metrics.get(metric.name, {})
         cuped = self.cuped(metric, stats)
         comparisons = tuple(
-            _comparison(v, result, corrected[v], self.alpha, cuped.get(v), metric.direction)
+            comparison_of(
+                v, result, corrected[v], self.alpha, cuped.get(v), metric.direction, self.rule
+            )
             for v, result in overall.results.items()
         )
         looks = overall.looks
@@ -260,7 +283,13 @@ class _Analysis:
         """Each treatment's result at each real look: the statistics the store snapshotted at
         the end of each UTC day with writes, then the current totals (docs/stats.md)."""
         return daily_looks(
-            metric, looks, self.definition.variant_keys, self.method, self.alpha, self.tuning
+            metric,
+            looks,
+            self.definition.variant_keys,
+            self.method,
+            self.alpha,
+            self.tuning,
+            self.prior,
         )
 
     def segments(
@@ -274,11 +303,15 @@ class _Analysis:
         ]
         lifts = [self.lifts(arms) for *_, arms in pieces]
         family = [result.p_value for one in lifts for result in one.values()]
-        adjusted = iter(_correct(family, benjamini_hochberg))
+        # A posterior is read alone (no correction), as the overall comparisons are.
+        bayesian = self.method == "bayesian"
+        adjusted = iter(family if bayesian else _correct(family, benjamini_hochberg))
         out = []
         for (name, value, piece, arms), one in zip(pieces, lifts, strict=True):
             comparisons = tuple(
-                _comparison(v, result, next(adjusted), self.alpha, direction=metric.direction)
+                comparison_of(
+                    v, result, next(adjusted), self.alpha, None, metric.direction, self.rule
+                )
                 for v, result in one.items()
             )
             out.append(
@@ -291,27 +324,6 @@ class _Analysis:
                 )
             )
         return tuple(out)
-
-
-def _comparison(
-    variant: str,
-    result: LiftResult,
-    corrected: float | None,
-    alpha: float,
-    cuped: Cuped | None = None,
-    direction: str = "increase",
-) -> Comparison:
-    bayes = readings(result.relative, direction) if result.method == "bayesian" else None
-    return Comparison(
-        variant=variant,
-        absolute=result.absolute,
-        relative=result.relative,
-        reason=result.reason,
-        p_value_corrected=corrected,
-        significant=corrected is not None and corrected < alpha,
-        cuped=cuped,
-        bayesian=bayes,
-    )
 
 
 def _corrected_overall(

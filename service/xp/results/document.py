@@ -105,6 +105,7 @@ class Comparison:
     significant: bool
     cuped: Cuped | None = None
     bayesian: Mapping[str, float] | None = None  # chance_to_win, risk_treatment, risk_control
+    rule: str | None = None  # method=bayesian: the rule's verdict ("chance to win 97.1% >= 95%")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ class SeriesPoint:
     absolute: Band
     p_value: float | None
     reason: str | None = None
+    chance_to_win: float | None = None  # method=bayesian, read with the metric's direction
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +187,8 @@ class ResultsDocument:
     decision: Decision
     diagnostics: Mapping[str, int]
     metrics: tuple[MetricResult, ...]
+    # method=bayesian: {"prior": {mean, variance, proper}, "chance_to_win", "risk_threshold"}
+    bayesian: Mapping[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of docs/results.md (non-finite numbers as ``None``)."""
@@ -208,6 +212,7 @@ class ResultsDocument:
                 "decision": self.decision.to_dict(),
                 "diagnostics": dict(self.diagnostics),
                 "metrics": [_metric_dict(m) for m in self.metrics],
+                "bayesian": None if self.bayesian is None else dict(self.bayesian),
             }
         )
 
@@ -235,6 +240,7 @@ class ResultsDocument:
             decision=Decision(decision["decision"], tuple(decision["reasons"]), decision["winner"]),
             diagnostics=dict(data["diagnostics"]),
             metrics=tuple(_metric_of(m) for m in data["metrics"]),
+            bayesian=data.get("bayesian"),  # absent in documents saved before it existed
         )
 
 
@@ -326,6 +332,7 @@ def _comparison_dict(c: Comparison) -> dict[str, Any]:
         "p_value_corrected": c.p_value_corrected,
         "significant": c.significant,
         "bayesian": None if c.bayesian is None else dict(c.bayesian),
+        "rule": c.rule,
         "cuped": None
         if cuped is None
         else {
@@ -349,6 +356,7 @@ def _comparison_of(c: Mapping[str, Any]) -> Comparison:
         p_value_corrected=c["p_value_corrected"],
         significant=c["significant"],
         bayesian=c.get("bayesian"),
+        rule=c.get("rule"),
         cuped=None
         if cuped is None
         else Cuped(
@@ -367,16 +375,8 @@ def _estimate_of(e: Mapping[str, Any]) -> Estimate:
 
 
 def _point_dict(p: SeriesPoint) -> dict[str, Any]:
-    return {
-        "date": p.date,
-        "variant": p.variant,
-        "units": p.units,
-        "control_units": p.control_units,
-        "relative": _band_dict(p.relative),
-        "absolute": _band_dict(p.absolute),
-        "p_value": p.p_value,
-        "reason": p.reason,
-    }
+    plain = {f.name: getattr(p, f.name) for f in fields(SeriesPoint)}
+    return plain | {"relative": _band_dict(p.relative), "absolute": _band_dict(p.absolute)}
 
 
 def _point_of(p: Mapping[str, Any]) -> SeriesPoint:
@@ -389,6 +389,7 @@ def _point_of(p: Mapping[str, Any]) -> SeriesPoint:
         absolute=Band(**p["absolute"]),
         p_value=p["p_value"],
         reason=p.get("reason"),  # absent in documents saved before it existed
+        chance_to_win=p.get("chance_to_win"),
     )
 
 

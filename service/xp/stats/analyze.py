@@ -4,7 +4,9 @@ The one entry point behind ``xp analyze`` and ``POST /v1/analyze``. The first va
 control; every other variant is compared with it, by Welch/delta method (``frequentist``) or
 by the always-valid confidence sequence (``sequential``), with Holm-corrected p-values across
 the treatments, or by GrowthBook's effect-based Bayesian test (``bayesian``: posterior, chance
-to win and risk read with ``direction``, a Gaussian ``prior`` on the relative lift), an SRM
+to win and risk read with ``direction``, a Gaussian ``prior`` on the relative lift, and the
+decision rule's thresholds under ``bayesian``: each treatment's ``significant`` and the
+``rule`` that fired, see :class:`~xp.stats.bayesian.BayesianRule`), an SRM
 check when ``weights`` are given, and CUPED when every variant carries
 a pre-period ``covariate`` (GrowthBook's: ``cuped_compare``, theta pooled per pair). A
 degenerate comparison answers ``reason: insufficient_data`` with null p-values and intervals
@@ -13,6 +15,7 @@ degenerate comparison answers ``reason: insufficient_data`` with null p-values a
     {"metric": {"kind": "mean" | "proportion", "name"?: str},
      "alpha"?: 0.05, "method"?: "frequentist" | "sequential" | "bayesian",
      "sequential_tuning"?: 5000, "prior"?: {"mean": 0, "variance": 1, "proper": false},
+     "bayesian"?: {"chance_to_win": 0.95, "risk_threshold": 0.0025},
      "direction"?: "increase" | "decrease",
      "weights"?: [0.5, 0.5],
      "variants": [{"key": "control", "n": 3407, "sum": 1396.87, "sum_squares": 52377.9767,
@@ -31,7 +34,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from xp.stats.bayesian import GaussianPrior, bayesian_result, readings
+from xp.stats.bayesian import (
+    DEFAULT_CHANCE_TO_WIN,
+    DEFAULT_RISK_THRESHOLD,
+    BayesianRule,
+    BayesianSettings,
+    GaussianPrior,
+    bayesian_result,
+    readings,
+)
 from xp.stats.cuped import cuped_compare
 from xp.stats.frequentist import LiftMoments, LiftResult, frequentist_result, lift_moments
 from xp.stats.multiple import holm
@@ -92,6 +103,18 @@ class PriorSchema(Schema):
     proper = fields.Boolean(load_default=False)
 
 
+class RuleSchema(Schema):
+    """The Bayesian decision rule's thresholds (GrowthBook's defaults)."""
+
+    chance_to_win = FiniteFloat(
+        load_default=DEFAULT_CHANCE_TO_WIN,
+        validate=validate.Range(min=0.5, max=1, max_inclusive=False),
+    )
+    risk_threshold = FiniteFloat(
+        load_default=DEFAULT_RISK_THRESHOLD, validate=validate.Range(min=0)
+    )
+
+
 class AnalyzeSchema(Schema):
     metric = fields.Nested(MetricSchema, required=True)
     alpha = FiniteFloat(
@@ -103,6 +126,7 @@ class AnalyzeSchema(Schema):
         validate=validate.OneOf(["frequentist", "sequential", "bayesian"]),
     )
     prior = fields.Nested(PriorSchema)  # bayesian: a Gaussian prior on the relative lift
+    bayesian = fields.Nested(RuleSchema, load_default=dict)  # bayesian: the decision rule
     direction = fields.String(
         load_default="increase", validate=validate.OneOf(("increase", "decrease"))
     )
@@ -183,6 +207,7 @@ def analyze(request: Any) -> dict[str, Any]:
     raw = [_arm(kind, v) for v in variants]
 
     prior = GaussianPrior(**data["prior"]) if "prior" in data else GaussianPrior()
+    settings = BayesianSettings(prior, BayesianRule(**data["bayesian"]))
 
     def lift(moments: LiftMoments) -> LiftResult:
         if method == "sequential":
@@ -216,6 +241,9 @@ def analyze(request: Any) -> dict[str, Any]:
         row["cuped"] = None
         if method == "bayesian":
             row["bayesian"] = readings(result.relative, data["direction"])
+            verdict = settings.rule.judge_result(result, data["direction"])
+            row["significant"] = verdict.outcome is not None
+            row["rule"] = verdict.text
         if covariates is not None:
             # GrowthBook's CUPED: theta pooled over this control-treatment pair
             cuped = cuped_compare(raw, covariates, treatment=i)
@@ -248,6 +276,8 @@ def analyze(request: Any) -> dict[str, Any]:
         ],
         "results": rows,
     }
+    if method == "bayesian":
+        document["bayesian"] = settings.to_dict()
     if "weights" in data:
         srm = srm_test([v["n"] for v in variants], data["weights"])
         document["srm"] = srm.to_dict([v["key"] for v in variants])

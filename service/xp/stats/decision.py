@@ -5,29 +5,35 @@
 1. ``srm_alarm`` -- the sample ratio mismatch test alarmed: assignment or logging is broken,
    so no lift can be trusted.
 2. ``guardrail_breached`` -- a guardrail metric moved against its ``direction`` in some
-   treatment with ``p < alpha``. A harm signal stops the experiment whatever the sample.
+   treatment with ``p < alpha`` (Bayesian: a chance to lose of at least the rule's
+   ``chance_to_win``). A harm signal stops the experiment whatever the sample.
 3. ``insufficient_data`` -- some variant has fewer than ``min_sample`` units, or a primary
    comparison has no p-value (its result carries a reason code).
 
 A comparison whose result is ``insufficient_data`` (``sufficiency.py``) is never significant:
 it cannot ship a variant, count as worse, or breach a guardrail, whatever p-value it carries.
 4. ``ship`` -- some treatment is a winner: at least one primary metric significantly better
-   (``p < alpha``, after the caller's correction) and none significantly worse. Among
+   (``p < alpha``, after the caller's correction; Bayesian: chance to win and risk within the
+   :class:`~xp.stats.bayesian.BayesianRule`) and none significantly worse. Among
    winners the one with the largest improvement on the first primary metric is ``winner``.
 5. ``no_ship`` -- every treatment is significantly worse on some primary metric, or every
    variant has reached ``planned_sample`` units without a winner.
 6. ``keep_running`` -- otherwise.
 
-Secondary metrics never change the decision. "Better" reads the metric's ``direction``:
-for ``decrease`` a negative lift is the improvement.
+A comparison whose result is Bayesian (``method == "bayesian"``) is judged by its
+comparison's ``rule`` (GrowthBook's defaults when none is given), never by a p-value, and its
+sentence says which rule fired. Secondary metrics never change the decision. "Better" reads
+the metric's ``direction``: for ``decrease`` a negative lift is the improvement.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
+from xp.stats.bayesian import BayesianRule, Verdict
 from xp.stats.frequentist import Estimate, LiftResult
 from xp.stats.srm import SrmResult
 
@@ -47,7 +53,8 @@ class MetricComparison:
     """One treatment's result on one metric.
 
     ``p_value`` is the corrected p-value to judge it by (Holm for primaries, none for
-    guardrails); ``None`` uses the result's own (:attr:`LiftResult.p_value`).
+    guardrails); ``None`` uses the result's own (:attr:`LiftResult.p_value`). A Bayesian
+    result is judged by ``rule`` instead.
     """
 
     metric: str
@@ -56,6 +63,14 @@ class MetricComparison:
     direction: Direction
     result: LiftResult
     p_value: float | None = None
+    rule: BayesianRule | None = None
+
+    @cached_property  # read by significant, better, worse and the sentence
+    def verdict(self) -> Verdict | None:
+        """The Bayesian rule's verdict; ``None`` for a frequentist or sequential result."""
+        if self.result.method != "bayesian":
+            return None
+        return (self.rule or BayesianRule()).judge_result(self.result, self.direction)
 
     @property
     def p(self) -> float | None:
@@ -72,13 +87,22 @@ class MetricComparison:
         return lift if self.direction == "increase" else -lift
 
     def significant(self, alpha: float) -> bool:
+        verdict = self.verdict
+        if verdict is not None:
+            return verdict.outcome is not None
         p = self.p
         return self.result.reason is None and p is not None and p < alpha
 
     def better(self, alpha: float) -> bool:
+        verdict = self.verdict
+        if verdict is not None:
+            return verdict.outcome == "better"
         return self.significant(alpha) and (self.improvement or 0.0) > 0
 
     def worse(self, alpha: float) -> bool:
+        verdict = self.verdict
+        if verdict is not None:
+            return verdict.outcome == "worse"
         return self.significant(alpha) and (self.improvement or 0.0) < 0
 
 
@@ -164,7 +188,7 @@ def decide(
             return next(scores, 0.0)
 
         winner = max(winners, key=gain)
-        better = ", ".join(c.metric for c in primaries if c.variant == winner and c.better(alpha))
+        better = ", ".join(_why(c) for c in primaries if c.variant == winner and c.better(alpha))
         head = (
             f"Ship {winner}: significantly better on {better}, "
             "no primary metric worse and no guardrail breached."
@@ -184,29 +208,42 @@ def decide(
     return Decision(KEEP_RUNNING, tuple(lines))
 
 
+def _why(c: MetricComparison) -> str:
+    """``purchase_rate`` (frequentist), with the Bayesian rule that fired in parentheses."""
+    verdict = c.verdict
+    return c.metric if verdict is None else f"{c.metric} ({verdict.text})"
+
+
 def _sentence(c: MetricComparison, alpha: float, level: float) -> str:
     """``purchase_rate: green is +4.1% (95% CI -1.2% to +9.4%), not significant yet.``"""
-    lift = _describe(c.result.relative, level, percent=True)
+    interval = "CI" if c.verdict is None else "credible interval"
+    lift = _describe(c.result.relative, level, percent=True, interval=interval)
     if lift is None:
-        lift = _describe(c.result.absolute, level, percent=False) or "not estimable"
+        absolute = _describe(c.result.absolute, level, percent=False, interval=interval)
+        lift = absolute or "not estimable"
+    role = "guardrail " if c.role == "guardrail" else ""
+    bayes = c.verdict
+    if bayes is not None:
+        words = {"better": "significantly better", "worse": "significantly worse"}
+        said = words.get(bayes.outcome or "", "not significant yet")
+        return f"{c.metric}: {c.variant} is {lift}, {role}{said} ({bayes.text})."
     if c.better(alpha):
         verdict = f"significantly better (p = {c.p:.2g})"
     elif c.worse(alpha):
         verdict = f"significantly worse (p = {c.p:.2g})"
     else:
         verdict = "not significant yet"
-    role = "guardrail " if c.role == "guardrail" else ""
     return f"{c.metric}: {c.variant} is {lift}, {role}{verdict}."
 
 
-def _describe(estimate: Estimate, level: float, percent: bool) -> str | None:
+def _describe(estimate: Estimate, level: float, percent: bool, interval: str = "CI") -> str | None:
     if estimate.estimate is None:
         return None
     fmt = "{:+.1%}" if percent else "{:+.4g}"
     text = fmt.format(estimate.estimate)
     if estimate.ci_low is not None and estimate.ci_high is not None:
         low, high = fmt.format(estimate.ci_low), fmt.format(estimate.ci_high)
-        text += f" ({level * 100:g}% CI {low} to {high})"
+        text += f" ({level * 100:g}% {interval} {low} to {high})"
     return text
 
 
