@@ -9,17 +9,29 @@ fails on a busy port, makes a new folder and removes only folders whose lock is 
 instance has exited), so it never wipes a live instance's totals. Without the variable (tests,
 one process) the values live in this process's registry.
 
+Requests are counted apart (:meth:`Metrics.count_request`): a ``prometheus_client``
+increment takes a lock and, in multiprocess mode, writes a memory-mapped file, ~2-4 us, which
+two per request made several times the cost of a counter increment. Each thread adds into
+plain integers of its own (no lock: one writer per tally), and :meth:`Metrics.publish` hands
+the differences to ``prometheus_client`` at each scrape and, in multiprocess mode, from a
+thread of each worker every :data:`PUBLISH_INTERVAL` seconds and at its exit: a scrape sees
+the other workers' requests at most that late.
+
 ``prometheus_client`` chooses its value class when first imported, so it is imported here
 lazily, after :func:`claim_instance_folder` has set the variable.
 """
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import os
 import shutil
 import sys
+import threading
 import uuid
+import weakref
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +42,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Request latency buckets, seconds.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+REQUESTS = "xp_http_requests_total"
+LATENCY = "xp_http_request_duration_seconds"
+PUBLISH_INTERVAL = 1.0  # seconds between a worker's publications in multiprocess mode
 # name -> (kind, help, label names)
 DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "xp_http_requests_total": (
@@ -68,6 +83,11 @@ class Metrics:
         self.registry = CollectorRegistry()
         self._metrics: dict[str, Any] = {}
         self._children: dict[tuple[Any, ...], Any] = {}
+        self._tallies: dict[int, _Tally] = {}  # thread ident -> that thread's request counts
+        self._publishing = threading.Lock()
+        self._publisher: threading.Thread | None = None
+        self._stopped = threading.Event()
+        _reset_in_forked_children(self)
         for name, (kind, text, labels) in DEFINITIONS.items():
             if kind == "counter":
                 self._metrics[name] = Counter(name, text, labels, registry=self.registry)
@@ -81,6 +101,62 @@ class Metrics:
 
     def observe(self, name: str, value: float, **labels: str) -> None:
         self._child(name, labels).observe(value)
+
+    def count_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One served request, into the calling thread's plain counters (no lock, no file)."""
+        tally = self._tallies.get(threading.get_ident())
+        if tally is None:
+            tally = self._new_tally()
+        key = (route, method, status)
+        counts = tally.counts
+        counts[key] = counts.get(key, 0) + 1
+        latency = tally.latencies.get(route)
+        if latency is None:
+            latency = tally.latencies[route] = [0.0] * (len(BUCKETS) + 2)
+        # the first bucket whose bound is >= seconds (Prometheus' ``le``); the last slot: sum
+        latency[bisect_left(BUCKETS, seconds)] += 1
+        latency[-1] += seconds
+
+    def _new_tally(self) -> _Tally:
+        tally = self._tallies[threading.get_ident()] = _Tally()
+        if self.folder is not None and self._publisher is None:
+            with self._publishing:
+                if self._publisher is None:
+                    self._publisher = threading.Thread(
+                        target=self._publish_every, name="xp-metrics", daemon=True
+                    )
+                    self._publisher.start()
+                    atexit.register(self.publish)  # a worker's graceful exit runs atexit
+        return tally
+
+    def _publish_every(self) -> None:
+        while not self._stopped.wait(PUBLISH_INTERVAL):
+            self.publish()
+
+    def publish(self) -> None:
+        """Hand what the threads counted since the last call to ``prometheus_client``."""
+        with self._publishing:
+            for tally in list(self._tallies.values()):
+                counts = tally.counts.copy()  # the owning thread may add keys meanwhile
+                for (route, method, status), total in counts.items():
+                    done = tally.published_counts.get((route, method, status), 0)
+                    if total != done:
+                        labels = {"route": route, "method": method, "status": str(status)}
+                        self._child(REQUESTS, labels).inc(total - done)
+                        tally.published_counts[(route, method, status)] = total
+                for route, latency in list(tally.latencies.items()):
+                    now = list(latency)
+                    done_latency = tally.published_latencies.setdefault(route, [0.0] * len(now))
+                    if now != done_latency:
+                        _add_to_histogram(self._child(LATENCY, {"route": route}), now, done_latency)
+                        tally.published_latencies[route] = now
+
+    def _forked(self) -> None:
+        """In a new child: no thread of the parent runs here, and its counts are the parent's."""
+        self._tallies = {}
+        self._publishing = threading.Lock()
+        self._publisher = None
+        self._stopped = threading.Event()
 
     def _child(self, name: str, labels: dict[str, str]) -> Any:
         """The labelled series, looked up once: ``labels()`` validates and locks on every call,
@@ -97,6 +173,7 @@ class Metrics:
         from prometheus_client import CollectorRegistry, generate_latest
         from prometheus_client.multiprocess import MultiProcessCollector
 
+        self.publish()
         scrape = CollectorRegistry()
         if self.folder is not None:
             MultiProcessCollector(scrape, path=self.folder)
@@ -106,7 +183,46 @@ class Metrics:
         return generate_latest(scrape).decode()
 
     def close(self) -> None:
-        """Nothing to flush: every value is written as it changes."""
+        """Publish the last requests and stop the publishing thread."""
+        self._stopped.set()
+        self.publish()
+
+
+class _Tally:
+    """One thread's request counts, written by that thread only; ``published_*`` are what
+    :meth:`Metrics.publish` has already handed on (touched under its lock only)."""
+
+    __slots__ = ("counts", "latencies", "published_counts", "published_latencies")
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, int], int] = {}
+        self.latencies: dict[str, list[float]] = {}  # per bucket (+Inf last), then the sum
+        self.published_counts: dict[tuple[str, str, int], int] = {}
+        self.published_latencies: dict[str, list[float]] = {}
+
+
+def _add_to_histogram(child: Any, now: list[float], done: list[float]) -> None:
+    """Add the bucket counts and sum between ``done`` and ``now`` to a histogram series.
+
+    ``Histogram.observe`` takes one value; adding many at once needs its value objects
+    (non-cumulative ``_buckets``, then ``_sum``), stable across prometheus-client releases
+    and pinned by ``tests/service/test_metrics.py``.
+    """
+    for bucket, (n, d) in zip(child._buckets, zip(now[:-1], done[:-1], strict=True), strict=True):
+        if n != d:
+            bucket.inc(n - d)
+    child._sum.inc(now[-1] - done[-1])
+
+
+def _reset_in_forked_children(metrics: Metrics) -> None:
+    ref = weakref.ref(metrics)
+
+    def forked() -> None:
+        alive = ref()
+        if alive is not None:
+            alive._forked()
+
+    os.register_at_fork(after_in_child=forked)
 
 
 class _Collected:
