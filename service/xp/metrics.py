@@ -103,19 +103,18 @@ class Metrics:
         self._child(name, labels).observe(value)
 
     def count_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        """One served request, into the calling thread's plain counters (no lock, no file)."""
+        """One served request, into the calling thread's plain counters (no lock, no file):
+        one row per (route, method, status) of latency bucket counts, then their sum."""
         tally = self._tallies.get(threading.get_ident())
         if tally is None:
             tally = self._new_tally()
         key = (route, method, status)
-        counts = tally.counts
-        counts[key] = counts.get(key, 0) + 1
-        latency = tally.latencies.get(route)
-        if latency is None:
-            latency = tally.latencies[route] = [0.0] * (len(BUCKETS) + 2)
+        row = tally.rows.get(key)
+        if row is None:
+            row = tally.rows[key] = [0.0] * (len(BUCKETS) + 2)
         # the first bucket whose bound is >= seconds (Prometheus' ``le``); the last slot: sum
-        latency[bisect_left(BUCKETS, seconds)] += 1
-        latency[-1] += seconds
+        row[bisect_left(BUCKETS, seconds)] += 1
+        row[-1] += seconds
 
     def _new_tally(self) -> _Tally:
         tally = self._tallies[threading.get_ident()] = _Tally()
@@ -134,22 +133,22 @@ class Metrics:
             self.publish()
 
     def publish(self) -> None:
-        """Hand what the threads counted since the last call to ``prometheus_client``."""
+        """Hand what the threads counted since the last call to ``prometheus_client``: each
+        row's requests to the counter of its labels, its latencies to its route's histogram."""
         with self._publishing:
             for tally in list(self._tallies.values()):
-                counts = tally.counts.copy()  # the owning thread may add keys meanwhile
-                for (route, method, status), total in counts.items():
-                    done = tally.published_counts.get((route, method, status), 0)
-                    if total != done:
-                        labels = {"route": route, "method": method, "status": str(status)}
-                        self._child(REQUESTS, labels).inc(total - done)
-                        tally.published_counts[(route, method, status)] = total
-                for route, latency in list(tally.latencies.items()):
-                    now = list(latency)
-                    done_latency = tally.published_latencies.setdefault(route, [0.0] * len(now))
-                    if now != done_latency:
-                        _add_to_histogram(self._child(LATENCY, {"route": route}), now, done_latency)
-                        tally.published_latencies[route] = now
+                for key, row in list(tally.rows.items()):  # the owner may add rows meanwhile
+                    now = list(row)
+                    done = tally.published.get(key)
+                    if now == done:
+                        continue
+                    done = done or [0.0] * len(now)
+                    added = [n - d for n, d in zip(now, done, strict=True)]
+                    route, method, status = key
+                    labels = {"route": route, "method": method, "status": str(status)}
+                    self._child(REQUESTS, labels).inc(sum(added[:-1]))
+                    _add_to_histogram(self._child(LATENCY, {"route": route}), added)
+                    tally.published[key] = now
 
     def _forked(self) -> None:
         """In a new child: no thread of the parent runs here, and its counts are the parent's."""
@@ -189,29 +188,28 @@ class Metrics:
 
 
 class _Tally:
-    """One thread's request counts, written by that thread only; ``published_*`` are what
+    """One thread's request counts, written by that thread only; ``published`` is what
     :meth:`Metrics.publish` has already handed on (touched under its lock only)."""
 
-    __slots__ = ("counts", "latencies", "published_counts", "published_latencies")
+    __slots__ = ("published", "rows")
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[str, str, int], int] = {}
-        self.latencies: dict[str, list[float]] = {}  # per bucket (+Inf last), then the sum
-        self.published_counts: dict[tuple[str, str, int], int] = {}
-        self.published_latencies: dict[str, list[float]] = {}
+        # (route, method, status) -> count per latency bucket (+Inf last), then their sum
+        self.rows: dict[tuple[str, str, int], list[float]] = {}
+        self.published: dict[tuple[str, str, int], list[float]] = {}
 
 
-def _add_to_histogram(child: Any, now: list[float], done: list[float]) -> None:
-    """Add the bucket counts and sum between ``done`` and ``now`` to a histogram series.
+def _add_to_histogram(child: Any, added: list[float]) -> None:
+    """Add bucket counts and a sum of latencies (the last item) to a histogram series.
 
     ``Histogram.observe`` takes one value; adding many at once needs its value objects
     (non-cumulative ``_buckets``, then ``_sum``), stable across prometheus-client releases
-    and pinned by ``tests/service/test_metrics.py``.
+    and pinned by ``tests/api/test_request_metrics.py``.
     """
-    for bucket, (n, d) in zip(child._buckets, zip(now[:-1], done[:-1], strict=True), strict=True):
-        if n != d:
-            bucket.inc(n - d)
-    child._sum.inc(now[-1] - done[-1])
+    for bucket, n in zip(child._buckets, added[:-1], strict=True):
+        if n:
+            bucket.inc(n)
+    child._sum.inc(added[-1])
 
 
 def _reset_in_forked_children(metrics: Metrics) -> None:
