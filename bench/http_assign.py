@@ -55,16 +55,19 @@ def server_pids(url: str) -> list[int]:
             continue
         if port.encode() in words or f"127.0.0.1:{port}".encode() in words:
             masters.append(int(entry.name))
-    found, todo = [], list(masters)
+    found: set[int] = set()
+    todo = list(masters)  # the workers carry the master's command line too
     while todo:
         pid = todo.pop()
-        found.append(pid)
+        if pid in found:
+            continue
+        found.add(pid)
         try:
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         except OSError:
             continue
         todo.extend(int(c) for c in children)
-    return found
+    return sorted(found)
 
 
 def cpu_seconds(pids: list[int]) -> float:
