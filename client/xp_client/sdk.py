@@ -168,19 +168,17 @@ class Client(FeatureMethods):
             if entry is None:
                 reason = UNKNOWN_EXPERIMENT if self._ready.is_set() else NOT_READY
                 return Variant(experiment, default or "control", None, False, reason)
-            assigner, unit_attribute, exposed, touch, seen = entry
-            result: Assignment = assigner(attrs)
+            result: Assignment = entry[0](attrs)
             if result[3]:  # in_experiment
-                unit_id = attrs[unit_attribute]
-                # A hit refreshes the unit's recency inline, with no lock (single C calls,
-                # atomic under the GIL): a unit that keeps coming back is never evicted.
-                if unit_id in exposed:
-                    try:
-                        touch(unit_id)
-                    except KeyError:  # evicted by another thread in between
-                        pass
-                elif not seen(unit_id):
-                    self._queue_exposure(result, unit_id, attrs)
+                unit_id = attrs[entry[1]]
+                # A hit refreshes the unit's recency inline, with no lock (one C call, atomic
+                # under the GIL): a unit that keeps coming back is never evicted. A unit not
+                # in the cache (its first call, or evicted) raises, off the hot path.
+                try:
+                    entry[3](unit_id)
+                except KeyError:
+                    if not entry[4](unit_id):
+                        self._queue_exposure(result, unit_id, attrs)
             return result
         except Exception:
             log.exception("get_variant(%r) failed; serving the default", experiment)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from xp import logs, redaction
@@ -54,8 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SESSION_COOKIE_SECURE"] = settings.secure_cookies
     app.extensions["xp"] = Runtime(settings)
     register_error_handlers(app)
-    logs.install_request_ids(app)
-    _count_requests(app)
+    _around_requests(app)
     for module in (
         assign,
         events,
@@ -81,28 +80,37 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 # Label values must come from a fixed set: a client inventing methods must not invent series.
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Where the hooks keep a request's start and log-context token (its environ, not ``g``).
+STARTED = "xp.started"
+ID_TOKEN = "xp.request_id_token"
 
 
-def _count_requests(app: Flask) -> None:
-    """Count and time every request by its route (the rule, not the path: bounded labels)."""
+def _around_requests(app: Flask) -> None:
+    """Give each request its id (:mod:`xp.logs`) and count and time it by its route (the rule,
+    not the path: bounded labels). One hook each side: Flask's per-hook dispatch, ``g`` and a
+    teardown cost a cheap request more than the work itself."""
+    metrics = app.extensions["xp"].metrics
 
     @app.before_request
-    def _start() -> None:
-        g.xp_started = time.perf_counter()
+    def _begin() -> None:
+        environ = request.environ
+        environ[STARTED] = time.perf_counter()
+        environ[ID_TOKEN] = logs.begin_request(environ)
 
     @app.after_request
-    def _record(response: Response) -> Response:
-        started = g.get("xp_started")
-        if started is not None:
-            route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-            metrics = app.extensions["xp"].metrics
-            metrics.inc(
-                "xp_http_requests_total",
-                route=route,
-                method=request.method if request.method in HTTP_METHODS else "OTHER",
-                status=str(response.status_code),
-            )
-            metrics.observe(
-                "xp_http_request_duration_seconds", time.perf_counter() - started, route=route
-            )
+    def _end(response: Response) -> Response:
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
+        token = environ.pop(ID_TOKEN, None)
+        if token is None:  # the request failed before its hook ran
+            return response
+        logs.end_request(environ, response, token)
+        rule = req.url_rule
+        method = req.method
+        metrics.count_request(
+            rule.rule if rule is not None else "(unmatched)",
+            method if method in HTTP_METHODS else "OTHER",
+            response.status_code,
+            time.perf_counter() - environ[STARTED],
+        )
         return response

@@ -101,3 +101,17 @@ def _check_only(app: Flask, limiter: Limiter, blueprints: list[Blueprint]) -> No
     hooks.remove(check)
     for blueprint in blueprints:
         app.before_request_funcs.setdefault(blueprint.name, []).insert(0, check)
+    # Its header and context hooks after the request have nothing to do where it did not
+    # check: they follow the check (one is a partial of the class's method, one bound).
+    for registry in (app.after_request_funcs, app.teardown_request_funcs):
+        own = [f for f in registry.get(None, []) if _of_limiter(f, limiter)]
+        for f in own:
+            registry[None].remove(f)
+            for blueprint in blueprints:
+                registry.setdefault(blueprint.name, []).append(f)
+
+
+def _of_limiter(hook: object, limiter: Limiter) -> bool:
+    if getattr(hook, "__self__", None) is limiter:
+        return True
+    return limiter in getattr(hook, "args", ())

@@ -53,3 +53,25 @@ def test_serving_assignments_and_events_never_imports_scipy(
     assert found["serving"] == []
     assert found["results"] == 200
     assert found["analysing"] == ["numpy", "scipy"]
+
+
+PACKAGES = """
+import json, sys
+import xp.results, xp.stats, xp.stats.sufficient
+before = sorted(m for m in ("scipy", "numpy") if m in sys.modules)
+from xp.stats import holm, srm_test
+after = sorted(m for m in ("scipy", "numpy") if m in sys.modules)
+print(json.dumps({"before": before, "after": after, "names": [holm.__name__, srm_test.__name__],
+                  "listed": "srm_test" in dir(xp.stats)}))
+"""
+
+
+def test_the_statistics_packages_load_scipy_only_with_a_name_that_needs_it() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", PACKAGES], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["before"] == []
+    assert found["after"] == ["numpy", "scipy"]
+    assert found["names"] == ["holm", "srm_test"] and found["listed"]

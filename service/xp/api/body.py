@@ -30,6 +30,9 @@ def json_body(check_text: bool = True) -> Any:
     # One proxy lookup, not one per attribute (the proxy is typed as the Request itself).
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     limit = current_app.config["XP_SETTINGS"].max_body_bytes
+    raw = _plain_body(req.environ, limit)
+    if raw is not None:
+        return decode(raw, check_text)
     if req.content_length is not None and req.content_length > limit:
         raise PayloadTooLarge(f"request body is larger than {limit} bytes")
     if not req.is_json:
@@ -41,6 +44,21 @@ def json_body(check_text: bool = True) -> Any:
     if len(raw) > limit:
         raise PayloadTooLarge(f"request body is larger than {limit} bytes")
     return decode(raw, check_text)
+
+
+def _plain_body(environ: dict[str, Any], limit: int) -> bytes | None:
+    """The body of the common request, read straight from the WSGI input: JSON by its plain
+    media type and a ``Content-Length`` within ``limit``. None for anything else, which goes
+    through werkzeug's parsing of the headers and its stream (what they cost is a tenth of a
+    cheap request)."""
+    content_type = environ.get("CONTENT_TYPE", "")
+    if content_type != "application/json" and not content_type.startswith("application/json;"):
+        return None
+    length = environ.get("CONTENT_LENGTH", "")
+    if not (length.isascii() and length.isdigit()) or int(length) > limit:
+        return None
+    data: bytes = environ["wsgi.input"].read(int(length))
+    return data
 
 
 def decode(raw: bytes, check_text: bool = True) -> Any:

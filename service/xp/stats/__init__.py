@@ -3,89 +3,73 @@
 No Flask, no Redis, no storage: everything here takes sums and returns numbers (or result
 dataclasses with reason codes), so the API, the CLI, reports and simulations share one
 implementation.
+
+The names below are loaded on first use (PEP 562): importing the package, or one light module
+of it, must not load every statistics module and with them scipy, which a serving worker
+that only assigns never needs (issue 13).
 """
 
 from __future__ import annotations
 
-from xp.stats.analyze import AnalyzeInputError, analyze
-from xp.stats.cuped import CupedComparison, CupedResult, cuped_adjust, cuped_compare
-from xp.stats.decision import Decision, MetricComparison, decide
-from xp.stats.frequentist import (
-    Estimate,
-    LiftMoments,
-    LiftResult,
-    frequentist_lift,
-    frequentist_result,
-    lift_moments,
-)
-from xp.stats.multiple import adjust_p_values, benjamini_hochberg, holm
-from xp.stats.power import (
-    days_to_reach,
-    mde_mean,
-    mde_proportion,
-    sample_size_mean,
-    sample_size_proportion,
-)
-from xp.stats.sequential import (
-    DEFAULT_TUNING,
-    always_valid_p_value,
-    cs_halfwidth,
-    running_minimum,
-    sequential_lift,
-    sequential_result,
-    sequential_series,
-)
-from xp.stats.srm import SRM_THRESHOLD, SrmResult, srm_test
-from xp.stats.sufficiency import INSUFFICIENT_DATA, insufficiency
-from xp.stats.sufficient import (
-    ArmMoments,
-    ArmSummary,
-    CovariateStats,
-    MeanStats,
-    ProportionStats,
-    RatioStats,
-)
+import importlib
+from typing import Any
 
-__all__ = [
-    "DEFAULT_TUNING",
-    "INSUFFICIENT_DATA",
-    "SRM_THRESHOLD",
-    "AnalyzeInputError",
-    "ArmMoments",
-    "ArmSummary",
-    "CovariateStats",
-    "CupedComparison",
-    "CupedResult",
-    "Decision",
-    "Estimate",
-    "LiftMoments",
-    "LiftResult",
-    "MeanStats",
-    "MetricComparison",
-    "ProportionStats",
-    "RatioStats",
-    "SrmResult",
-    "adjust_p_values",
-    "always_valid_p_value",
-    "analyze",
-    "benjamini_hochberg",
-    "cs_halfwidth",
-    "cuped_adjust",
-    "cuped_compare",
-    "days_to_reach",
-    "decide",
-    "frequentist_lift",
-    "frequentist_result",
-    "holm",
-    "insufficiency",
-    "lift_moments",
-    "mde_mean",
-    "mde_proportion",
-    "running_minimum",
-    "sample_size_mean",
-    "sample_size_proportion",
-    "sequential_lift",
-    "sequential_result",
-    "sequential_series",
-    "srm_test",
-]
+# name -> the module of this package that defines it
+_HOMES = {
+    "AnalyzeInputError": "analyze",
+    "ArmMoments": "sufficient",
+    "ArmSummary": "sufficient",
+    "CovariateStats": "sufficient",
+    "CupedComparison": "cuped",
+    "CupedResult": "cuped",
+    "DEFAULT_TUNING": "sequential",
+    "Decision": "decision",
+    "Estimate": "frequentist",
+    "INSUFFICIENT_DATA": "sufficiency",
+    "LiftMoments": "frequentist",
+    "LiftResult": "frequentist",
+    "MeanStats": "sufficient",
+    "MetricComparison": "decision",
+    "ProportionStats": "sufficient",
+    "RatioStats": "sufficient",
+    "SRM_THRESHOLD": "srm",
+    "SrmResult": "srm",
+    "adjust_p_values": "multiple",
+    "always_valid_p_value": "sequential",
+    "analyze": "analyze",
+    "benjamini_hochberg": "multiple",
+    "cs_halfwidth": "sequential",
+    "cuped_adjust": "cuped",
+    "cuped_compare": "cuped",
+    "days_to_reach": "power",
+    "decide": "decision",
+    "frequentist_lift": "frequentist",
+    "frequentist_result": "frequentist",
+    "holm": "multiple",
+    "insufficiency": "sufficiency",
+    "lift_moments": "frequentist",
+    "mde_mean": "power",
+    "mde_proportion": "power",
+    "running_minimum": "sequential",
+    "sample_size_mean": "power",
+    "sample_size_proportion": "power",
+    "sequential_lift": "sequential",
+    "sequential_result": "sequential",
+    "sequential_series": "sequential",
+    "srm_test": "srm",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'xp.stats' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"xp.stats.{home}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})
