@@ -248,7 +248,8 @@ class Registry:
             for problem in problems:
                 log.error("experiment refused: %s", problem)
             self.snapshot = make_snapshot(live, history, features.features, holdouts.holdouts)
-            log.info("loaded %d experiments from %s", len(live), self.directory)
+            held = len(holdouts.holdouts)
+            log.info("loaded %d experiments from %s", len(live) - held, self.directory)
             return True
 
     def _features(self, experiments: Mapping[str, Definition]) -> FeatureLoad:
