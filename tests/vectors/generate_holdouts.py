@@ -100,7 +100,8 @@ def variant(key: str, unit: str) -> str:
 def assignment(key: str, unit: str, logged: dict[str, str]) -> dict[str, Any]:
     if behind("experiments", key, unit, logged) is not None:
         return {"variant": "control", "payload": None, "in_experiment": False, "reason": "holdout"}
-    return {"variant": variant(key, unit), "payload": None, "in_experiment": True, "reason": "assigned"}
+    picked = variant(key, unit)
+    return {"variant": picked, "payload": None, "in_experiment": True, "reason": "assigned"}
 
 
 def evaluation(key: str, unit: str, logged: dict[str, str]) -> dict[str, Any]:
