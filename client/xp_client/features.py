@@ -30,7 +30,14 @@ from xp_client.conditions import ConditionError, compile_condition
 from xp_client.definition import DefinitionError
 from xp_client.engine import Assignment
 from xp_client.hashing import BUCKETS
-from xp_client.holdouts import HELD_OUT, HOLDOUT, Holdouts, held_out, holdouts_of_feature
+from xp_client.holdouts import (
+    HELD_OUT,
+    HOLDOUT,
+    Holdouts,
+    compile_entries,
+    held_out,
+    holdouts_of_feature,
+)
 from xp_client.unit_ids import MAX_USER_ID, canonical_unit_id
 
 TYPES = ("boolean", "string", "number", "json")
@@ -251,14 +258,9 @@ def compile_features(
 ) -> dict[str, Feature]:
     """Features of a config document's ``features`` list, each behind the ``holdouts`` it
     opts into; a bad entry is skipped and logged."""
-    out: dict[str, Feature] = {}
-    for entry in entries if isinstance(entries, list) else ():
-        try:
-            behind = holdouts_of_feature(holdouts, str(entry["key"])) if holdouts else ()
-            feature = Feature.from_dict(entry, behind)
-        except Exception as exc:  # one bad feature must not hide the others
-            name = entry.get("key") if isinstance(entry, Mapping) else entry
-            log.warning("skipping feature config %r: %s", name, exc)
-            continue
-        out[feature.key] = feature
-    return out
+
+    def build(entry: Any) -> Feature:
+        behind = holdouts_of_feature(holdouts, str(entry["key"])) if holdouts else ()
+        return Feature.from_dict(entry, behind)
+
+    return {f.key: f for f in compile_entries(entries, build, log, "feature")}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from xp_client.definition import DefinitionError, Experiment
 from xp_client.engine import Assignment
@@ -132,15 +132,24 @@ def guard(
     return assign_behind
 
 
-def compile_holdouts(entries: Any, log: Any) -> dict[str, Holdout]:
-    """Holdouts of a config document's ``holdouts`` list; a bad entry is skipped and logged."""
-    out: dict[str, Holdout] = {}
+Built = TypeVar("Built")
+
+
+def compile_entries(
+    entries: Any, build: Callable[[Any], Built], log: Any, what: str
+) -> list[Built]:
+    """``build`` of each entry of a config document's list; a bad entry is skipped and
+    logged (one bad definition must not hide the others)."""
+    out: list[Built] = []
     for entry in entries if isinstance(entries, list) else ():
         try:
-            holdout = Holdout.from_dict(entry)
-        except Exception as exc:  # one bad holdout must not hide the others
+            out.append(build(entry))
+        except Exception as exc:
             name = entry.get("key") if isinstance(entry, Mapping) else entry
-            log.warning("skipping holdout config %r: %s", name, exc)
-            continue
-        out[holdout.key] = holdout
+            log.warning("skipping %s config %r: %s", what, name, exc)
     return out
+
+
+def compile_holdouts(entries: Any, log: Any) -> dict[str, Holdout]:
+    """Holdouts of a config document's ``holdouts`` list; a bad entry is skipped and logged."""
+    return {h.key: h for h in compile_entries(entries, Holdout.from_dict, log, "holdout")}

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xp.definitions.features import KEY, FeatureDefinition
-from xp.definitions.loader import Problem, experiment_files, parse_definition
+from xp.definitions.features import KEY, FeatureDefinition, read_folder
+from xp.definitions.loader import Problem, parse_definition
 from xp.definitions.model import Definition
-from xp.definitions.yaml_files import DefinitionFileError, read_yaml
 from xp_client.holdouts import MAX_SHARE, STATUSES, experiment_config
 
 FIELDS = {
@@ -77,34 +76,12 @@ def load_holdouts(
     features: Mapping[str, FeatureDefinition],
 ) -> HoldoutLoad:
     """Validate every holdout file in ``directory`` (absent: no holdouts, no problem)."""
-    root = Path(directory)
-    if not root.is_dir():
-        return HoldoutLoad({}, [], 0)
-    files = experiment_files(root)
-    loaded: dict[str, HoldoutDefinition] = {}
-    problems: list[Problem] = []
-    for path in files:
-        try:
-            raw = read_yaml(path)
-        except DefinitionFileError as exc:
-            problems.append(Problem(str(path), "", str(exc)))
-            continue
-        holdout, found = parse_holdout(raw, str(path))
-        problems += found
-        if holdout is None:
-            continue
-        if holdout.key in loaded:
-            other = loaded[holdout.key].source
-            problems.append(
-                Problem(str(path), "key", f"duplicate holdout key, also in {other}", holdout.key)
-            )
-            continue
-        loaded[holdout.key] = holdout
+    loaded, problems, files = read_folder(directory, parse_holdout, "holdout")
     cross = cross_problems(loaded, experiments, features)
     problems += cross
     refused = {p.file for p in cross}
     return HoldoutLoad(
-        {k: h for k, h in loaded.items() if h.source not in refused}, problems, len(files)
+        {k: h for k, h in loaded.items() if h.source not in refused}, problems, files
     )
 
 
