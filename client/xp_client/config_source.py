@@ -11,11 +11,13 @@ from typing import Any
 
 from xp_client.definition import DefinitionError, Experiment
 from xp_client.features import compile_features
+from xp_client.holdouts import compile_holdouts
 from xp_client.transport import Transport, TransportError
 
 Experiments = dict[str, Experiment]
 # The compiled features ride in ``extras`` under a name no experiment key can take.
 FEATURES = "@features"
+HOLDOUTS = "@holdouts"
 
 
 def compile_config(document: Any, logger: logging.Logger) -> tuple[Experiments, dict[str, Any]]:
@@ -33,7 +35,9 @@ def compile_config(document: Any, logger: logging.Logger) -> tuple[Experiments, 
             continue
         experiments[experiment.key] = experiment
         extras[experiment.key] = {"segments": tuple(entry.get("segments") or ())}
-    extras[FEATURES] = compile_features(document.get("features"), logger)
+    holdouts = compile_holdouts(document.get("holdouts"), logger)
+    extras[HOLDOUTS] = holdouts
+    extras[FEATURES] = compile_features(document.get("features"), logger, holdouts)
     return experiments, extras
 
 

@@ -13,7 +13,9 @@ A served feature (one environment's part of a feature file, as ``/v1/config`` ca
 
 A disabled feature (the kill switch) serves ``default`` and assigns nothing (``disabled``);
 a prerequisite whose value differs serves ``default`` (``prerequisite``); no rule matching
-serves ``default`` (``default``). Each feature is compiled once into a closure.
+serves ``default`` (``default``). A feature behind a holdout (:mod:`xp_client.holdouts`)
+serves held-out units its ``default`` (``holdout``, naming the holdout as ``experiment``)
+before any prerequisite or rule. Each feature is compiled once into a closure.
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ from xp_client.conditions import ConditionError, compile_condition
 from xp_client.definition import DefinitionError
 from xp_client.engine import Assignment
 from xp_client.hashing import BUCKETS
+from xp_client.holdouts import (
+    HELD_OUT,
+    HOLDOUT,
+    Holdouts,
+    compile_entries,
+    held_out,
+    holdouts_of_feature,
+)
 from xp_client.unit_ids import MAX_USER_ID, canonical_unit_id
 
 TYPES = ("boolean", "string", "number", "json")
@@ -89,13 +99,15 @@ class Feature:
     enabled: bool = True
     rules: tuple[Mapping[str, Any], ...] = ()
     prerequisites: tuple[tuple[str, Any], ...] = ()
+    holdouts: tuple[str, ...] = ()  # keys of the holdouts it opts into, checked in order
     compiled: Callable[..., FeatureResult] | None = field(
         default=None, init=False, compare=False, repr=False
     )
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Feature:
-        """Build from a served feature dict; a bad one raises :class:`DefinitionError`."""
+    def from_dict(cls, data: Mapping[str, Any], holdouts: tuple[str, ...] = ()) -> Feature:
+        """Build from a served feature dict, behind the holdouts ``holdouts`` (keys); a bad
+        one raises :class:`DefinitionError`."""
         try:
             key = str(data["key"])
             kind = str(data.get("type", "boolean"))
@@ -113,6 +125,7 @@ class Feature:
                 bool(data.get("enabled", True)),
                 rules,
                 prerequisites,
+                holdouts,
             )
             object.__setattr__(feature, "compiled", _compile(feature))
             return feature
@@ -167,6 +180,8 @@ def _compile(feature: Feature) -> Callable[..., FeatureResult]:
     blocked = FeatureResult(key, default, PREREQUISITE)
     if not feature.enabled:
         return lambda attributes, features, assign, depth=0: disabled
+    holdouts = feature.holdouts
+    held = {k: FeatureResult(key, default, HOLDOUT, None, k, HELD_OUT) for k in holdouts}
     plan = tuple(_plan(key, index, rule) for index, rule in enumerate(feature.rules))
     prerequisites = feature.prerequisites
     hash32 = mmh3.hash  # hashing.bucket inlined, as in the engine
@@ -175,6 +190,10 @@ def _compile(feature: Feature) -> Callable[..., FeatureResult]:
     def evaluate(
         attributes: Mapping[str, Any], features: Features, assign: AssignFn, depth: int = 0
     ) -> FeatureResult:
+        if holdouts:
+            by = held_out(holdouts, attributes, assign)
+            if by is not None:
+                return held[by]
         if prerequisites:
             if depth >= MAX_DEPTH:
                 return blocked
@@ -234,15 +253,14 @@ def _plan(key: str, index: int, rule: Mapping[str, Any]) -> _Plan:
     return (_ROLLOUT, condition, result, attribute, limit, f"{key}:")
 
 
-def compile_features(entries: Any, log: Any) -> dict[str, Feature]:
-    """Features of a config document's ``features`` list; a bad entry is skipped and logged."""
-    out: dict[str, Feature] = {}
-    for entry in entries if isinstance(entries, list) else ():
-        try:
-            feature = Feature.from_dict(entry)
-        except Exception as exc:  # one bad feature must not hide the others
-            name = entry.get("key") if isinstance(entry, Mapping) else entry
-            log.warning("skipping feature config %r: %s", name, exc)
-            continue
-        out[feature.key] = feature
-    return out
+def compile_features(
+    entries: Any, log: Any, holdouts: Holdouts | None = None
+) -> dict[str, Feature]:
+    """Features of a config document's ``features`` list, each behind the ``holdouts`` it
+    opts into; a bad entry is skipped and logged."""
+
+    def build(entry: Any) -> Feature:
+        behind = holdouts_of_feature(holdouts, str(entry["key"])) if holdouts else ()
+        return Feature.from_dict(entry, behind)
+
+    return {f.key: f for f in compile_entries(entries, build, log, "feature")}

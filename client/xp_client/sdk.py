@@ -13,10 +13,11 @@ from collections.abc import Callable, KeysView, Mapping
 from types import TracebackType
 from typing import Any
 
-from xp_client.config_source import FEATURES, ConfigPoller, Experiments, compile_config
+from xp_client.config_source import FEATURES, HOLDOUTS, ConfigPoller, Experiments, compile_config
 from xp_client.engine import MISSING_UNIT, Assignment, assigner_for
 from xp_client.event_processor import EventProcessor
 from xp_client.features import Feature
+from xp_client.holdouts import Holdout, guard, holdouts_of_experiment
 from xp_client.ids import new_event_id
 from xp_client.limits import conversion_problem, unit_id_problem
 from xp_client.lru import LRUSet
@@ -356,7 +357,10 @@ class Client(FeatureMethods):
 
     def _apply(self, experiments: Experiments, extras: dict[str, Any]) -> None:
         entries: dict[str, _Entry] = {}
-        for key, exp in experiments.items():
+        holdouts: dict[str, Holdout] = extras.get(HOLDOUTS) or {}
+        # A holdout is assigned and its exposures logged as an experiment's (its own entry);
+        # an opted-in experiment asks it first, through get_variant (xp_client.holdouts).
+        for key, exp in [*experiments.items(), *((k, h.experiment) for k, h in holdouts.items())]:
             exposed = self._exposed.get(key)
             if exposed is None:
                 exposed = self._exposed[key] = LRUSet(self._exposure_cache_size)
@@ -364,8 +368,11 @@ class Client(FeatureMethods):
             clock = self._clock
             if clock is not None and (exp.start is not None or exp.end is not None):
                 assigner = _on_clock(assigner, clock)
-            if self._sticky is not None:
+            if self._sticky is not None and key not in holdouts:
                 assigner = sticky_assigner(exp, assigner, self._sticky)
+            if key not in holdouts:
+                behind = holdouts_of_experiment(holdouts, key)
+                assigner = guard(assigner, exp, behind, self._local_assign)
             entries[key] = (assigner, exp.unit, *exposed.hot_path(), exposed.seen)
         # Readers see either the old or the new dicts, each whole: reference swaps are atomic.
         self._experiments, self._extras, self._entries = experiments, extras, entries

@@ -57,7 +57,7 @@ class FeatureMethods:
                 return FeatureResult(feature, default, reason)
             evaluate = found.compiled
             assert evaluate is not None  # Feature.from_dict compiles
-            result: FeatureResult = evaluate(attributes, features, self._feature_assign)
+            result: FeatureResult = evaluate(attributes, features, self._local_assign)
             return result
         except Exception:
             log.exception("evaluate(%r) failed; serving the default", feature)
@@ -83,7 +83,7 @@ class FeatureMethods:
         return self.evaluate(feature, user_id, attributes, False).value is True
 
     @cached_property
-    def _feature_assign(self) -> Callable[[str, None, Mapping[str, Any]], Assignment | None]:
+    def _local_assign(self) -> Callable[[str, None, Mapping[str, Any]], Assignment | None]:
         """Experiment rules assign through the class's (local) ``get_variant``, even in
         remote mode, so exposures are logged as a direct call logs them; bound once."""
         bound: Callable[[str, None, Mapping[str, Any]], Assignment | None]

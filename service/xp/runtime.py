@@ -38,6 +38,7 @@ class Runtime:
             settings.reload_interval,
             recorded=lambda: self.store.recorded_definitions(),
             features_dir=settings.features_path,
+            holdouts_dir=settings.holdouts_path,
         )
         self.metrics = Metrics()
         # Exposures of /v1/assign go through the same ingestion (and guard) as /v1/events.

@@ -52,6 +52,8 @@ class Settings:
     experiments_dir: str = "experiments"
     # None: the ``features`` folder beside the experiments folder (./features by default).
     features_dir: str | None = None
+    # None: the ``holdouts`` folder beside the experiments folder (./holdouts by default).
+    holdouts_dir: str | None = None
     store_url: str | None = None
     data_dir: str = ".xp"
     api_keys: Mapping[str, str] = field(default_factory=dict)
@@ -81,6 +83,7 @@ class Settings:
         return cls(
             experiments_dir=env.get("XP_EXPERIMENTS_DIR", "experiments"),
             features_dir=env.get("XP_FEATURES_DIR") or None,
+            holdouts_dir=env.get("XP_HOLDOUTS_DIR") or None,
             store_url=env.get("XP_STORE_URL") or None,
             data_dir=env.get("XP_DATA_DIR", ".xp"),
             api_keys=parse_api_keys(env.get("XP_API_KEYS", "")),
@@ -108,6 +111,11 @@ class Settings:
         """Where feature files are read: ``XP_FEATURES_DIR``, else beside the experiments."""
         return self.features_dir or features_beside(self.experiments_dir)
 
+    @property
+    def holdouts_path(self) -> str:
+        """Where holdout files are read: ``XP_HOLDOUTS_DIR``, else beside the experiments."""
+        return self.holdouts_dir or features_beside(self.experiments_dir, "holdouts")
+
     def replace(self, **changes: Any) -> Settings:
         values = {**self.__dict__, **changes}
         if isinstance(values.get("api_keys"), str):
@@ -118,9 +126,9 @@ class Settings:
         return Settings(**values)
 
 
-def features_beside(experiments_dir: str) -> str:
-    """The default features folder: ``features`` next to ``experiments_dir``."""
-    return os.path.join(os.path.dirname(os.path.normpath(experiments_dir)), "features")
+def features_beside(experiments_dir: str, folder: str = "features") -> str:
+    """The default features (or holdouts) folder: ``folder`` next to ``experiments_dir``."""
+    return os.path.join(os.path.dirname(os.path.normpath(experiments_dir)), folder)
 
 
 def parse_api_keys(text: str) -> dict[str, str]:

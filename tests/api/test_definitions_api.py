@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from xp_client import Client
 from xp_client.definition import Experiment
 from xp_client.engine import assign_variant
 
@@ -35,14 +36,18 @@ def test_config_serves_live_definitions_with_etag(client: FlaskClient) -> None:
 
 
 def test_config_evaluates_like_the_endpoint(client: FlaskClient) -> None:
-    experiments = [Experiment.from_dict(e) for e in client.get("/v1/config").json["experiments"]]
+    config = client.get("/v1/config").json
+    experiments = [Experiment.from_dict(e) for e in config["experiments"]]
+    sdk = Client.offline(config)  # the config's holdouts (holdouts/) apply, as they do served
     for i in range(200):
         attrs = {"country": "US", "app_version": "2.1.0", "user_id": f"u{i}"}
         served = client.post(
             "/v1/assign", json={"user_id": f"u{i}", "attributes": attrs, "log_exposure": False}
         ).json["assignments"]
         for exp in experiments:
-            assert served[exp.key] == assign_variant(exp, attrs).to_dict()
+            assert served[exp.key] == sdk.get_variant(exp.key, attributes=attrs).to_dict()
+            if served[exp.key]["reason"] != "holdout":
+                assert served[exp.key] == assign_variant(exp, attrs).to_dict()
 
 
 def test_experiments_list_and_detail(client: FlaskClient) -> None:

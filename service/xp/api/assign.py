@@ -1,12 +1,15 @@
 """``POST /v1/assign``: which variant each experiment gives one unit.
 
 Every experiment of one request is judged at one instant: ``app.config["XP_CLOCK"]`` when a
-test sets it, ``time.time`` otherwise.
+test sets it, ``time.time`` otherwise. An experiment behind a holdout asks the holdout first
+(:func:`xp_client.holdouts.guard`, the SDK's code); the holdout's exposure is logged with
+the request's others.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
@@ -15,10 +18,12 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from xp.api.body import json_body, load
 from xp.auth import require
+from xp.definitions.registry import Snapshot
 from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME, UnitId
 from xp.runtime import runtime
 from xp.sticky import sticky_assignments
-from xp_client.engine import assign_variant
+from xp_client.engine import Assignment, assigner_for
+from xp_client.holdouts import guard
 
 bp = Blueprint("assign", __name__, url_prefix="/v1")
 
@@ -48,6 +53,28 @@ class AssignRequestSchema(Schema):
 
 
 ASSIGN_REQUEST_SCHEMA = AssignRequestSchema()
+AssignFn = Callable[[str, None, Mapping[str, Any]], "Assignment | None"]
+
+
+def request_assigner(snapshot: Snapshot, now: float) -> tuple[AssignFn, dict[str, Assignment]]:
+    """One request's ``assign(key, None, attributes)`` (the SDK's ``get_variant`` shape, for
+    one unit) and every answer it gave, holdouts included: what the request logs."""
+    definitions = snapshot.definitions
+    reached: dict[str, Assignment] = {}
+
+    def assign(key: str, _: None, attributes: Mapping[str, Any]) -> Assignment | None:
+        found = reached.get(key)
+        if found is None:
+            definition = definitions.get(key)
+            if definition is None:
+                return None
+            experiment = definition.experiment
+            behind = snapshot.holdouts_of_experiment(key)
+            found = guard(assigner_for(experiment), experiment, behind, assign)(attributes, now)
+            reached[key] = found
+        return found
+
+    return assign, reached
 
 
 @bp.post("/assign")
@@ -55,23 +82,29 @@ ASSIGN_REQUEST_SCHEMA = AssignRequestSchema()
 def assign() -> ResponseReturnValue:
     request_data = load(ASSIGN_REQUEST_SCHEMA, json_body())
     rt = runtime()
-    definitions = rt.registry.current().definitions
+    snapshot = rt.registry.current()
+    definitions = snapshot.definitions
     attributes = {**request_data["attributes"], "user_id": request_data["user_id"]}
     wanted = request_data["experiments"]
-    keys = wanted if wanted is not None else [k for k, d in definitions.items() if d.is_live]
+    if wanted is None:  # holdouts answer only when asked by key
+        keys = [k for k, d in definitions.items() if d.is_live and k not in snapshot.holdouts]
+    else:
+        keys = wanted
     assignments: dict[str, Any] = {}
     unknown = []
     now = current_app.config.get("XP_CLOCK", time.time)()
+    assign, reached = request_assigner(snapshot, now)
     for key in keys:
         definition = definitions.get(key)
         if definition is None:
             unknown.append(key)
             continue
-        assignments[key] = assign_variant(definition.experiment, attributes, now)
+        assignments[key] = assign(key, None, attributes)
     if rt.settings.sticky and assignments:  # XP_STICKY: remembered variants win over weights
         assignments = sticky_assignments(assignments, definitions, attributes, lambda: rt.store)
     if request_data["log_exposure"]:
-        rt.log_exposures(list(assignments.values()), attributes, definitions)
+        logged = {**reached, **assignments}  # holdouts reached, experiments as answered
+        rt.log_exposures(list(logged.values()), attributes, definitions)
     body: dict[str, Any] = {"assignments": {k: a.to_dict() for k, a in assignments.items()}}
     if unknown:
         body["unknown_experiments"] = unknown

@@ -1,30 +1,29 @@
 """``POST /v1/evaluate`` (a unit's feature values) and ``GET /v1/features`` (the listing).
 
 Evaluation runs the SDK's engine (:mod:`xp_client.features`) on the features of the key's
-environment, exactly as ``/v1/config`` serves them; experiment rules assign through
-:func:`xp_client.engine.assign_variant` and log their exposures like ``/v1/assign``.
+environment, exactly as ``/v1/config`` serves them; experiment rules and holdouts assign
+through :func:`xp.api.assign.request_assigner` and log their exposures like ``/v1/assign``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
 
-from xp.api.assign import StrictBoolean
+from xp.api.assign import StrictBoolean, request_assigner
 from xp.api.body import json_body, load
 from xp.auth import request_environment, require
 from xp.definitions.features import FeatureDefinition
 from xp.definitions.registry import Snapshot
 from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME, UnitId
 from xp.runtime import runtime
-from xp_client.engine import Assignment, assign_variant
 from xp_client.features import Feature, compile_features, evaluate_feature
+from xp_client.holdouts import compile_holdouts
 
 bp = Blueprint("features", __name__, url_prefix="/v1")
 log = logging.getLogger("xp.features")
@@ -57,7 +56,8 @@ def compiled_features(snapshot: Snapshot, environment: str) -> dict[str, Feature
     if found is None:
         if len(_compiled) > 64:
             _compiled.clear()
-        found = _compiled[etag] = compile_features(document["features"], log)
+        holdouts = compile_holdouts(document["holdouts"], log)
+        found = _compiled[etag] = compile_features(document["features"], log, holdouts)
     return found
 
 
@@ -71,16 +71,7 @@ def evaluate() -> ResponseReturnValue:
     features = compiled_features(snapshot, request_environment())
     attributes = {**data["attributes"], "user_id": data["user_id"]}
     now = current_app.config.get("XP_CLOCK", time.time)()
-    assigned: dict[str, Assignment] = {}
-
-    def assign(key: str, _: None, attrs: Mapping[str, Any]) -> Assignment | None:
-        definition = definitions.get(key)
-        if definition is None or not definition.is_live:
-            return None
-        found = assigned.get(key)
-        if found is None:
-            found = assigned[key] = assign_variant(definition.experiment, attrs, now)
-        return found
+    assign, assigned = request_assigner(snapshot, now)
 
     wanted = data["features"] if data["features"] is not None else sorted(features)
     results: dict[str, Any] = {}

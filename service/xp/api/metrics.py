@@ -17,8 +17,9 @@ bp = Blueprint("metrics", __name__)
 def metrics() -> ResponseReturnValue:
     rt = runtime()
     ready, _ = rt.store_ready()
+    snapshot = rt.registry.current()
     gauges = {
-        "xp_experiments_loaded": float(len(rt.registry.current().definitions)),
+        "xp_experiments_loaded": float(len(snapshot.definitions) - len(snapshot.holdouts)),
         "xp_definition_problems": float(len(rt.registry.problems)),
         "xp_store_up": 1.0 if ready else 0.0,
         "xp_exposure_buffer_depth": float(rt.exposures.status().depth),

@@ -1,5 +1,5 @@
-"""``xp validate [DIR] [--features DIR] [--store URL]``: check every experiment and feature
-file, print every problem.
+"""``xp validate [DIR] [--features DIR] [--holdouts DIR] [--store URL]``: check every
+experiment, feature and holdout file, print every problem.
 
 With ``--store`` the files are also checked against the assignment fingerprints the store
 recorded at each experiment's first exposure, the check the service makes when it loads
@@ -12,6 +12,7 @@ import click
 
 from xp.definitions.features import load_features
 from xp.definitions.guard import History, check
+from xp.definitions.holdouts import load_holdouts
 from xp.definitions.loader import load_directory
 from xp.settings import features_beside
 from xp.store import StoreError, open_store
@@ -28,19 +29,31 @@ from xp.store import StoreError, open_store
     help="Feature files to check too (default: the features folder beside DIRECTORY).",
 )
 @click.option(
+    "--holdouts",
+    "holdouts_dir",
+    default=None,
+    envvar="XP_HOLDOUTS_DIR",
+    metavar="DIR",
+    help="Holdout files to check too (default: the holdouts folder beside DIRECTORY).",
+)
+@click.option(
     "--store",
     "store_url",
     default=None,
     metavar="URL",
     help="Also check against the fingerprints recorded in this store (redis://, sqlite:///).",
 )
-def validate(directory: str, features_dir: str | None, store_url: str | None) -> None:
-    """Validate the experiment YAML files in DIRECTORY (default: ./experiments) and the
-    feature files (default: ./features)."""
+def validate(
+    directory: str, features_dir: str | None, holdouts_dir: str | None, store_url: str | None
+) -> None:
+    """Validate the experiment YAML files in DIRECTORY (default: ./experiments), the
+    feature files (default: ./features) and the holdout files (default: ./holdouts)."""
     result = load_directory(directory)
     features_dir = features_dir or features_beside(directory)
     features = load_features(features_dir, result.definitions)
-    problems = list(result.problems) + features.problems
+    holdouts_dir = holdouts_dir or features_beside(directory, "holdouts")
+    holdouts = load_holdouts(holdouts_dir, result.definitions, features.features)
+    problems = list(result.problems) + features.problems + holdouts.problems
     if store_url:
         try:
             store = open_store(store_url, ".")
@@ -50,16 +63,21 @@ def validate(directory: str, features_dir: str | None, store_url: str | None) ->
                 store.close()
         except StoreError as exc:
             raise click.ClickException(f"cannot read the store {store_url!r}: {exc}") from None
-        problems += check(result.definitions, History.of(recorded))[1]
+        guarded = {
+            **result.definitions,
+            **{k: h.definition for k, h in holdouts.holdouts.items()},
+        }
+        problems += check(guarded, History.of(recorded))[1]
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:
         bad = len({p.file for p in problems})
-        files = result.files + features.files
+        files = result.files + features.files + holdouts.files
         click.echo(f"{bad} of {files} files refused, {len(problems)} problems", err=True)
         raise SystemExit(1)
     checked = " and the store's fingerprints" if store_url else ""
     click.echo(
         f"{len(result.definitions)} experiments OK in {directory}{checked}; "
-        f"{len(features.features)} features OK in {features_dir}"
+        f"{len(features.features)} features OK in {features_dir}; "
+        f"{len(holdouts.holdouts)} holdouts OK in {holdouts_dir}"
     )

@@ -9,10 +9,10 @@ refuse every file involved. What a feature serves in one environment is :func:`s
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from xp.definitions.loader import Problem, experiment_files
 from xp.definitions.model import Definition
@@ -61,11 +61,38 @@ def served(feature: FeatureDefinition, environment: str) -> dict[str, Any]:
 
 def load_features(directory: str | Path, experiments: Mapping[str, Definition]) -> FeatureLoad:
     """Validate every feature file in ``directory`` (absent: no features, no problem)."""
+    loaded, problems, files = read_folder(directory, parse_feature, "feature")
+    cross = cross_problems(loaded, experiments)
+    problems += cross
+    refused = {p.file for p in cross}
+    return FeatureLoad(
+        {k: f for k, f in loaded.items() if f.source not in refused}, problems, files
+    )
+
+
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+Parsed = TypeVar("Parsed", bound=_Keyed)
+
+
+def read_folder(
+    directory: str | Path,
+    parse: Callable[[Any, str], tuple[Parsed | None, list[Problem]]],
+    what: str,
+) -> tuple[dict[str, Parsed], list[Problem], int]:
+    """Every YAML file in ``directory`` through ``parse``, keys unique across files: the
+    loaded ones by key, the problems and the number of files (absent folder: none)."""
     root = Path(directory)
     if not root.is_dir():
-        return FeatureLoad({}, [], 0)
+        return {}, [], 0
     files = experiment_files(root)
-    loaded: dict[str, FeatureDefinition] = {}
+    loaded: dict[str, Parsed] = {}
     problems: list[Problem] = []
     for path in files:
         try:
@@ -73,23 +100,18 @@ def load_features(directory: str | Path, experiments: Mapping[str, Definition]) 
         except DefinitionFileError as exc:
             problems.append(Problem(str(path), "", str(exc)))
             continue
-        feature, found = parse_feature(raw, str(path))
+        item, found = parse(raw, str(path))
         problems += found
-        if feature is None:
+        if item is None:
             continue
-        if feature.key in loaded:
-            other = loaded[feature.key].source
+        if item.key in loaded:
+            other = loaded[item.key].source
             problems.append(
-                Problem(str(path), "key", f"duplicate feature key, also in {other}", feature.key)
+                Problem(str(path), "key", f"duplicate {what} key, also in {other}", item.key)
             )
             continue
-        loaded[feature.key] = feature
-    cross = cross_problems(loaded, experiments)
-    problems += cross
-    refused = {p.file for p in cross}
-    return FeatureLoad(
-        {k: f for k, f in loaded.items() if f.source not in refused}, problems, len(files)
-    )
+        loaded[item.key] = item
+    return loaded, problems, len(files)
 
 
 def parse_feature(raw: Any, source: str) -> tuple[FeatureDefinition | None, list[Problem]]:

@@ -6,6 +6,10 @@ recorded at each experiment's first exposure (:mod:`xp.definitions.guard`), so a
 would re-bucket units with data is refused after a restart as well as on a hot reload. A
 refused experiment stays live with its last good definition: the one this process served,
 or after a restart the last one the store recorded. Only a new ``phase`` re-buckets.
+
+Holdouts (:mod:`xp.definitions.holdouts`) live among the definitions as experiments, so the
+guard, exposures, attribution and results treat them as such; ``/v1/config`` serves them in
+their own ``holdouts`` list, and ``/v1/assign`` assigns them only when asked by key.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from xp.definitions.features import FeatureDefinition, FeatureLoad, load_feature
 from xp.definitions.features import served as served_feature
 from xp.definitions.fingerprint import Recorded, canonical_json, fingerprint
 from xp.definitions.guard import History, check, guard_problems
+from xp.definitions.holdouts import HoldoutDefinition, HoldoutLoad, load_holdouts
 from xp.definitions.loader import Problem, experiment_files, load_directory
 from xp.definitions.model import Definition
 from xp.definitions.phases import split_store_key, store_key
+from xp_client.holdouts import Holdout, holdouts_of_experiment, holdouts_of_feature
 
 log = logging.getLogger("xp.definitions")
 
@@ -44,6 +50,10 @@ class Snapshot:
     loaded_at: float
     history: History = field(default_factory=History)
     features: Mapping[str, FeatureDefinition] = field(default_factory=dict)
+    holdouts: Mapping[str, HoldoutDefinition] = field(default_factory=dict)
+    # The engine's holdouts (as SDKs compile /v1/config's), for who opts into which.
+    engine_holdouts: Mapping[str, Holdout] = field(default_factory=dict, repr=False, compare=False)
+    _behind: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
     _by_environment: dict[str, tuple[dict[str, Any], str]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -59,6 +69,7 @@ class Snapshot:
             document = {
                 "experiments": self.config["experiments"],
                 "features": features,
+                "holdouts": self.config["holdouts"],
                 "environment": environment,
             }
             digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
@@ -66,6 +77,16 @@ class Snapshot:
                 {**document, "version": digest},
                 f'"{digest}"',
             )
+        return found
+
+    def holdouts_of_experiment(self, key: str) -> tuple[str, ...]:
+        """Keys of the holdouts experiment ``key`` opts into (the SDK's rule), cached."""
+        found = self._behind.get(key)
+        if found is None:
+            behind = (
+                () if key in self.holdouts else holdouts_of_experiment(self.engine_holdouts, key)
+            )
+            found = self._behind[key] = behind
         return found
 
     def archived(self) -> dict[str, Definition]:
@@ -123,9 +144,16 @@ def make_snapshot(
     definitions: Mapping[str, Definition],
     history: History | None = None,
     features: Mapping[str, FeatureDefinition] | None = None,
+    holdouts: Mapping[str, HoldoutDefinition] | None = None,
 ) -> Snapshot:
-    live = [served(d) for d in sorted(definitions.values(), key=lambda d: d.key) if d.is_live]
-    document: dict[str, Any] = {"experiments": live}
+    holdouts = {k: h for k, h in (holdouts or {}).items() if k in definitions}
+    live = [
+        served(d)
+        for d in sorted(definitions.values(), key=lambda d: d.key)
+        if d.is_live and d.key not in holdouts
+    ]
+    held = [holdouts[k].served() for k in sorted(holdouts)]
+    document: dict[str, Any] = {"experiments": live, "holdouts": held}
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
     document["version"] = digest
     return Snapshot(
@@ -135,6 +163,8 @@ def make_snapshot(
         time.time(),
         history or History(),
         dict(features or {}),
+        holdouts,
+        {h["key"]: Holdout.from_dict(h) for h in held},
     )
 
 
@@ -152,9 +182,11 @@ class Registry:
         clock: Callable[[], float] = time.monotonic,
         recorded: RecordedReader | None = None,
         features_dir: str | Path | None = None,
+        holdouts_dir: str | Path | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.features_dir = None if features_dir is None else Path(features_dir)
+        self.holdouts_dir = None if holdouts_dir is None else Path(holdouts_dir)
         self.reload_interval = reload_interval
         self._clock = clock
         self._recorded = recorded
@@ -188,9 +220,15 @@ class Registry:
             result = load_directory(self.directory)
             previous = self.snapshot.definitions
             history = self._history(previous)
-            passed, refused = check(result.definitions, history)
             features = self._features(result.definitions)
-            problems = result.problems + refused + features.problems
+            holdouts = self._holdouts(result.definitions, features.features)
+            # A holdout is guarded like an experiment: a new salt would re-bucket its units.
+            candidates = {
+                **result.definitions,
+                **{k: h.definition for k, h in holdouts.holdouts.items()},
+            }
+            passed, refused = check(candidates, history)
+            problems = result.problems + refused + features.problems + holdouts.problems
             first_load = not previous and force
             if problems and not first_load:
                 # The last good set stays, re-checked: the store may have recorded a first
@@ -199,22 +237,42 @@ class Registry:
                 self.problems = problems
                 for problem in problems:
                     log.error("definitions not reloaded: %s", problem)
-                self.snapshot = make_snapshot(kept, history, self.snapshot.features)
+                self.snapshot = make_snapshot(
+                    kept, history, self.snapshot.features, self.snapshot.holdouts
+                )
                 return False
             # At start there is no last good set: serve the valid files, report the rest; a
             # refused experiment with data is served as the store last recorded it.
-            live = settle(result.definitions, previous, history)
+            live = settle(candidates, previous, history)
             self.problems = problems
             for problem in problems:
                 log.error("experiment refused: %s", problem)
-            self.snapshot = make_snapshot(live, history, features.features)
-            log.info("loaded %d experiments from %s", len(live), self.directory)
+            self.snapshot = make_snapshot(live, history, features.features, holdouts.holdouts)
+            held = len(holdouts.holdouts)
+            log.info("loaded %d experiments from %s", len(live) - held, self.directory)
             return True
 
     def _features(self, experiments: Mapping[str, Definition]) -> FeatureLoad:
         if self.features_dir is None:
             return FeatureLoad({}, [], 0)
         return load_features(self.features_dir, experiments)
+
+    def _holdouts(
+        self, experiments: Mapping[str, Definition], features: Mapping[str, FeatureDefinition]
+    ) -> HoldoutLoad:
+        if self.holdouts_dir is None:
+            return HoldoutLoad({}, [], 0)
+        return load_holdouts(self.holdouts_dir, experiments, features)
+
+    def holdout_for_experiment(self, key: str) -> str | None:
+        """The first holdout experiment ``key`` opts into (the results pages link it)."""
+        found = self.current().holdouts_of_experiment(key)
+        return found[0] if found else None
+
+    def holdout_for_feature(self, key: str) -> str | None:
+        """The first holdout feature ``key`` opts into."""
+        found = holdouts_of_feature(self.current().engine_holdouts, key)
+        return found[0] if found else None
 
     def _history(self, previous: Mapping[str, Definition]) -> History:
         """The store's fingerprints; when it cannot answer, what this process knows."""
@@ -237,11 +295,12 @@ class Registry:
             files = experiment_files(self.directory)
         except OSError:
             files = []
-        if self.features_dir is not None:
-            try:
-                files = files + experiment_files(self.features_dir)
-            except OSError:
-                pass
+        for extra in (self.features_dir, self.holdouts_dir):
+            if extra is not None:
+                try:
+                    files = files + experiment_files(extra)
+                except OSError:
+                    pass
         signature = []
         for path in files:
             try:
