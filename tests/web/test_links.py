@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from tests.conftest import EXPERIMENTS_DIR
 from tests.support.sample_results import sample_results
 from xp.reports.html import ReportLinks, render_html
-from xp.web.links import FeatureUse, features_using, holdout_for
+from xp.web.links import FeatureUse, features_using
 
 
 def page(client: FlaskClient, path: str) -> str:
@@ -34,8 +34,6 @@ def test_experiment_page_links_the_features_that_use_it(client: FlaskClient) -> 
     assert "(production)" in used  # staging's rules do not name the experiment
     unused = page(client, "/experiments/search-ranking")
     assert "no feature serves this experiment's variants" in unused
-    # the registry has no holdouts yet: no holdout line at all
-    assert 'id="holdout"' not in text
 
 
 def test_feature_row_links_back_to_the_experiment(client: FlaskClient) -> None:
@@ -85,21 +83,14 @@ def features_folder(tmp_path: Path) -> Path:
     return folder
 
 
-class HoldoutRegistry:
-    """A registry as the holdouts branch shapes it: ``holdout_for_experiment(key)``."""
-
-    def __init__(self, holdouts: dict[str, str]) -> None:
-        self.holdouts = holdouts
-
-    def holdout_for_experiment(self, key: str) -> str | None:
-        return self.holdouts.get(key)
-
-
-def test_holdout_is_read_only_from_a_registry_that_has_holdouts(app: Flask) -> None:
-    assert holdout_for(app.extensions["xp"].registry, "checkout-button") is None
-    registry = HoldoutRegistry({"checkout-button": "q4-holdout"})
-    assert holdout_for(registry, "checkout-button") == "q4-holdout"
-    assert holdout_for(registry, "search-ranking") is None
+def test_experiment_page_links_its_holdout_whose_page_is_its_results(client: FlaskClient) -> None:
+    # holdouts/global-holdout.yaml applies to checkout-button, not to search-ranking
+    text = page(client, "/experiments/checkout-button")
+    (line,) = re.findall(r'<dd id="holdout">(.*?)</dd>', text)
+    assert '<a href="/experiments/global-holdout"><code>global-holdout</code></a>' in line
+    assert 'id="holdout"' not in page(client, "/experiments/search-ranking")
+    holdout = page(client, "/experiments/global-holdout")
+    assert "purchase_rate" in holdout or "Purchase" in holdout
 
 
 @pytest.mark.parametrize("href", [None, "/holdouts/q4-holdout"])

@@ -2,15 +2,13 @@
 
 A feature uses an experiment when a rule of one of its environments says ``experiment: KEY``
 (the feature registry, ``features/``). The holdout comes from the registry's
-``holdout_for_experiment(key)`` when the registry has one (holdouts land separately); until
-then there is none to show.
+``holdout_for_experiment(key)``; its results page is the experiment page of its key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from xp.definitions.features import FeatureDefinition
 
@@ -35,12 +33,3 @@ def features_using(features: Iterable[FeatureDefinition], experiment: str) -> li
         if environments:
             uses.append(FeatureUse(feature.key, environments))
     return uses
-
-
-def holdout_for(registry: Any, experiment: str) -> str | None:
-    """The experiment's holdout key, from a registry that knows holdouts; else None."""
-    lookup = getattr(registry, "holdout_for_experiment", None)
-    if lookup is None:
-        return None
-    found = lookup(experiment)
-    return found if isinstance(found, str) and found else None

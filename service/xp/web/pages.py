@@ -22,7 +22,7 @@ from xp.definitions.features import FeatureDefinition
 from xp.errors import ApiError, NotFound
 from xp.runtime import runtime
 from xp.web.exports import units_csv_response
-from xp.web.links import features_using, holdout_for
+from xp.web.links import features_using
 from xp.web.listing import SORTS, parse_query, select, shown_decision, tab_counts
 from xp.web.render import message, nav, security_headers
 
@@ -211,10 +211,10 @@ def feature_href(feature: str) -> str:
     return f"{url_for('pages.index')}#feature-{feature}"
 
 
-def _holdout(registry: object, key: str) -> tuple[str, str | None] | None:
-    # No holdout page yet: the holdout is shown by its key, linked once it has one.
-    holdout = holdout_for(registry, key)
-    return None if holdout is None else (holdout, None)
+def _holdout(registry: Registry, key: str) -> tuple[str, str | None] | None:
+    # A holdout is analysed as a definition of its own, so its results page is an experiment's.
+    holdout = registry.holdout_for_experiment(key)
+    return None if holdout is None else (holdout, url_for("pages.experiment", key=holdout))
 
 
 def _results(found: Located, method: str) -> ResultsDocument:
