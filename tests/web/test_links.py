@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import EXPERIMENTS_DIR

@@ -27,6 +27,7 @@ from xp.web.listing import SORTS, parse_query, select, shown_decision, tab_count
 from xp.web.render import message, nav, security_headers
 
 if TYPE_CHECKING:
+    from xp.definitions.registry import Registry
     from xp.results.document import ResultsDocument
 # The reports and results modules load scipy: imported where a page renders, so that a
 # process serving only the API never loads it (issue 13).
