@@ -54,6 +54,7 @@ COLUMNS = (
     "cuped_rel_p_value",
     "metric_label",
     "format",
+    "phase",
 )
 
 ESTIMATE_FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value")
@@ -71,7 +72,11 @@ def render_csv(results: ResultsDocument) -> str:
 def result_rows(results: ResultsDocument) -> Iterator[dict[str, Any]]:
     """The rows as dicts keyed by :data:`COLUMNS` (values not yet turned into text)."""
     control = results.experiment.control
-    common = {"experiment": results.experiment.key, "method": results.method}
+    common = {
+        "experiment": results.experiment.key,
+        "phase": results.experiment.phase,
+        "method": results.method,
+    }
     for metric in results.metrics:
         about = {
             **common,

@@ -36,6 +36,7 @@ def _summary(results: ResultsDocument) -> list[str]:
     experiment = results.experiment
     rows = [
         ("Status", experiment.status),
+        ("Phase", experiment.phase),
         ("Hypothesis", experiment.hypothesis or fmt.MISSING),
         ("Owner", experiment.owner or fmt.MISSING),
         ("Dates", fmt.dates(experiment)),

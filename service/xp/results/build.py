@@ -365,4 +365,5 @@ def _experiment(definition: Definition, dates: Dates) -> ExperimentInfo:
         first_exposure_day=dates.first_exposure_day,
         last_exposure_day=dates.last_exposure_day,
         days_running=dates.days_running,
+        phase=definition.phase,
     )

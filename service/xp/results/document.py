@@ -51,6 +51,8 @@ class ExperimentInfo:
     mde: float | None = None
     # The definition's unit, coverage, targeting, layer and variant payloads (as its JSON).
     context: Mapping[str, Any] = field(default_factory=dict)
+    # The phase these results are of (docs/results.md); 1 in documents saved before it existed.
+    phase: int = 1
 
     @property
     def control(self) -> str | None:
