@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from xp.attribution.hold import HoldPolicy
 from xp.attribution.ops import Op
 from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
@@ -36,7 +37,11 @@ class RedisStore(Store):
     on one cluster node and every script call touches one slot.
     """
 
-    def __init__(self, url: str, settings: RedisSettings | None = None) -> None:
+    def __init__(
+        self, url: str, settings: RedisSettings | None = None, hold: HoldPolicy | None = None
+    ) -> None:
+        if hold is not None:  # set before any use: a store is never seen half-configured
+            self.hold = hold
         settings = settings or RedisSettings()
         self._nodes = Nodes(url, settings)
         self._scripts = Scripts()

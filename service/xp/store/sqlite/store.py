@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from xp.attribution.hold import HoldPolicy
 from xp.attribution.ops import ConversionOp, ExposureOp, Op
 from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
@@ -46,7 +47,9 @@ _STORES: weakref.WeakSet[SqliteStore] = weakref.WeakSet()
 
 
 class SqliteStore(Store):
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, hold: HoldPolicy | None = None) -> None:
+        if hold is not None:  # set before any use: a store is never seen half-configured
+            self.hold = hold
         self.path = Path(path)
         self._local = threading.local()
         self._lock = threading.Lock()
