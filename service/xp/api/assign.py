@@ -69,7 +69,9 @@ def assign() -> ResponseReturnValue:
             continue
         assignments[key] = assign_variant(definition.experiment, attributes, now)
     if rt.settings.sticky and assignments:  # XP_STICKY: remembered variants win over weights
-        assignments = sticky_assignments(assignments, definitions, attributes, lambda: rt.store)
+        assignments = sticky_assignments(
+            assignments, definitions, attributes, lambda: rt.store, rt.settings.sticky_ttl
+        )
     if request_data["log_exposure"]:
         rt.log_exposures(list(assignments.values()), attributes, definitions)
     body: dict[str, Any] = {"assignments": {k: a.to_dict() for k, a in assignments.items()}}
