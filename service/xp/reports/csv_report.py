@@ -3,7 +3,9 @@
 ``metric_label`` is the definition's display name (else the name) and ``format`` how its
 values read (``percent``, ``number``, ``duration``, ``currency:USD``). Overall rows have an
 empty ``segment`` and ``segment_value``; the control's rows have empty
-lift columns. Numbers are written at full precision, booleans as ``true``/``false``, missing
+lift columns. ``phase`` is the document's phase; ``units_in_window`` (overall rows of a metric
+with ``window_days``) the variant's units whose window may still be open (docs/results.md).
+Numbers are written at full precision, booleans as ``true``/``false``, missing
 values as empty cells.
 """
 
@@ -55,6 +57,7 @@ COLUMNS = (
     "metric_label",
     "format",
     "phase",
+    "units_in_window",
 )
 
 ESTIMATE_FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value")
@@ -96,6 +99,7 @@ def result_rows(results: ResultsDocument) -> Iterator[dict[str, Any]]:
                 "is_control": stats.variant == control,
                 **_variant_columns(stats),
                 **_comparison_columns(metric.comparison(stats.variant)),
+                "units_in_window": (metric.units_in_window or {}).get(stats.variant),
             }
         for segment in metric.segments:
             comparisons = {c.variant: c for c in segment.comparisons}

@@ -32,6 +32,7 @@ from xp.results.document import (
 )
 from xp.results.schedule import Dates, experiment_dates
 from xp.results.series import Looks, daily_looks
+from xp.results.windows import units_in_window
 from xp.stats.bayesian import GaussianPrior, bayesian_result, readings
 from xp.stats.cuped import cuped_compare
 from xp.stats.decision import Direction, MetricComparison, Role, decide
@@ -124,6 +125,10 @@ def results_document(
         planned_sample=planned * min(w for w in definition.weights if w > 0) if planned else None,
     )
     generated = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    metrics = tuple(
+        replace(m, units_in_window=units_in_window(definition, d, data, generated))
+        for m, d in zip(metrics, definition.metrics, strict=True)
+    )
     info = _experiment(definition, experiment_dates(definition, data, generated))
     return ResultsDocument(
         experiment=replace(

@@ -164,6 +164,9 @@ class MetricResult:
     format: str | None = None
     currency: str | None = None
     description: str = ""
+    # Variant -> units whose window may still be open (xp.results.windows); None without a
+    # window_days.
+    units_in_window: Mapping[str, int] | None = None
 
     @property
     def label(self) -> str:
@@ -264,6 +267,7 @@ def _metric_dict(m: MetricResult) -> dict[str, Any]:
         "exploratory": m.exploratory,
         "correction": m.correction,
         **{name: getattr(m, name) for name in LABELS},
+        "units_in_window": None if m.units_in_window is None else dict(m.units_in_window),
         "variants": [_row_dict(r) for r in m.variants],
         "comparisons": [_comparison_dict(c) for c in m.comparisons],
         "series": [_point_dict(p) for p in m.series],
@@ -289,6 +293,7 @@ def _metric_of(m: Mapping[str, Any]) -> MetricResult:
         exploratory=m["exploratory"],
         correction=m["correction"],
         **{name: m[name] for name in LABELS if name in m},
+        units_in_window=m.get("units_in_window"),
         variants=tuple(_row_of(r) for r in m["variants"]),
         comparisons=tuple(_comparison_of(c) for c in m["comparisons"]),
         series=tuple(_point_of(p) for p in m["series"]),
