@@ -6,30 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from click.testing import Result
 from flask import Flask
 
-EXPERIMENT: dict[str, Any] = {
-    "key": "old-test",
-    "name": "An old test",
-    "status": "running",
-    "variants": [{"key": "control", "weight": 0.5}, {"key": "treatment", "weight": 0.5}],
-    "metrics": [{"name": "bought", "event": "purchase", "kind": "binomial", "role": "primary"}],
-}
-
-
-def write(folder: Path, **changes: Any) -> None:
-    path = folder / "old-test.yaml"
-    path.write_text(yaml.safe_dump({**EXPERIMENT, **changes}))
-    stat = path.stat()  # a newer mtime, so the registry reloads within the same second
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+from tests.api.test_archived_api import write  # the same old-test experiment file
 
 
 def expose(app: Flask, users: range, variant: str) -> None:
