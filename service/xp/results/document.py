@@ -51,8 +51,7 @@ class ExperimentInfo:
     mde: float | None = None
     # The definition's unit, coverage, targeting, layer and variant payloads (as its JSON).
     context: Mapping[str, Any] = field(default_factory=dict)
-    # The phase these results are of (docs/results.md); 1 in documents saved before it existed.
-    phase: int = 1
+    phase: int = 1  # the phase these results are of (1 in documents saved before it existed)
 
     @property
     def control(self) -> str | None:
@@ -164,9 +163,7 @@ class MetricResult:
     format: str | None = None
     currency: str | None = None
     description: str = ""
-    # Variant -> units whose window may still be open (xp.results.windows); None without a
-    # window_days.
-    units_in_window: Mapping[str, int] | None = None
+    units_in_window: Mapping[str, int] | None = None  # xp.results.windows; None: no window
 
     @property
     def label(self) -> str:
