@@ -17,13 +17,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from xp_client import shutdown
+from xp_client.answers import AUTH_REFUSALS, RETRYABLE_4XX, refusal, rejections, retry_after
 from xp_client.ids import new_event_id
 from xp_client.transport import Response, Transport, TransportError, encode_json
 
 EVENTS_PATH = "/v1/events"
 PAYLOAD_ID_HEADER = "X-XP-Payload-Id"
-# 408 and 429 say "not now", not "never": retried like a 5xx.
-RETRYABLE_4XX = frozenset({408, 429})
 COUNTERS = (
     "sent",
     "batches_sent",
@@ -90,6 +89,11 @@ class Pipeline:
         # still retried, but flush(None) stops waiting for it.
         self._stalled = False
         self._full_warned = False
+        self._auth_logged = False
+        self._lost = 0  # events the thread dropped (refused, given up on, not JSON)
+        # Events are taken in order: the batch ending at this position lost some (flush()
+        # reports it once), and flush() has reported up to _reported.
+        self._lost_upto = self._reported = 0
         self._counts = dict.fromkeys(COUNTERS, 0)
 
     # -- application side ---------------------------------------------------------------
@@ -130,12 +134,16 @@ class Pipeline:
         return False
 
     def flush(self, timeout: float | None) -> bool:
-        """Wait ``timeout`` seconds at most; ``None``: until the retry budget is spent."""
+        """Wait ``timeout`` seconds at most; ``None``: until the retry budget is spent.
+
+        ``False`` too when an event queued since the last flush was dropped (refused by the
+        service, given up on after the retries): "sent or dropped" is not "delivered".
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             target = self._accepted
             if self._done >= target:
-                return True
+                return self._report_locked(target)
             if self._thread is threading.current_thread():
                 return False  # waiting for ourselves would never end
             self._flush_upto = max(self._flush_upto, target)
@@ -149,7 +157,13 @@ class Pipeline:
                 if left is not None and left <= 0:
                     return False
                 self._progress.wait(left)
-            return True
+            return self._report_locked(target)
+
+    def _report_locked(self, target: int) -> bool:
+        """True when no event up to ``target`` was lost since the last report."""
+        delivered = self._lost_upto <= self._reported
+        self._reported = max(self._reported, target)
+        return delivered
 
     def close(self, timeout: float | None) -> bool:
         """Stop, wait ``timeout`` seconds (None: the retry budget), then abort: returns
@@ -240,6 +254,7 @@ class Pipeline:
                     size = min(self.batch_size, len(self._queue))
                     batch = [self._queue.popleft() for _ in range(size)]
                     self._taken += size
+                    end, lost_before = self._taken, self._lost
                     self._full_warned = False  # the queue is below capacity again
                 try:
                     self._deliver(batch)
@@ -248,6 +263,8 @@ class Pipeline:
                     self._count("dropped_after_retries", size)
                 finally:
                     with self._lock:
+                        if self._lost > lost_before:
+                            self._lost_upto = end
                         self._done += size
                         self._progress.notify_all()
         finally:
@@ -263,7 +280,7 @@ class Pipeline:
                 self._progress.notify_all()
 
     def _note_rejections(self, response: Response) -> None:
-        rejected, first = _rejections(response)
+        rejected, first = rejections(response)
         if rejected:
             self._count("rejected_by_service", rejected)
             self.log.warning(
@@ -313,16 +330,11 @@ class Pipeline:
                     self._deliver(batch[half:])
                     return
                 if status < 500 and status not in RETRYABLE_4XX:
-                    self.log.error(
-                        "xp: the service refused %d events with HTTP %d: %r; dropped",
-                        len(batch),
-                        status,
-                        response.body[:200],
-                    )
+                    self._log_refusal(len(batch), response)
                     self._count("dropped_4xx", len(batch))
                     return
                 failure = f"HTTP {status}"
-                wait_at_least = _retry_after(response)
+                wait_at_least = retry_after(response)
             # An unreachable service is retried until close(): the queue bound is what limits
             # memory, and events queued during an outage must arrive once it is back.
             # max_retries bounds answers that refuse this batch (5xx, 408, 429).
@@ -374,27 +386,14 @@ class Pipeline:
             self._count("dropped_invalid", dropped)
         return encodable
 
+    def _log_refusal(self, n: int, response: Response) -> None:
+        # One line for a wrong key: every later batch would be refused the same way.
+        repeated = response.status in AUTH_REFUSALS and self._auth_logged
+        self._auth_logged = self._auth_logged or response.status in AUTH_REFUSALS
+        self.log.log(logging.DEBUG if repeated else logging.ERROR, "%s", refusal(n, response))
+
     def _count(self, name: str, n: int) -> None:
         with self._lock:
             self._counts[name] += n
-
-
-def _rejections(response: Response) -> tuple[int, str]:
-    """How many events the service's answer rejected, and the first one's field and reason."""
-    try:
-        answer = response.json()
-        rejected = int(answer.get("rejected", 0)) if isinstance(answer, dict) else 0
-        if rejected <= 0:
-            return 0, ""
-        first = next(r for r in answer["results"] if r.get("status") == "rejected")
-        return rejected, f"{first.get('field', '')}: {first.get('reason', '')}"
-    except Exception:  # an answer we do not understand is not worth failing a delivery over
-        return 0, ""
-
-
-def _retry_after(response: Response) -> float:
-    """Seconds from a numeric ``Retry-After`` header; 0 when absent or a date."""
-    try:
-        return max(0.0, float(response.headers.get("retry-after", 0)))
-    except ValueError:
-        return 0.0
+            if name.startswith("dropped_"):  # the thread's losses, which flush() reports
+                self._lost += n

@@ -93,7 +93,9 @@ class EventProcessor:
     def flush(self, timeout: float | None = None) -> bool:
         """Send every event queued now and wait until each is sent or dropped.
 
-        ``False`` when ``timeout`` seconds passed first or the processor is closed.
+        ``False`` when ``timeout`` seconds passed first, the processor is closed, or an event
+        queued since the last flush was dropped (refused by the service, e.g. a wrong key, or
+        given up on after the retries).
         """
         try:
             return self._pipeline.flush(timeout)

@@ -146,8 +146,9 @@ class MemorySticky:
 
 class RedisSticky:
     """Records in Redis through ``client`` (a ``redis.Redis``, or anything with its
-    ``get(name)``/``set(name, value, ex=...)``), under ``prefix``; ``ttl_seconds`` lets
-    records expire (None keeps them)."""
+    ``get(name)``/``set(name, value, ex=...)``, and ``getex(name, ex=...)`` with a TTL), under
+    ``prefix``; ``ttl_seconds`` lets a record expire that long after its last use (each read
+    refreshes it, in the same command; None keeps records for ever)."""
 
     def __init__(
         self, client: Any, prefix: str = "xp:sticky:", ttl_seconds: int | None = None
@@ -159,7 +160,11 @@ class RedisSticky:
         self.ttl_seconds = ttl_seconds
 
     def get(self, key: str) -> str | None:
-        value = self._client.get(self.prefix + key)
+        name = self.prefix + key
+        if self.ttl_seconds is None:
+            value = self._client.get(name)
+        else:
+            value = self._client.getex(name, ex=self.ttl_seconds)
         if isinstance(value, bytes):
             return value.decode("utf-8", "replace")
         return None if value is None else str(value)

@@ -16,6 +16,10 @@ bind = [f"{os.environ.get('XP_HOST', '127.0.0.1')}:{os.environ.get('XP_PORT', '8
 workers = int(os.environ.get("XP_WORKERS") or 2)
 threads = int(os.environ.get("XP_THREADS") or 4)
 worker_class = "gthread"
+# gunicorn 24+ opens a control socket at one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl or
+# ~/.gunicorn/gunicorn.ctl): a second instance on the machine takes it over and stopping either
+# removes it, so `gunicornc` could reach the wrong one. xp does not use it: off.
+control_socket_disable = True
 # A request taking longer than this is a stuck worker: gunicorn restarts it.
 timeout = 30
 graceful_timeout = 30

@@ -76,6 +76,7 @@ class Settings:
     exposure_retry_max: float = 10.0
     exposure_shutdown_timeout: float = 10.0
     sticky: bool = False  # /v1/assign remembers each unit's variant in the store (xp.sticky)
+    sticky_ttl_days: float = 90.0  # a sticky record lives this long after its last use; 0: ever
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -104,7 +105,13 @@ class Settings:
             exposure_retry_max=_seconds(env, "XP_EXPOSURE_RETRY_MAX", 10.0),
             exposure_shutdown_timeout=_seconds(env, "XP_EXPOSURE_SHUTDOWN_TIMEOUT", 10.0),
             sticky=_flag(env, "XP_STICKY"),
+            sticky_ttl_days=_finite(env, "XP_STICKY_TTL_DAYS", 90.0),
         )
+
+    @property
+    def sticky_ttl(self) -> float | None:
+        """Seconds a sticky record lives after its last use; None: for ever."""
+        return self.sticky_ttl_days * 86_400.0 if self.sticky_ttl_days > 0 else None
 
     @property
     def features_path(self) -> str:
@@ -196,6 +203,13 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if text in ("1", "true", "yes", "on"):
         return True
     raise SettingsError(f"{name}: expected 1/true/yes/on or 0/false/no/off, got {text!r}")
+
+
+def _finite(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default)
+    if not math.isfinite(value):
+        raise SettingsError(f"{name} must be a finite number, got {env.get(name)!r}")
+    return value
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -46,11 +46,13 @@ def sticky_assignments(
     definitions: Mapping[str, Definition],
     attributes: Mapping[str, Any],
     store_of: Callable[[], Store],
+    ttl: float | None = None,
 ) -> dict[str, Assignment]:
     """``assignments`` (experiment key -> the engine's answer) after the sticky rule.
 
     ``store_of()`` gives the store (the runtime opens it lazily: a store that cannot even be
-    opened counts as failed, too).
+    opened counts as failed, too). Records live ``ttl`` seconds after their last use
+    (``XP_STICKY_TTL_DAYS``; None: for ever).
     """
     keys = []
     for key, result in assignments.items():
@@ -62,7 +64,7 @@ def sticky_assignments(
         return dict(assignments)
     try:
         store = store_of()
-        found = store.sticky_variants([_split(k) for k in keys])
+        found = store.sticky_variants([_split(k) for k in keys], ttl)
     except StoreError as exc:
         _failed("read", exc)
         return dict(assignments)
@@ -74,7 +76,7 @@ def sticky_assignments(
     if records.written:
         try:
             store.remember_variants(
-                [(*_split(k), variant) for k, variant in records.written.items()]
+                [(*_split(k), variant) for k, variant in records.written.items()], ttl
             )
         except StoreError as exc:
             _failed("write", exc)

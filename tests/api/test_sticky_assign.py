@@ -155,10 +155,10 @@ def test_setting_parses_and_refuses_typos() -> None:
 class DownStore:
     """A store whose sticky calls fail as a Redis outage does (StoreError)."""
 
-    def sticky_variants(self, records: Any) -> Any:
+    def sticky_variants(self, records: Any, ttl: Any = None) -> Any:
         raise StoreError("Redis is down")
 
-    def remember_variants(self, records: Any) -> Any:
+    def remember_variants(self, records: Any, ttl: Any = None) -> Any:
         raise StoreError("Redis is down")
 
 

@@ -180,14 +180,43 @@ def test_a_refused_batch_is_dropped_and_not_retried(
     processor = make_processor(fake)
     for event in events(2):
         processor.put(event)
-    assert processor.flush(timeout=5)
+    assert processor.flush(timeout=5) is False  # sent, and refused: not delivered
     assert len(fake.requests) == 1
     stats = processor.stats()
     assert (stats["dropped_4xx"], stats["sent"], stats["retries"]) == (2, 0, 0)
     assert f"HTTP {status}" in caplog.text
+    assert processor.flush(timeout=5) is True  # the loss is reported once
     processor.put({"event_id": "next"})  # the next batch goes out as usual
-    assert processor.flush(timeout=5)
+    assert processor.flush(timeout=5) is True
     assert processor.stats()["sent"] == 1
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_wrong_key_is_one_clear_line_and_flush_false(
+    make_processor: MakeProcessor, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="xp.client")
+    fake = FakeTransport(default=Response(status, {}, b'{"error": {"code": "unauthorized"}}'))
+    processor = make_processor(fake)
+    for round_ in range(3):
+        processor.put({"event_id": f"e{round_}"})
+        assert processor.flush(timeout=5) is False
+    assert len(fake.requests) == 3  # one request a batch: never retried
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        f"xp: the service refused 1 events with HTTP {status}: the api_key is wrong, revoked "
+        "or lacks the sdk scope; events are dropped until it is fixed"
+    ]
+    assert processor.stats()["dropped_4xx"] == 3
+    assert processor.close(timeout=5) is True  # nothing left to send: close does not hang
+
+
+def test_a_loss_before_the_flush_is_still_reported(make_processor: MakeProcessor) -> None:
+    fake = FakeTransport([401])
+    processor = make_processor(fake, batch_size=1)  # sent at once, before flush is called
+    processor.put({"event_id": "e0"})
+    assert fake.wait_for_requests(1)
+    assert processor.flush(timeout=5) is False
 
 
 def test_a_batch_too_large_is_halved_until_only_the_oversized_event_is_dropped(
@@ -203,7 +232,7 @@ def test_a_batch_too_large_is_halved_until_only_the_oversized_event_is_dropped(
     batch[5]["user_id"] = "huge"
     for event in batch:
         processor.put(event)
-    assert processor.flush(timeout=5)
+    assert processor.flush(timeout=5) is False  # one event was lost
     stats = processor.stats()
     assert (stats["sent"], stats["dropped_4xx"]) == (6, 1)
     delivered = [e for r in fake.requests if r.path == "/v1/events" for e in ids(r)]
@@ -254,7 +283,7 @@ def test_gives_up_after_max_retries(
     processor = make_processor(fake, max_retries=3)
     for event in events(2):
         processor.put(event)
-    assert processor.flush(timeout=5)
+    assert processor.flush(timeout=5) is False
     assert len(fake.requests) == 4
     stats = processor.stats()
     assert (stats["dropped_after_retries"], stats["retries"], stats["sent"]) == (2, 3, 0)
@@ -317,7 +346,7 @@ def test_events_that_are_not_json_are_dropped_alone(make_processor: MakeProcesso
     processor.put({"event_id": "bad", "value": object()})
     processor.put({"event_id": "nan", "value": float("nan")})
     processor.put({"event_id": "also-good"})
-    assert processor.flush(timeout=5)
+    assert processor.flush(timeout=5) is False  # two were lost
     assert [event["event_id"] for event in fake.events] == ["good", "also-good"]
     stats = processor.stats()
     assert (stats["sent"], stats["dropped_invalid"], stats["retries"]) == (2, 2, 0)
@@ -358,7 +387,7 @@ def test_never_raises_into_the_caller(
     processor = make_processor(fake, max_retries=1)
     assert processor.put(None) is False  # type: ignore[arg-type]
     assert processor.put({"event_id": "e0"}) is True
-    assert processor.flush(timeout=5) is True
+    assert processor.flush(timeout=5) is False  # given up on, without raising
     assert processor.stats()["dropped_after_retries"] == 1
     assert "could not queue an event" in caplog.text
     assert "bug in a custom transport" in caplog.text

@@ -5,6 +5,7 @@ Each shipped store is run: the in-memory LRU and Redis (a real redis-server).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -187,3 +188,15 @@ def test_the_schedule_decides_before_the_store() -> None:
         got = Client.offline(config((0.5, 0.5), **window), clock=lambda at=at: at, sticky=store)
         answer = got.get_variant("exp", "u-1")
         assert (answer.key, answer.in_experiment, answer.reason) == ("control", False, reason)
+
+
+def test_redis_sticky_records_expire_unless_used(redis_client: redis.Redis) -> None:
+    store = RedisSticky(redis_client, ttl_seconds=2)
+    store.set("exp@1:used", "treatment")
+    store.set("exp@1:idle", "control")
+    time.sleep(1.2)
+    assert store.get("exp@1:used") == "treatment"  # refreshes it: 2 s from now again
+    assert redis_client.ttl("xp:sticky:exp@1:used") == 2
+    time.sleep(1.2)
+    assert store.get("exp@1:idle") is None  # 2.4 s without use: expired
+    assert store.get("exp@1:used") == "treatment"

@@ -27,10 +27,12 @@ def test_json_is_the_document_itself() -> None:
     content, _ = render(sample_results(), "json")
     expected = sample_dict()
     expected["experiment"].update(
-        days_left=None, daily_units={}, mde=None, context={}
+        days_left=None, daily_units={}, mde=None, context={}, phase=1
     )  # progress defaults
     for metric in expected["metrics"]:  # the sample predates the labels: their defaults
-        metric.update(display_name="", format=None, currency=None, description="")
+        metric.update(
+            display_name="", format=None, currency=None, description="", units_in_window=None
+        )
         for comparison in metric["comparisons"] + [
             c for segment in metric["segments"] for c in segment["comparisons"]
         ]:

@@ -385,13 +385,14 @@ DOCUMENTED = {
         "key", "name", "status", "winner", "hypothesis", "owner", "start", "end",
         "planned_sample", "variants", "segments", "metrics", "first_exposure_day",
         "last_exposure_day", "days_running", "days_left", "daily_units", "mde",
-        "context",
+        "context", "phase",
     },
     "srm": {"p_value", "alarm", "threshold", "chi2", "observed", "expected"},
     "decision": {"decision", "reasons", "winner"},
     "metric": {
         "name", "kind", "role", "direction", "exploratory", "correction", "display_name",
-        "format", "currency", "description", "variants", "comparisons", "series", "segments",
+        "format", "currency", "description", "units_in_window", "variants", "comparisons",
+        "series", "segments",
     },
     "variant": {"variant", "units", "sum", "mean", "sd"},
     "comparison": {

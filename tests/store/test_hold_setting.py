@@ -9,6 +9,9 @@ import pytest
 from xp.attribution.hold import DEFAULT_HOLD_SECONDS, HoldPolicy
 from xp.runtime import Runtime
 from xp.settings import Settings, SettingsError
+from xp.store import Store, open_store
+from xp.store.redis.store import RedisStore
+from xp.store.sqlite.store import SqliteStore
 
 
 def test_the_grace_period_comes_from_the_environment(tmp_path: Path) -> None:
@@ -32,3 +35,23 @@ def test_a_bad_policy_is_refused() -> None:
         HoldPolicy(seconds=float("nan"))
     with pytest.raises(ValueError, match="cap"):
         HoldPolicy(per_unit=-1)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def test_the_policy_is_given_to_the_constructor(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    policy = HoldPolicy(seconds=5, per_unit=3)
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path}/hold.sqlite3"
+        direct: Store = SqliteStore(tmp_path / "direct.sqlite3", policy)
+    else:
+        url = request.getfixturevalue("redis_url")
+        direct = RedisStore(url, hold=policy)
+    opened = open_store(url, tmp_path, hold=policy)
+    try:
+        assert opened.hold == direct.hold == policy
+        assert Store.hold == HoldPolicy()  # the class default is untouched
+    finally:
+        opened.close()
+        direct.close()

@@ -101,7 +101,9 @@ def assign() -> ResponseReturnValue:
             continue
         assignments[key] = assign(key, None, attributes)
     if rt.settings.sticky and assignments:  # XP_STICKY: remembered variants win over weights
-        assignments = sticky_assignments(assignments, definitions, attributes, lambda: rt.store)
+        assignments = sticky_assignments(
+            assignments, definitions, attributes, lambda: rt.store, rt.settings.sticky_ttl
+        )
     if request_data["log_exposure"]:
         logged = {**reached, **assignments}  # holdouts reached, experiments as answered
         rt.log_exposures(list(logged.values()), attributes, definitions)

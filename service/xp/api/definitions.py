@@ -71,7 +71,7 @@ def every_experiment() -> list[Located]:
     """Live experiments and archived ones, by key."""
     snapshot = runtime().registry.current()
     keys = sorted({*snapshot.definitions, *snapshot.archived()})
-    return [_locate(snapshot, key, None) for key in keys]
+    return [locate_in(snapshot, key, None) for key in keys]
 
 
 def find(key: str) -> Definition:
@@ -81,10 +81,11 @@ def find(key: str) -> Definition:
 
 def locate(key: str, phase: int | None = None) -> Located:
     """``key`` in ``phase`` (default: the live phase, else the last one with data), or a 404."""
-    return _locate(runtime().registry.current(), key, phase)
+    return locate_in(runtime().registry.current(), key, phase)
 
 
-def _locate(snapshot: Snapshot, key: str, phase: int | None) -> Located:
+def locate_in(snapshot: Snapshot, key: str, phase: int | None) -> Located:
+    """``key`` in ``phase`` of ``snapshot`` (the CLI's lookup too), or a :class:`NotFound`."""
     live = snapshot.definitions.get(key)
     phases = set(snapshot.history.phases(key))
     if live is not None:

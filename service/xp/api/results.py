@@ -59,10 +59,15 @@ def located_results(
     document = experiment_results(
         found.definition, runtime().store, method=method, alpha=alpha, thresholds=thresholds
     )
-    if found.status == ARCHIVED:
-        experiment = dataclasses.replace(document.experiment, status=ARCHIVED)
-        document = dataclasses.replace(document, experiment=experiment)
-    return document
+    return with_status(document, found)
+
+
+def with_status(document: ResultsDocument, found: Located) -> ResultsDocument:
+    """``document`` with ``found``'s status (``archived`` for a phase read from the store)."""
+    if found.status != ARCHIVED:
+        return document
+    experiment = dataclasses.replace(document.experiment, status=ARCHIVED)
+    return dataclasses.replace(document, experiment=experiment)
 
 
 def method_arg() -> str:

@@ -3,11 +3,16 @@
 Every command ends a failure with one line naming the problem and a non-zero exit, never a
 traceback: an unreachable store, a bad ``XP_*`` setting or an unwritable file become a
 :class:`click.ClickException` here, their text redacted like every message of the service.
+A reader that closes the pipe early (``xp export KEY | head``) ends the command quietly with
+the status of a process killed by SIGPIPE, as ``cat`` or ``yes`` would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import sys
 from typing import Any
 
 import click
@@ -31,6 +36,12 @@ class Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # What is still buffered would fail again at exit ("Exception ignored ..."): the
+            # rest of the output goes nowhere, like the reader wanted.
+            with contextlib.suppress(OSError, ValueError):  # a stdout without a descriptor
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(128 + signal.SIGPIPE)
         except StoreError as exc:
             raise click.ClickException(f"the event store failed: {redact(str(exc))}") from None
         except SettingsError as exc:

@@ -7,8 +7,7 @@ import os
 
 import click
 
-from xp.cli.report import find_definition, open_runtime, source_options
-from xp.definitions.phases import store_view
+from xp.cli.report import find_experiment, open_runtime, phase_option, source_options
 from xp.redaction import redact
 from xp.reports.units_csv import units_csv
 from xp.store.base import StoreError
@@ -17,8 +16,11 @@ from xp.store.base import StoreError
 @click.command()
 @click.argument("key")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Default: stdout.")
+@phase_option
 @source_options
-def export(key: str, out: str | None, experiments_dir: str, store_url: str | None) -> None:
+def export(
+    key: str, out: str | None, phase: int | None, experiments_dir: str, store_url: str | None
+) -> None:
     """Write one CSV row per exposed unit of experiment KEY.
 
     Columns: unit_id, variant, first_exposure (ISO 8601 UTC), one per segment attribute, then
@@ -26,8 +28,8 @@ def export(key: str, out: str | None, experiments_dir: str, store_url: str | Non
     failure exits non-zero; with --out the file appears only once complete.
     """
     with open_runtime(experiments_dir, store_url) as runtime:
-        definition = find_definition(runtime, key)
-        chunks = units_csv(definition, runtime.store.iter_unit_values(store_view(definition)))
+        found = find_experiment(runtime, key, phase)
+        chunks = units_csv(found.definition, runtime.store.iter_unit_values(found.stored))
         try:
             if out is None:
                 for chunk in chunks:

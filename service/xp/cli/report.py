@@ -13,7 +13,10 @@ from typing import Any, TypeVar
 
 import click
 
+from xp.api.definitions import MAX_PHASE, Located, locate_in
+from xp.api.results import with_status
 from xp.definitions.model import Definition
+from xp.errors import NotFound
 from xp.redaction import register
 from xp.reports.formats import FORMATS, METHODS, render
 from xp.reports.html import render_html
@@ -73,6 +76,26 @@ def find_definition(runtime: Runtime, key: str) -> Definition:
     return definition
 
 
+def phase_option(command: F) -> F:
+    """``--phase N``: an earlier phase, or the last phase of an archived experiment."""
+    return click.option(
+        "--phase",
+        type=click.IntRange(1, MAX_PHASE),
+        default=None,
+        help="Default: the live phase, else the last one with data (archived experiments).",
+    )(command)
+
+
+def find_experiment(runtime: Runtime, key: str, phase: int | None) -> Located:
+    """``key`` in ``phase``, live or archived, looked up like the API does."""
+    try:
+        return locate_in(runtime.registry.current(), key, phase)
+    except NotFound as exc:
+        if phase is None or "phase" not in exc.details:
+            find_definition(runtime, key)  # raises with the known keys listed
+        raise click.ClickException(exc.message) from None
+
+
 def write_output(content: str, out: str | None) -> None:
     if out is None:
         click.echo(content, nl=False)
@@ -117,6 +140,7 @@ def write_output(content: str, out: str | None) -> None:
     show_default=True,
     help="pdf: seconds Chromium may take before it is killed.",
 )
+@phase_option
 @source_options
 def report(
     key: str,
@@ -126,6 +150,7 @@ def report(
     out: str | None,
     chromium: str | None,
     timeout: float,
+    phase: int | None,
     experiments_dir: str,
     store_url: str | None,
 ) -> None:
@@ -134,8 +159,9 @@ def report(
     if format_ == "pdf":
         binary = _chromium(chromium)  # before any work: no Chromium, no store opened
     with open_runtime(experiments_dir, store_url) as runtime:
-        definition = find_definition(runtime, key)
-        results = experiment_results(definition, runtime.store, method=method, alpha=alpha)
+        found = find_experiment(runtime, key, phase)
+        results = experiment_results(found.definition, runtime.store, method=method, alpha=alpha)
+        results = with_status(results, found)
     if binary is None:
         content, _ = render(results, format_)
         write_output(content, out)

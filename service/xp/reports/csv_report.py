@@ -3,7 +3,9 @@
 ``metric_label`` is the definition's display name (else the name) and ``format`` how its
 values read (``percent``, ``number``, ``duration``, ``currency:USD``). Overall rows have an
 empty ``segment`` and ``segment_value``; the control's rows have empty
-lift columns. Numbers are written at full precision, booleans as ``true``/``false``, missing
+lift columns. ``phase`` is the document's phase; ``units_in_window`` (overall rows of a metric
+with ``window_days``) the variant's units whose window may still be open (docs/results.md).
+Numbers are written at full precision, booleans as ``true``/``false``, missing
 values as empty cells.
 """
 
@@ -54,6 +56,8 @@ COLUMNS = (
     "cuped_rel_p_value",
     "metric_label",
     "format",
+    "phase",
+    "units_in_window",
 )
 
 ESTIMATE_FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value")
@@ -71,7 +75,11 @@ def render_csv(results: ResultsDocument) -> str:
 def result_rows(results: ResultsDocument) -> Iterator[dict[str, Any]]:
     """The rows as dicts keyed by :data:`COLUMNS` (values not yet turned into text)."""
     control = results.experiment.control
-    common = {"experiment": results.experiment.key, "method": results.method}
+    common = {
+        "experiment": results.experiment.key,
+        "phase": results.experiment.phase,
+        "method": results.method,
+    }
     for metric in results.metrics:
         about = {
             **common,
@@ -91,6 +99,7 @@ def result_rows(results: ResultsDocument) -> Iterator[dict[str, Any]]:
                 "is_control": stats.variant == control,
                 **_variant_columns(stats),
                 **_comparison_columns(metric.comparison(stats.variant)),
+                "units_in_window": (metric.units_in_window or {}).get(stats.variant),
             }
         for segment in metric.segments:
             comparisons = {c.variant: c for c in segment.comparisons}

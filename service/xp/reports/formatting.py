@@ -247,3 +247,16 @@ def moment(text: str | None, is_end: bool = False) -> str | None:
     if at.time() == dt.time(0):
         return (at.date() - dt.timedelta(days=1 if is_end else 0)).isoformat()
     return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def in_window_note(metric: MetricResult) -> str:
+    """The sentence on units whose window may still be open (docs/results.md), or ``""``."""
+    waiting = metric.units_in_window
+    if not waiting or not any(waiting.values()):
+        return ""
+    per_variant = ", ".join(f"{v} {count(n)}" for v, n in waiting.items())
+    return (
+        f"Still inside their window: up to {count(sum(waiting.values()))} units "
+        f"({per_variant}) may still convert; they count as non-converters until then, which "
+        "pulls the lift towards 0."
+    )

@@ -101,6 +101,7 @@ def environment() -> Environment:
         verdict_words=glance.VERDICT_WORDS,
         rate_kinds=fmt.RATE_KINDS,
         diagnostics_meaning=fmt.DIAGNOSTICS,
+        in_window_note=fmt.in_window_note,
     )
     return env
 

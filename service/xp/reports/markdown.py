@@ -36,6 +36,7 @@ def _summary(results: ResultsDocument) -> list[str]:
     experiment = results.experiment
     rows = [
         ("Status", experiment.status),
+        ("Phase", experiment.phase),
         ("Hypothesis", experiment.hypothesis or fmt.MISSING),
         ("Owner", experiment.owner or fmt.MISSING),
         ("Dates", fmt.dates(experiment)),
@@ -115,6 +116,8 @@ def _metric(metric: MetricResult, level: str, bayesian: bool = False) -> list[st
             cells = _comparison_cells(comparison, style, metric.direction, half_width)
             rows.append((variant.variant, *stats, *cells))
     about = [_inline(metric.description), ""] if metric.description else []
+    waiting = fmt.in_window_note(metric)
+    about += [_inline(waiting), ""] if waiting else []
     lines = [title, "", *about, *_table(header, rows), "", _footnote(metric, style, bayesian)]
     for comparison in metric.comparisons:
         cuped = comparison.cuped

@@ -33,6 +33,7 @@ from xp.results.document import (
 )
 from xp.results.schedule import Dates, experiment_dates
 from xp.results.series import Looks, daily_looks
+from xp.results.windows import units_in_window
 from xp.stats.bayesian import BayesianRule, BayesianSettings, bayesian_result
 from xp.stats.cuped import cuped_compare
 from xp.stats.decision import Direction, MetricComparison, Role, decide
@@ -138,6 +139,10 @@ def results_document(
         planned_sample=planned * min(w for w in definition.weights if w > 0) if planned else None,
     )
     generated = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    metrics = tuple(
+        replace(m, units_in_window=units_in_window(definition, d, data, generated))
+        for m, d in zip(metrics, definition.metrics, strict=True)
+    )
     info = _experiment(definition, experiment_dates(definition, data, generated))
     return ResultsDocument(
         experiment=replace(
@@ -377,4 +382,5 @@ def _experiment(definition: Definition, dates: Dates) -> ExperimentInfo:
         first_exposure_day=dates.first_exposure_day,
         last_exposure_day=dates.last_exposure_day,
         days_running=dates.days_running,
+        phase=definition.phase,
     )

@@ -51,6 +51,7 @@ class ExperimentInfo:
     mde: float | None = None
     # The definition's unit, coverage, targeting, layer and variant payloads (as its JSON).
     context: Mapping[str, Any] = field(default_factory=dict)
+    phase: int = 1  # the phase these results are of (1 in documents saved before it existed)
 
     @property
     def control(self) -> str | None:
@@ -164,6 +165,7 @@ class MetricResult:
     format: str | None = None
     currency: str | None = None
     description: str = ""
+    units_in_window: Mapping[str, int] | None = None  # xp.results.windows; None: no window
 
     @property
     def label(self) -> str:
@@ -268,6 +270,7 @@ def _metric_dict(m: MetricResult) -> dict[str, Any]:
         "exploratory": m.exploratory,
         "correction": m.correction,
         **{name: getattr(m, name) for name in LABELS},
+        "units_in_window": None if m.units_in_window is None else dict(m.units_in_window),
         "variants": [_row_dict(r) for r in m.variants],
         "comparisons": [_comparison_dict(c) for c in m.comparisons],
         "series": [_point_dict(p) for p in m.series],
@@ -293,6 +296,7 @@ def _metric_of(m: Mapping[str, Any]) -> MetricResult:
         exploratory=m["exploratory"],
         correction=m["correction"],
         **{name: m[name] for name in LABELS if name in m},
+        units_in_window=m.get("units_in_window"),
         variants=tuple(_row_of(r) for r in m["variants"]),
         comparisons=tuple(_comparison_of(c) for c in m["comparisons"]),
         series=tuple(_point_of(p) for p in m["series"]),

@@ -42,13 +42,12 @@ def open_store(
     """The store ``url`` names, or the default SQLite file in ``data_dir``; ``hold`` says how
     long conversions wait for their unit's exposure (default 24 h); ``redis`` holds the Redis
     client's deadlines and replication wait (defaults when not given)."""
-    store = _open(url, data_dir, redis)
-    if hold is not None:
-        store.hold = hold
-    return store
+    return _open(url, data_dir, redis, hold)
 
 
-def _open(url: str | None, data_dir: str | Path, redis: RedisSettings | None) -> Store:
+def _open(
+    url: str | None, data_dir: str | Path, redis: RedisSettings | None, hold: HoldPolicy | None
+) -> Store:
     if not url:
         directory = Path(data_dir)
         try:
@@ -57,18 +56,18 @@ def _open(url: str | None, data_dir: str | Path, redis: RedisSettings | None) ->
             raise StoreError(f"cannot create the data directory {str(directory)!r}: {exc}") from exc
         from xp.store.sqlite.store import SqliteStore
 
-        return SqliteStore(directory / DEFAULT_SQLITE_FILE)
+        return SqliteStore(directory / DEFAULT_SQLITE_FILE, hold)
     if url.startswith(SQLITE_PREFIX):
         path = url[len(SQLITE_PREFIX) :]
         if not path or path == ":memory:":
             raise StoreError(f"{url!r} names no file; use sqlite:///path/to/xp.sqlite3")
         from xp.store.sqlite.store import SqliteStore
 
-        return SqliteStore(path)
+        return SqliteStore(path, hold)
     if url.startswith(REDIS_SCHEMES):
         from xp.store.redis.store import RedisStore
 
-        return RedisStore(url, redis)
+        return RedisStore(url, redis, hold)
     scheme = url.split("://", 1)[0] if "://" in url else url[:16]
     raise StoreError(
         # No example URL here: the redaction of store URLs would hide it from the reader.

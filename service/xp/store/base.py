@@ -99,11 +99,16 @@ class Store(abc.ABC):
     # -- sticky assignment (xp.sticky, XP_STICKY) -------------------------------------------
 
     @abc.abstractmethod
-    def sticky_variants(self, records: Sequence[tuple[str, str]]) -> list[str | None]:
+    def sticky_variants(
+        self, records: Sequence[tuple[str, str]], ttl: float | None = None
+    ) -> list[str | None]:
         """The remembered variant of each ``(experiment@phase, unit id)``, None where there is
-        none, in one round trip (per node on a cluster)."""
+        none or it expired, in one round trip (per node on a cluster). With ``ttl`` (seconds)
+        a record found lives ``ttl`` more (refreshed on use; SQLite: once it is past half)."""
 
     @abc.abstractmethod
-    def remember_variants(self, records: Sequence[tuple[str, str, str]]) -> None:
-        """Remember each ``(experiment@phase, unit id, variant)``, replacing what was there.
-        :meth:`erase_unit` removes a unit's records too."""
+    def remember_variants(
+        self, records: Sequence[tuple[str, str, str]], ttl: float | None = None
+    ) -> None:
+        """Remember each ``(experiment@phase, unit id, variant)``, replacing what was there,
+        for ``ttl`` seconds (None: for ever). :meth:`erase_unit` removes a unit's records."""

@@ -114,12 +114,14 @@ def acks(key: str) -> str:
     return f"{PREFIX}:{key[start : key.index('}', start) + 1]}:acks"
 
 
-# Sticky assignment (XP_STICKY): ``xp:{E@N}:s:<bucket>`` hash unit id -> remembered variant,
-# for experiment E in phase N (xp_client.sticky.sticky_key); ``xp:sticky`` is the set of the
-# ``E@N`` ids with records (erasure visits them all).
+# Sticky assignment (XP_STICKY): ``xp:{E@N}:sv:<unit id>`` string -> remembered variant, for
+# experiment E in phase N (xp_client.sticky.sticky_key), one key per record so that each
+# expires on its own (XP_STICKY_TTL_DAYS); ``xp:sticky`` is the set of the ``E@N`` ids with
+# records (erasure visits them all).
 STICKY = f"{PREFIX}:sticky"
 
 
 def sticky(experiment_phase: str, unit_id: str) -> str:
-    """The bucket hash holding ``unit_id``'s sticky record in ``experiment_phase``."""
-    return f"{PREFIX}:{{{experiment_phase}}}:s:{unit_bucket(unit_id)}"
+    """The key of ``unit_id``'s sticky record in ``experiment_phase`` (the unit id is the
+    key's tail: the hash tag is the first ``{...}``, so no unit id can move its slot)."""
+    return f"{PREFIX}:{{{experiment_phase}}}:sv:{unit_id}"

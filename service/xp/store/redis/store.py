@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from xp.attribution.hold import HoldPolicy
 from xp.attribution.ops import Op
 from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
@@ -36,7 +37,11 @@ class RedisStore(Store):
     on one cluster node and every script call touches one slot.
     """
 
-    def __init__(self, url: str, settings: RedisSettings | None = None) -> None:
+    def __init__(
+        self, url: str, settings: RedisSettings | None = None, hold: HoldPolicy | None = None
+    ) -> None:
+        if hold is not None:  # set before any use: a store is never seen half-configured
+            self.hold = hold
         settings = settings or RedisSettings()
         self._nodes = Nodes(url, settings)
         self._scripts = Scripts()
@@ -166,28 +171,35 @@ class RedisStore(Store):
 
     # -- sticky assignment -----------------------------------------------------------------
 
-    def sticky_variants(self, records: Sequence[tuple[str, str]]) -> list[str | None]:
+    def sticky_variants(
+        self, records: Sequence[tuple[str, str]], ttl: float | None = None
+    ) -> list[str | None]:
+        ex = None if ttl is None else max(1, round(ttl))
         found = self._sticky_pipelined(
             [keys.sticky(e, unit) for e, unit in records],
-            lambda pipe, key, i: pipe.hget(key, records[i][1]),
+            # GETEX refreshes the expiry on use, in the same command
+            lambda pipe, key, i: pipe.get(key) if ex is None else pipe.getex(key, ex=ex),
         )
         return [None if v is None else str(v) for v in found]
 
-    def remember_variants(self, records: Sequence[tuple[str, str, str]]) -> None:
+    def remember_variants(
+        self, records: Sequence[tuple[str, str, str]], ttl: float | None = None
+    ) -> None:
+        ex = None if ttl is None else max(1, round(ttl))
         new = {e for e, _, _ in records} - self._sticky_registered
         if new:  # once per process and experiment phase, for erase_unit
             self._router.read(lambda: self._nodes.for_key(keys.STICKY).sadd(keys.STICKY, *new))
             self._sticky_registered |= new
         self._sticky_pipelined(
             [keys.sticky(e, unit) for e, unit, _ in records],
-            lambda pipe, key, i: pipe.hset(key, records[i][1], records[i][2]),
+            lambda pipe, key, i: pipe.set(key, records[i][2], ex=ex),
         )
 
     def _sticky_erase(self, unit_id: str) -> None:
         members = self._router.read(lambda: self._nodes.for_key(keys.STICKY).smembers(keys.STICKY))
         self._sticky_pipelined(
             [keys.sticky(str(e), unit_id) for e in sorted(members)],
-            lambda pipe, key, i: pipe.hdel(key, unit_id),
+            lambda pipe, key, i: pipe.delete(key),
         )
 
     def _sticky_pipelined(

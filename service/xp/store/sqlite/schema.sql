@@ -134,12 +134,15 @@ CREATE INDEX IF NOT EXISTS held_by_expiry ON held_conversions (experiment, expir
 CREATE INDEX IF NOT EXISTS held_by_unit ON held_conversions (unit_id);
 
 -- Sticky assignment (XP_STICKY): each unit's remembered variant per experiment and phase
--- (``experiment`` is ``key@phase``, xp_client.sticky.sticky_key).
+-- (``experiment`` is ``key@phase``, xp_client.sticky.sticky_key); ``expires`` (epoch seconds,
+-- NULL: never) is XP_STICKY_TTL_DAYS after the last use.
 CREATE TABLE IF NOT EXISTS sticky_variants (
     experiment  TEXT NOT NULL,
     unit_id     TEXT NOT NULL,
     variant     TEXT NOT NULL,
+    expires     REAL,
     PRIMARY KEY (experiment, unit_id)
 ) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS sticky_by_unit ON sticky_variants (unit_id);
+CREATE INDEX IF NOT EXISTS sticky_by_expiry ON sticky_variants (expires);

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from xp.attribution.hold import HoldPolicy
 from xp.attribution.ops import ConversionOp, ExposureOp, Op
 from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
@@ -37,6 +38,7 @@ from xp.store.sqlite.pending import Pending
 
 BUSY_TIMEOUT_MS = 30_000
 PAGE_ROWS = 1000
+STICKY_CLEANUP = 100  # expired sticky records removed per write, at most
 
 # Connections a forked child inherited: kept referenced and never closed, because closing
 # them in the child could release the parent's locks (SQLite: "do not carry a connection
@@ -46,7 +48,9 @@ _STORES: weakref.WeakSet[SqliteStore] = weakref.WeakSet()
 
 
 class SqliteStore(Store):
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, hold: HoldPolicy | None = None) -> None:
+        if hold is not None:  # set before any use: a store is never seen half-configured
+            self.hold = hold
         self.path = Path(path)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -56,6 +60,7 @@ class SqliteStore(Store):
         conn = self._conn()
         try:
             _retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            _add_sticky_expiry(conn)
             conn.executescript(schema)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {str(self.path)!r}: {exc}") from exc
@@ -266,20 +271,61 @@ class SqliteStore(Store):
 
     # -- sticky assignment -----------------------------------------------------------------
 
-    def sticky_variants(self, records: Sequence[tuple[str, str]]) -> list[str | None]:
-        query = "SELECT variant FROM sticky_variants WHERE experiment = ? AND unit_id = ?"
+    def sticky_variants(
+        self, records: Sequence[tuple[str, str]], ttl: float | None = None
+    ) -> list[str | None]:
+        now = time.time()
+        query = (
+            "SELECT variant, expires FROM sticky_variants WHERE experiment = ? AND unit_id = ?"
+            " AND (expires IS NULL OR expires > ?)"
+        )
         try:
             conn = self._conn()
-            rows = [conn.execute(query, record).fetchone() for record in records]
+            rows = [conn.execute(query, (*record, now)).fetchone() for record in records]
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite failed: {exc}") from exc
+        if ttl is not None:
+            # Refresh on use, but write only records past half their life: at most one write
+            # per record every ttl / 2, not one per assignment.
+            stale = [
+                (now + ttl, *record)
+                for record, row in zip(records, rows, strict=True)
+                if row is not None and (row[1] is None or row[1] < now + ttl / 2)
+            ]
+            if stale:
+                with self._transaction() as conn:
+                    conn.executemany(
+                        "UPDATE sticky_variants SET expires = ?"
+                        " WHERE experiment = ? AND unit_id = ?",
+                        stale,
+                    )
         return [None if row is None else str(row[0]) for row in rows]
 
-    def remember_variants(self, records: Sequence[tuple[str, str, str]]) -> None:
+    def remember_variants(
+        self, records: Sequence[tuple[str, str, str]], ttl: float | None = None
+    ) -> None:
         if not records:
             return
+        now = time.time()
+        expires = None if ttl is None else now + ttl
         with self._transaction() as conn:
-            conn.executemany("INSERT OR REPLACE INTO sticky_variants VALUES (?, ?, ?)", records)
+            conn.executemany(
+                "INSERT OR REPLACE INTO sticky_variants VALUES (?, ?, ?, ?)",
+                [(*record, expires) for record in records],
+            )
+            # Bounded cleanup: each write removes at most STICKY_CLEANUP expired records.
+            conn.execute(
+                "DELETE FROM sticky_variants WHERE (experiment, unit_id) IN (SELECT experiment,"
+                " unit_id FROM sticky_variants WHERE expires <= ? ORDER BY expires LIMIT ?)",
+                (now, STICKY_CLEANUP),
+            )
+
+
+def _add_sticky_expiry(conn: sqlite3.Connection) -> None:
+    """Files written before sticky records expired get the ``expires`` column (NULL: never)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(sticky_variants)")}
+    if columns and "expires" not in columns:
+        conn.execute("ALTER TABLE sticky_variants ADD COLUMN expires REAL")
 
 
 def _retry_busy(action: Callable[[], object], attempts: int = 50) -> None:
