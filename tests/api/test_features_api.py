@@ -143,7 +143,10 @@ def test_the_listing_shows_every_environment(
     }
     page = client.get("/").get_data(as_text=True)
     assert "new-checkout" in page and "staging" in page and "checkout-button" in page
-    assert "experiment checkout-button (control → false, green → true)" in page
+    assert (
+        'experiment <a href="/experiments/checkout-button">checkout-button</a>'
+        " (control → false, green → true)" in page
+    )
     assert "off (kill switch" in page  # staging is disabled
 
 
