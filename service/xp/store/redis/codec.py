@@ -11,6 +11,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from xp.attribution.hold import SWEEP_PER_WRITE, HoldPolicy
 from xp.attribution.ops import ExposureOp, MetricRule, Op, default_exposure_key
 from xp.attribution.scopes import ALL, Scope, day_label
@@ -61,6 +63,10 @@ def ingest_calls(
 
 
 def _ingest_call(e: str, ops: Sequence[Op], now: float, hold: HoldPolicy) -> Call:
+    # Few, large arguments: packing ~12 arguments per event in redis-py and pushing each onto
+    # the script's ARGV cost more than the script's own work; one JSON text is one argument.
+    # The bucket keys stay KEYS (a script must declare every key it touches, so that Redis
+    # Cluster routes and migrates it whole), each named once per call.
     call_keys = [
         keys.stats(e),
         keys.names(e),
@@ -70,34 +76,45 @@ def _ingest_call(e: str, ops: Sequence[Op], now: float, hold: HoldPolicy) -> Cal
         keys.held(e),
         keys.hold_queue(e),
     ]
+    positions: dict[str, int] = {}  # key -> its index in KEYS (from 1, as Lua counts)
     rule_sets: dict[tuple[tuple[str, tuple[MetricRule, ...]], ...], int] = {}
-    events: list[Any] = []
+    specs: dict[tuple[MetricRule, ...], int] = {}
+    fields: list[bytes] = []
+    events: list[tuple[Any, ...]] = []
     for op in ops:
         digest = keys.event_digest(op.event_key)
-        call_keys += (keys.unit(e, op.unit_id), keys.seen(e, digest))
+        fields.append(keys.seen_field(digest))
+        unit_key = keys.unit(e, op.unit_id)
+        seen_key = keys.seen(e, digest)
+        u = positions.get(unit_key)
+        if u is None:
+            call_keys.append(unit_key)
+            u = positions[unit_key] = len(call_keys)
+        s = positions.get(seen_key)
+        if s is None:
+            call_keys.append(seen_key)
+            s = positions[seen_key] = len(call_keys)
         if isinstance(op, ExposureOp):
             rules = rule_sets.setdefault(op.held_rules, len(rule_sets) + 1)
-            events += ("e", op.unit_id, op.variant, repr(op.ts), keys.seen_field(digest), rules)
-            events.append(len(op.segments))
-            for name, value in op.segments:
-                events += (name, value)
-            events.append(len(op.covariates))
-            for metric, x in op.covariates:
-                events += (metric, repr(x))
+            covariates = tuple((metric, repr(x)) for metric, x in op.covariates)
+            events.append(
+                ("e", op.unit_id, u, s, op.variant, repr(op.ts), rules, op.segments, covariates)
+            )
         else:
-            events += ("c", op.unit_id, repr(op.ts), repr(op.value), keys.seen_field(digest))
-            events += (metric_spec(op.rules), op.event)
+            spec = specs.setdefault(op.rules, len(specs) + 1)
+            events.append(("c", op.unit_id, u, s, repr(op.ts), repr(op.value), spec, op.event))
     args: list[Any] = [repr(now), SWEEP_PER_WRITE, repr(hold.expires(now)), hold.per_unit]
-    args.append(len(rule_sets))
-    for held_rules in rule_sets:  # in index order: dicts keep insertion order
-        args += held_specs(held_rules)
-    return "ingest", call_keys, args + events
+    args.append(orjson.dumps([held_specs(held_rules) for held_rules in rule_sets]))
+    args.append(orjson.dumps([metric_spec(rules) for rules in specs]))
+    args.append(b"".join(fields))
+    args.append(orjson.dumps(events))
+    return "ingest", call_keys, args
 
 
 @functools.lru_cache(maxsize=256)
-def held_specs(held_rules: tuple[tuple[str, tuple[MetricRule, ...]], ...]) -> tuple[Any, ...]:
-    """The experiment's events and their metrics: one held-rule set of ingest.lua's ARGV[5]."""
-    out: list[Any] = [len(held_rules)]
+def held_specs(held_rules: tuple[tuple[str, tuple[MetricRule, ...]], ...]) -> tuple[str, ...]:
+    """The experiment's events and their metrics, paired: one held-rule set of ingest.lua."""
+    out: list[str] = []
     for event, rules in held_rules:
         out += (event, metric_spec(rules))
     return tuple(out)
