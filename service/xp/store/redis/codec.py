@@ -76,36 +76,43 @@ def _ingest_call(e: str, ops: Sequence[Op], now: float, hold: HoldPolicy) -> Cal
         keys.held(e),
         keys.hold_queue(e),
     ]
-    positions: dict[str, int] = {}  # key -> its index in KEYS (from 1, as Lua counts)
-    rule_sets: dict[tuple[tuple[str, tuple[MetricRule, ...]], ...], int] = {}
-    specs: dict[tuple[MetricRule, ...], int] = {}
+    unit_at: dict[int, int] = {}  # bucket -> its key's index in KEYS (from 1, as Lua counts)
+    seen_at: dict[int, int] = {}
+    # Rule tuples are the EventIndex's own objects, shared by every op of one (experiment,
+    # event): keyed by identity, as hashing the tuple of rules costs more than the rest.
+    rule_sets: dict[int, tuple[int, tuple[tuple[str, tuple[MetricRule, ...]], ...]]] = {}
+    specs: dict[int, tuple[int, tuple[MetricRule, ...]]] = {}
     fields: list[bytes] = []
     events: list[tuple[Any, ...]] = []
     for op in ops:
         digest = keys.event_digest(op.event_key)
         fields.append(keys.seen_field(digest))
-        unit_key = keys.unit(e, op.unit_id)
-        seen_key = keys.seen(e, digest)
-        u = positions.get(unit_key)
+        bucket = keys.unit_bucket(op.unit_id)
+        u = unit_at.get(bucket)
         if u is None:
-            call_keys.append(unit_key)
-            u = positions[unit_key] = len(call_keys)
-        s = positions.get(seen_key)
+            call_keys.append(keys.units(e, bucket))
+            u = unit_at[bucket] = len(call_keys)
+        bucket = keys.seen_bucket(digest)
+        s = seen_at.get(bucket)
         if s is None:
-            call_keys.append(seen_key)
-            s = positions[seen_key] = len(call_keys)
+            call_keys.append(keys.seen_in(e, bucket))
+            s = seen_at[bucket] = len(call_keys)
         if isinstance(op, ExposureOp):
-            rules = rule_sets.setdefault(op.held_rules, len(rule_sets) + 1)
+            found = rule_sets.get(id(op.held_rules))
+            if found is None:
+                found = rule_sets[id(op.held_rules)] = (len(rule_sets) + 1, op.held_rules)
             covariates = tuple((metric, repr(x)) for metric, x in op.covariates)
             events.append(
-                ("e", op.unit_id, u, s, op.variant, repr(op.ts), rules, op.segments, covariates)
+                ("e", op.unit_id, u, s, op.variant, repr(op.ts), found[0], op.segments, covariates)
             )
         else:
-            spec = specs.setdefault(op.rules, len(specs) + 1)
-            events.append(("c", op.unit_id, u, s, repr(op.ts), repr(op.value), spec, op.event))
+            spec = specs.get(id(op.rules))
+            if spec is None:
+                spec = specs[id(op.rules)] = (len(specs) + 1, op.rules)
+            events.append(("c", op.unit_id, u, s, repr(op.ts), repr(op.value), spec[0], op.event))
     args: list[Any] = [repr(now), SWEEP_PER_WRITE, repr(hold.expires(now)), hold.per_unit]
-    args.append(orjson.dumps([held_specs(held_rules) for held_rules in rule_sets]))
-    args.append(orjson.dumps([metric_spec(rules) for rules in specs]))
+    args.append(orjson.dumps([held_specs(held_rules) for _, held_rules in rule_sets.values()]))
+    args.append(orjson.dumps([metric_spec(rules) for _, rules in specs.values()]))
     args.append(b"".join(fields))
     args.append(orjson.dumps(events))
     return "ingest", call_keys, args

@@ -84,11 +84,11 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
   rec = vid .. '|' .. ts_text .. '|' .. table.concat(segs, ',') .. '|' .. table.concat(covs, ',')
     .. '|'
   u[2], u[3], u[4] = rec, true, nil
-  local waiting = redis.call('HGET', held, unit_id)
+  local waiting = held_get(held, unit_id)
   if waiting then
     local specs = {}  -- event id -> metrics spec
     for i = 1, #rules, 2 do
-      local evid = redis.call('HGET', names, 'c\31' .. rules[i])
+      local evid = known_id(names, 'c\31' .. rules[i])
       if evid then specs[evid] = rules[i + 1] end
     end
     local entries = parse_held(waiting)
@@ -102,7 +102,7 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
       end
     end
     u[4] = unit
-    redis.call('HDEL', held, unit_id)
+    held_del(held, unit_id)
     redis.call('ZREM', queue, unit_id)
     incr(diag, 'held', -#entries)
     if expired > 0 then incr(diag, 'not_exposed', expired) end
@@ -114,7 +114,7 @@ local function convert(u, unit_id, ts_text, value_text, digest, spec, event)
   if redis.call('HSETNX', digest[1], digest[2], '') == 0 then return 1 end
   local rec = u[2]
   if not rec then
-    local waiting = redis.call('HGET', held, unit_id)
+    local waiting = held_get(held, unit_id)
     local count = 0
     if waiting then count = #parse_held(waiting) end
     if count >= per_unit or tonumber(expires) <= now_n then
@@ -124,9 +124,9 @@ local function convert(u, unit_id, ts_text, value_text, digest, spec, event)
     local item = name_id(names, 'c\31' .. event) .. ',' .. ts_text .. ',' .. value_text .. ','
       .. expires
     if waiting then
-      redis.call('HSET', held, unit_id, waiting .. ';' .. item)
+      held_set(held, unit_id, waiting .. ';' .. item)
     else
-      redis.call('HSET', held, unit_id, item)
+      held_set(held, unit_id, item)
       redis.call('ZADD', queue, expires, unit_id)
     end
     incr(diag, 'held', 1)
@@ -144,11 +144,21 @@ local rule_sets = cjson.decode(ARGV[5])
 local specs = cjson.decode(ARGV[6])
 local fields = ARGV[7]
 
+local events = cjson.decode(ARGV[8])
+local uids, listed = {}, {}
+for _, ev in ipairs(events) do
+  if not listed[ev[2]] then
+    listed[ev[2]] = true
+    uids[#uids + 1] = ev[2]
+  end
+end
+held_prefetch(held, uids)
+
 local codes = {}
 -- A sweep that settles fewer than its limit leaves nothing due: an event of this call holds
 -- a conversion only until after `now`, so the later sweeps would find nothing and are skipped.
 local due = true
-for i, ev in ipairs(cjson.decode(ARGV[8])) do
+for i, ev in ipairs(events) do
   if due then due = sweep(held, queue, diag, now, sweep_limit) >= sweep_limit end
   local unit_id = ev[2]
   local u = unit_entry(KEYS[ev[3]], unit_id)
