@@ -27,7 +27,7 @@
 --   ['e', unit id, unit key index, seen key index, variant key, ts, held-rule set (1..),
 --         [[segment name, value], ...], [[metric name, pre-period value], ...]]
 --   ['c', unit id, unit key index, seen key index, ts, value, metrics spec (1..), event name]
---   (ts, value and pre-period values as decimal text, the text the unit record keeps)
+--   (ts, value and pre-period values as JSON numbers; the records keep them as fmt's text)
 -- Returns one code per event, in order: exposures 0 new unit, 1 duplicate, 2 variant mismatch
 -- (counted); conversions 0 attributed, 1 duplicate, 3 not exposed, 4 before exposure,
 -- 5 outside every window, 6 held
@@ -51,7 +51,7 @@ local function unit_entry(key, unit_id)
   return u
 end
 
-local function expose(u, unit_id, variant, ts_text, digest, rules, segments, covariates)
+local function expose(u, unit_id, variant, ts, digest, rules, segments, covariates)
   local vid = name_id(names, 'v\31' .. variant)
   local rec = u[2]
   if rec then
@@ -61,7 +61,7 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
     incr(diag, 'variant_mismatch', 1)
     return 2
   end
-  local ts = tonumber(ts_text)
+  local ts_text = fmt(ts)
   local segs = {}
   for i, seg in ipairs(segments) do
     segs[i] = name_id(names, 'g\31' .. seg[1] .. '\31' .. seg[2])
@@ -71,8 +71,8 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
   local covs = {}
   for _, cov in ipairs(covariates) do
     local mid = name_id(names, 'm\31' .. cov[1])
-    local text = cov[2]
-    local x = tonumber(text)
+    local x = cov[2]
+    local text = fmt(x)
     covs[#covs + 1] = mid .. ':' .. text
     for _, scope in ipairs(scopes) do
       local key, p = key_of(scope), scope .. ':' .. mid .. ':'
@@ -110,7 +110,7 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
   return 0
 end
 
-local function convert(u, unit_id, ts_text, value_text, digest, spec, event)
+local function convert(u, unit_id, ts, value, digest, spec, event)
   if redis.call('HSETNX', digest[1], digest[2], '') == 0 then return 1 end
   local rec = u[2]
   if not rec then
@@ -121,7 +121,7 @@ local function convert(u, unit_id, ts_text, value_text, digest, spec, event)
       incr(diag, 'not_exposed', 1)
       return 3
     end
-    local item = name_id(names, 'c\31' .. event) .. ',' .. ts_text .. ',' .. value_text .. ','
+    local item = name_id(names, 'c\31' .. event) .. ',' .. fmt(ts) .. ',' .. fmt(value) .. ','
       .. expires
     if waiting then
       held_set(held, unit_id, waiting .. ';' .. item)
@@ -134,7 +134,7 @@ local function convert(u, unit_id, ts_text, value_text, digest, spec, event)
   end
   local unit = u[4] or parse_unit(rec)
   u[4] = unit
-  local code, changed = attribute(names, diag, unit, tonumber(ts_text), tonumber(value_text), spec)
+  local code, changed = attribute(names, diag, unit, ts, value, spec)
   if changed then u[3] = true end
   return code
 end
