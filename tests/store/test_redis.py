@@ -15,6 +15,7 @@ from xp.attribution.ops import ConversionOp, EventIndex, ExposureOp, plan_events
 from xp.definitions.model import Definition
 from xp.events.model import Conversion, Exposure
 from xp.store import StoreError, open_store
+from xp.store.model import UnitLayout
 from xp.store.redis import keys as key_names
 from xp.store.redis.codec import erase_call, ingest_calls
 from xp.store.redis.store import RedisStore
@@ -196,3 +197,45 @@ def test_a_batch_writes_each_statistics_field_once_per_call(
         fields += client.hlen(key_names.names(e)) - 1
     assert ran.get("hincrbyfloat", 0) + ran.get("hincrby", 0) == fields
     assert fields < len(ops)  # per event it was several per op
+
+
+# Doubles whose shortest text has 16-17 digits, tiny and large magnitudes: the script gets them
+# as JSON numbers (orjson's text, cjson's strtod) and keeps them as its own text.
+AWKWARD = [0.1 + 0.2, 1 / 3, 2 / 3 * 1e-300, 123456.78901234567, 5e-324, 9.007199254740993e15]
+
+
+def test_numbers_reach_the_script_exactly(
+    redis_store: RedisStore, definitions: dict[str, Definition]
+) -> None:
+    # Unit a is exposed first; unit b's purchases wait (held) for its exposure, a later batch.
+    ts_a, ts_b = NOW - 1000 + 1 / 3, NOW - 900 + 0.1 + 0.2
+    first: list[Exposure | Conversion] = [
+        Exposure.create("exp", "a", "control", ts_a, {"country": "c1"}, {"revenue": 1 / 7})
+    ]
+    first += [
+        Conversion("purchase", "a", v, ts_a + 10 + i, f"a-{i}") for i, v in enumerate(AWKWARD)
+    ]
+    first += [
+        Conversion("purchase", "b", v, ts_b + 10 + i, f"b-{i}") for i, v in enumerate(AWKWARD)
+    ]
+    redis_store.ingest(first, definitions, NOW)
+    later = [Exposure.create("exp", "b", "treatment", ts_b, {"country": "c2"}, {"revenue": 1e-9})]
+    redis_store.ingest(later, definitions, NOW + 1)
+
+    expected = 0.0
+    for value in AWKWARD:  # the order the script adds them in
+        expected += value
+    units = {u.unit_id: u for u in redis_store.iter_unit_values(definitions["exp"])}
+    layout_index = UnitLayout.of(definitions["exp"]).slots["revenue"][0]
+    assert units["a"].first_exposure == first[0].ts and units["b"].first_exposure == later[0].ts
+    assert units["a"].totals[layout_index] == expected == units["b"].totals[layout_index]
+    stats = redis_store.experiment_stats(definitions["exp"])
+    revenue = {v: stats.stats("revenue", v) for v in ("control", "treatment")}
+    squares = total = 0.0
+    for value in AWKWARD:  # each event's increment, as lua/attribute.lua adds them
+        squares += 2 * total * value + value * value
+        total += value
+    for variant, x in (("control", 1 / 7), ("treatment", 1e-9)):
+        assert revenue[variant].sum == expected
+        assert revenue[variant].sum_squares == squares
+        assert revenue[variant].sum_x == x

@@ -63,7 +63,15 @@ def event_digest(event_key: str) -> bytes:
 
 
 def seen(experiment: str, digest: bytes) -> str:
-    bucket = int.from_bytes(digest[:4], "big") % EVENT_BUCKETS
+    """The bucket hash that holds ``digest``'s field."""
+    return seen_in(experiment, seen_bucket(digest))
+
+
+def seen_bucket(digest: bytes) -> int:
+    return int.from_bytes(digest[:4], "big") % EVENT_BUCKETS
+
+
+def seen_in(experiment: str, bucket: int) -> str:
     return f"{PREFIX}:{{{experiment}}}:e:{bucket}"
 
 

@@ -7,30 +7,56 @@
 -- metric of `spec` (ingest.lua's metrics spec) whose window holds it updates the unit's
 -- total and the sums of every slice the unit is in. Returns the code (0 attributed,
 -- 4 before exposure, 5 outside every window) and whether a total changed.
+-- Metrics specs parsed by this call: spec text -> list of metrics, each {name, step,
+-- has_den, adds_total, adds_den, start, stop, metric id once known}. A call's events share a
+-- handful of specs, so each is parsed once rather than per conversion.
+local SPECS = {}
+local function parse_spec(spec)
+  local metrics = SPECS[spec]
+  if metrics then return metrics end
+  metrics = {}
+  for item in string.gmatch(spec, '[^;]+') do
+    local name, kind, has_den, adds_total, adds_den, start, stop =
+      string.match(item, '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$')
+    local step = KINDS[kind] or error('unknown metric kind ' .. kind)
+    metrics[#metrics + 1] = {name = name, step = step, has_den = has_den == '1',
+                             adds_total = adds_total == '1', adds_den = adds_den == '1',
+                             start = tonumber(start), stop = tonumber(stop)}
+  end
+  SPECS[spec] = metrics
+  return metrics
+end
+
 local function attribute(names, diag, unit, ts, value, spec)
   local after = ts - unit.ts
   if after < 0 then
     incr(diag, 'before_exposure', 1)
     return 4, false
   end
-  local scopes = unit_scopes(unit.vid, unit.ts, unit.segs)
+  -- A unit's slices never change: built once per unit and call.
+  local scopes = unit.scopes
+  if not scopes then
+    scopes = unit_scopes(unit.vid, unit.ts, unit.segs)
+    unit.scopes = scopes
+  end
   local attributed, changed = false, false
-  for item in string.gmatch(spec, '[^;]+') do
-    local name, kind, has_den, adds_total, adds_den, start, stop =
-      string.match(item, '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$')
-    local step = KINDS[kind] or error('unknown metric kind ' .. kind)
-    has_den, adds_total, adds_den = has_den == '1', adds_total == '1', adds_den == '1'
-    start, stop = tonumber(start), tonumber(stop)
+  for _, m in ipairs(parse_spec(spec)) do
+    local has_den, start, stop = m.has_den, m.start, m.stop
     if after < start or (stop and after >= stop) then
       incr(diag, 'outside_window', 1)
     else
       attributed = true
-      local mid = name_id(names, 'm\31' .. name)
+      -- The id on first attribution, as before: a name gets its id when it is first used.
+      local mid = m.mid
+      if not mid then
+        mid = name_id(names, 'm\31' .. m.name)
+        m.mid = mid
+      end
       local t = unit.tots[mid] or {0, has_den and 0 or nil}
       local total, den = t[1], t[2] or 0
       local d, dd = 0, 0
-      if adds_total then d = step(total, value) end
-      if adds_den then dd = step(den, value) end
+      if m.adds_total then d = m.step(total, value) end
+      if m.adds_den then dd = m.step(den, value) end
       if d ~= 0 or dd ~= 0 then
         changed = true
         if not unit.tots[mid] then  -- a total enters the record with its first change

@@ -9,22 +9,25 @@
 -- KEYS[5] = xp:{E}:looks       daily snapshots
 -- KEYS[6] = xp:{E}:held        conversions waiting for their unit's exposure
 -- KEYS[7] = xp:{E}:hq          units with held conversions, by earliest expiry
--- KEYS[6 + 2i], KEYS[7 + 2i] = xp:{E}:u:<bucket>, xp:{E}:e:<bucket>: the unit records and the
---                     seen event digests of event i's buckets
+-- KEYS[8...] = xp:{E}:u:<bucket> and xp:{E}:e:<bucket>: the unit records and the seen event
+--                     digests of the events' buckets, each once (events name them by index)
 -- ARGV[1] = now: the store time of the write, seconds since the epoch
 -- ARGV[2] = how many expired units to settle before each event (sweep)
 -- ARGV[3] = when a conversion held now stops waiting (now + the grace period)
 -- ARGV[4] = how many conversions a unit may have held at once
--- ARGV[5] = number H of held-rule sets, then each: R, then R pairs: event name, its metrics
+-- ARGV[5] = JSON list of held-rule sets, each a flat list of pairs: event name, its metrics
 --           (the spec below), how an exposure attributes its unit's held conversions
--- then the events, each one of:
---   'e', unit id, variant key, ts, event digest field, held-rule set (1..H), S, S pairs:
---        segment name, value, C, C pairs: metric name, pre-period value
---   'c', unit id, ts, value, event digest field, metrics spec, event name. The spec: ';'
---        between metrics, each 'name,kind,has_den,total,den,start,end': kind a key of KINDS
---        (kinds.lua); has_den 1 when the kind keeps a denominator total; total and den 1
---        when the event adds to the unit's total or denominator total; start and end bound
---        the window in seconds after exposure (end '' = no end)
+-- ARGV[6] = JSON list of metrics specs. A spec: ';' between metrics, each
+--           'name,kind,has_den,total,den,start,end': kind a key of KINDS (kinds.lua); has_den
+--           1 when the kind keeps a denominator total; total and den 1 when the event adds to
+--           the unit's total or denominator total; start and end bound the window in seconds
+--           after exposure (end '' = no end)
+-- ARGV[7] = the events' seen-digest fields, 12 bytes each, in event order
+-- ARGV[8] = JSON list of the events, each one of:
+--   ['e', unit id, unit key index, seen key index, variant key, ts, held-rule set (1..),
+--         [[segment name, value], ...], [[metric name, pre-period value], ...]]
+--   ['c', unit id, unit key index, seen key index, ts, value, metrics spec (1..), event name]
+--   (ts, value and pre-period values as JSON numbers; the records keep them as fmt's text)
 -- Returns one code per event, in order: exposures 0 new unit, 1 duplicate, 2 variant mismatch
 -- (counted); conversions 0 attributed, 1 duplicate, 3 not exposed, 4 before exposure,
 -- 5 outside every window, 6 held
@@ -48,7 +51,7 @@ local function unit_entry(key, unit_id)
   return u
 end
 
-local function expose(u, unit_id, variant, ts_text, digest, rules, segments, covariates)
+local function expose(u, unit_id, variant, ts, digest, rules, segments, covariates)
   local vid = name_id(names, 'v\31' .. variant)
   local rec = u[2]
   if rec then
@@ -58,18 +61,18 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
     incr(diag, 'variant_mismatch', 1)
     return 2
   end
-  local ts = tonumber(ts_text)
+  local ts_text = fmt(ts)
   local segs = {}
-  for i = 1, #segments, 2 do
-    segs[#segs + 1] = name_id(names, 'g\31' .. segments[i] .. '\31' .. segments[i + 1])
+  for i, seg in ipairs(segments) do
+    segs[i] = name_id(names, 'g\31' .. seg[1] .. '\31' .. seg[2])
   end
   local scopes = unit_scopes(vid, ts, segs)
   for _, scope in ipairs(scopes) do incr(key_of(scope), scope .. ':n', 1) end
   local covs = {}
-  for i = 1, #covariates, 2 do
-    local mid = name_id(names, 'm\31' .. covariates[i])
-    local text = covariates[i + 1]
-    local x = tonumber(text)
+  for _, cov in ipairs(covariates) do
+    local mid = name_id(names, 'm\31' .. cov[1])
+    local x = cov[2]
+    local text = fmt(x)
     covs[#covs + 1] = mid .. ':' .. text
     for _, scope in ipairs(scopes) do
       local key, p = key_of(scope), scope .. ':' .. mid .. ':'
@@ -81,11 +84,11 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
   rec = vid .. '|' .. ts_text .. '|' .. table.concat(segs, ',') .. '|' .. table.concat(covs, ',')
     .. '|'
   u[2], u[3], u[4] = rec, true, nil
-  local waiting = redis.call('HGET', held, unit_id)
+  local waiting = held_get(held, unit_id)
   if waiting then
     local specs = {}  -- event id -> metrics spec
     for i = 1, #rules, 2 do
-      local evid = redis.call('HGET', names, 'c\31' .. rules[i])
+      local evid = known_id(names, 'c\31' .. rules[i])
       if evid then specs[evid] = rules[i + 1] end
     end
     local entries = parse_held(waiting)
@@ -99,7 +102,7 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
       end
     end
     u[4] = unit
-    redis.call('HDEL', held, unit_id)
+    held_del(held, unit_id)
     redis.call('ZREM', queue, unit_id)
     incr(diag, 'held', -#entries)
     if expired > 0 then incr(diag, 'not_exposed', expired) end
@@ -107,23 +110,23 @@ local function expose(u, unit_id, variant, ts_text, digest, rules, segments, cov
   return 0
 end
 
-local function convert(u, unit_id, ts_text, value_text, digest, spec, event)
+local function convert(u, unit_id, ts, value, digest, spec, event)
   if redis.call('HSETNX', digest[1], digest[2], '') == 0 then return 1 end
   local rec = u[2]
   if not rec then
-    local waiting = redis.call('HGET', held, unit_id)
+    local waiting = held_get(held, unit_id)
     local count = 0
     if waiting then count = #parse_held(waiting) end
     if count >= per_unit or tonumber(expires) <= now_n then
       incr(diag, 'not_exposed', 1)
       return 3
     end
-    local item = name_id(names, 'c\31' .. event) .. ',' .. ts_text .. ',' .. value_text .. ','
+    local item = name_id(names, 'c\31' .. event) .. ',' .. fmt(ts) .. ',' .. fmt(value) .. ','
       .. expires
     if waiting then
-      redis.call('HSET', held, unit_id, waiting .. ';' .. item)
+      held_set(held, unit_id, waiting .. ';' .. item)
     else
-      redis.call('HSET', held, unit_id, item)
+      held_set(held, unit_id, item)
       redis.call('ZADD', queue, expires, unit_id)
     end
     incr(diag, 'held', 1)
@@ -131,42 +134,39 @@ local function convert(u, unit_id, ts_text, value_text, digest, spec, event)
   end
   local unit = u[4] or parse_unit(rec)
   u[4] = unit
-  local code, changed = attribute(names, diag, unit, tonumber(ts_text), tonumber(value_text), spec)
+  local code, changed = attribute(names, diag, unit, ts, value, spec)
   if changed then u[3] = true end
   return code
 end
 
 roll_day(KEYS[5], now)  -- every event of the call has the same store time
-local a = 6
-local rule_sets = {}
-for s = 1, tonumber(ARGV[5]) do
-  local r = tonumber(ARGV[a])
-  rule_sets[s] = {unpack(ARGV, a + 1, a + 2 * r)}
-  a = a + 1 + 2 * r
-end
+local rule_sets = cjson.decode(ARGV[5])
+local specs = cjson.decode(ARGV[6])
+local fields = ARGV[7]
 
-local codes, k = {}, 8
+local events = cjson.decode(ARGV[8])
+local uids, listed = {}, {}
+for _, ev in ipairs(events) do
+  if not listed[ev[2]] then
+    listed[ev[2]] = true
+    uids[#uids + 1] = ev[2]
+  end
+end
+held_prefetch(held, uids)
+
+local codes = {}
 -- A sweep that settles fewer than its limit leaves nothing due: an event of this call holds
 -- a conversion only until after `now`, so the later sweeps would find nothing and are skipped.
 local due = true
-while a <= #ARGV do
+for i, ev in ipairs(events) do
   if due then due = sweep(held, queue, diag, now, sweep_limit) >= sweep_limit end
-  local unit_id = ARGV[a + 1]
-  local u = unit_entry(KEYS[k], unit_id)
-  local digest = {KEYS[k + 1], ARGV[a + 4]}
-  k = k + 2
-  if ARGV[a] == 'e' then
-    local nseg = tonumber(ARGV[a + 6])
-    local c = a + 7 + 2 * nseg
-    local ncov = tonumber(ARGV[c])
-    codes[#codes + 1] = expose(u, unit_id, ARGV[a + 2], ARGV[a + 3], digest,
-      rule_sets[tonumber(ARGV[a + 5])], {unpack(ARGV, a + 7, c - 1)},
-      {unpack(ARGV, c + 1, c + 2 * ncov)})
-    a = c + 1 + 2 * ncov
+  local unit_id = ev[2]
+  local u = unit_entry(KEYS[ev[3]], unit_id)
+  local digest = {KEYS[ev[4]], string.sub(fields, 12 * i - 11, 12 * i)}
+  if ev[1] == 'e' then
+    codes[i] = expose(u, unit_id, ev[5], ev[6], digest, rule_sets[ev[7]], ev[8], ev[9])
   else
-    codes[#codes + 1] = convert(u, unit_id, ARGV[a + 2], ARGV[a + 3], digest, ARGV[a + 5],
-      ARGV[a + 6])
-    a = a + 7
+    codes[i] = convert(u, unit_id, ev[5], ev[6], digest, specs[ev[7]], ev[8])
   end
 end
 

@@ -38,6 +38,45 @@ local function name_id(names_key, name)
   return id
 end
 
+-- The id of a name when it has one, without allocating: false otherwise.
+local function known_id(names_key, name)
+  local id = NAME_IDS[name]
+  if id then return id end
+  id = redis.call('HGET', names_key, name) or false
+  if id then NAME_IDS[name] = id end
+  return id
+end
+
+-- Held records (the held hash) as this call last read or wrote them: unit id -> text, or
+-- false for none. Writes go to Redis at once and here too, so the two never differ; reads
+-- of units that held_prefetch read together cost no command.
+local HELD = {}
+local function held_get(held_key, uid)
+  local rec = HELD[uid]
+  if rec == nil then
+    rec = redis.call('HGET', held_key, uid) or false
+    HELD[uid] = rec
+  end
+  return rec
+end
+
+local function held_set(held_key, uid, rec)
+  redis.call('HSET', held_key, uid, rec)
+  HELD[uid] = rec
+end
+
+local function held_del(held_key, uid)
+  redis.call('HDEL', held_key, uid)
+  HELD[uid] = false
+end
+
+-- The held records of `uids` (distinct unit ids) in one HMGET.
+local function held_prefetch(held_key, uids)
+  if #uids == 0 then return end
+  local recs = redis.call('HMGET', held_key, unpack(uids))
+  for i, uid in ipairs(uids) do HELD[uid] = recs[i] or false end
+end
+
 -- Increments of this call, written once per distinct field by flush(): the statistics and
 -- diagnostic hashes are never read by a write script except by roll_day, which runs first.
 -- PENDING[key] = {fields = {field -> sum}, order = {field, ...}, float = {field -> true}}.
@@ -162,7 +201,7 @@ local function sweep(held_key, queue_key, diag_key, now, limit)
   local due = redis.call('ZRANGEBYSCORE', queue_key, '-inf', now, 'LIMIT', 0, limit)
   for _, uid in ipairs(due) do
     local kept, expired, first = {}, 0, nil
-    for _, h in ipairs(parse_held(redis.call('HGET', held_key, uid))) do
+    for _, h in ipairs(parse_held(held_get(held_key, uid) or nil)) do
       if h[4] <= tonumber(now) then
         expired = expired + 1
       else
@@ -175,10 +214,10 @@ local function sweep(held_key, queue_key, diag_key, now, limit)
       incr(diag_key, 'not_exposed', expired)
     end
     if #kept == 0 then
-      redis.call('HDEL', held_key, uid)
+      held_del(held_key, uid)
       redis.call('ZREM', queue_key, uid)
     else
-      redis.call('HSET', held_key, uid, format_held(kept))
+      held_set(held_key, uid, format_held(kept))
       redis.call('ZADD', queue_key, fmt(first), uid)
     end
   end
