@@ -23,6 +23,7 @@ from xp_client.features import TYPES, type_matches
 KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 ENVIRONMENT = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?$")
 FIELDS = {"key", "description", "owner", "type", "default", "prerequisites", "environments"}
+NO_SUCH_FEATURE = "no such feature"
 RULE_FIELDS = {"condition", "value", "rollout", "hash_attribute", "experiment", "values"}
 
 
@@ -86,10 +87,16 @@ def load_features(directory: str | Path, experiments: Mapping[str, Definition]) 
         loaded[feature.key] = feature
     cross = cross_problems(loaded, experiments)
     problems += cross
-    refused = {p.file for p in cross}
+    # A feature whose prerequisite is missing (or its file refused) stays: the engine serves
+    # its default with source ``prerequisite``, which is what a failed prerequisite means.
+    refused = {p.file for p in cross if not _unknown_prerequisite(p)}
     return FeatureLoad(
         {k: f for k, f in loaded.items() if f.source not in refused}, problems, len(files)
     )
+
+
+def _unknown_prerequisite(problem: Problem) -> bool:
+    return problem.message == NO_SUCH_FEATURE and problem.path.startswith("prerequisites.")
 
 
 def parse_feature(raw: Any, source: str) -> tuple[FeatureDefinition | None, list[Problem]]:
@@ -235,7 +242,7 @@ def cross_problems(
             parent = features.get(p["feature"])
             if parent is None:
                 out.append(
-                    Problem(f.source, f"prerequisites.{i}.feature", "no such feature", p["feature"])
+                    Problem(f.source, f"prerequisites.{i}.feature", NO_SUCH_FEATURE, p["feature"])
                 )
             elif not type_matches(parent.type, p.get("value", True)):
                 out.append(

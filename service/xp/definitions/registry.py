@@ -1,11 +1,13 @@
 """The live set of definitions: loaded at start, reloaded when the files change.
 
-A reload that finds any problem keeps the last good set and reports the problems (log and
-``/healthz``). Each load also checks every definition against the fingerprints the store
-recorded at each experiment's first exposure (:mod:`xp.definitions.guard`), so a change that
-would re-bucket units with data is refused after a restart as well as on a hot reload. A
-refused experiment stays live with its last good definition: the one this process served,
-or after a restart the last one the store recorded. Only a new ``phase`` re-buckets.
+A reload that finds any problem in an experiment file keeps the last good set of experiments
+and reports the problems (log and ``/healthz``); feature files reload one by one (a refused
+file keeps its feature's last good definition), so one broken file never blocks another.
+Each load also checks every definition against the fingerprints the store recorded at each
+experiment's first exposure (:mod:`xp.definitions.guard`), so a change that would re-bucket
+units with data is refused after a restart as well as on a hot reload. A refused experiment
+stays live with its last good definition: the one this process served, or after a restart
+the last one the store recorded. Only a new ``phase`` re-buckets.
 """
 
 from __future__ import annotations
@@ -189,32 +191,47 @@ class Registry:
             previous = self.snapshot.definitions
             history = self._history(previous)
             passed, refused = check(result.definitions, history)
-            features = self._features(result.definitions)
-            problems = result.problems + refused + features.problems
+            problems = result.problems + refused
             first_load = not previous and force
-            if problems and not first_load:
+            reloaded = not problems or first_load
+            if reloaded:
+                # At start there is no last good set: serve the valid files, report the rest;
+                # a refused experiment with data is served as the store last recorded it.
+                live = settle(result.definitions, previous, history)
+            else:
                 # The last good set stays, re-checked: the store may have recorded a first
                 # exposure under another definition (another process) since it was loaded.
-                kept = settle(previous, {}, history)
-                self.problems = problems
-                for problem in problems:
-                    log.error("definitions not reloaded: %s", problem)
-                self.snapshot = make_snapshot(kept, history, self.snapshot.features)
-                return False
-            # At start there is no last good set: serve the valid files, report the rest; a
-            # refused experiment with data is served as the store last recorded it.
-            live = settle(result.definitions, previous, history)
-            self.problems = problems
+                live = settle(previous, {}, history)
             for problem in problems:
-                log.error("experiment refused: %s", problem)
+                log.error(
+                    "%s: %s",
+                    "experiment refused" if reloaded else "definitions not reloaded",
+                    problem,
+                )
+            # Features reload file by file whatever the experiments did, so one broken file
+            # never holds back a kill switch in another.
+            features = self._features(live, self.snapshot.features)
+            for problem in features.problems:
+                log.error("feature refused: %s", problem)
+            self.problems = problems + features.problems
             self.snapshot = make_snapshot(live, history, features.features)
-            log.info("loaded %d experiments from %s", len(live), self.directory)
-            return True
+            if reloaded:
+                log.info("loaded %d experiments from %s", len(live), self.directory)
+            return reloaded
 
-    def _features(self, experiments: Mapping[str, Definition]) -> FeatureLoad:
+    def _features(
+        self, experiments: Mapping[str, Definition], previous: Mapping[str, FeatureDefinition]
+    ) -> FeatureLoad:
+        """The valid feature files; a live feature whose file is now refused keeps its last
+        good definition (as an experiment does) until the file is fixed or deleted."""
         if self.features_dir is None:
             return FeatureLoad({}, [], 0)
-        return load_features(self.features_dir, experiments)
+        found = load_features(self.features_dir, experiments)
+        refused = {p.file for p in found.problems}
+        kept = {
+            k: f for k, f in previous.items() if f.source in refused and k not in found.features
+        }
+        return FeatureLoad({**kept, **found.features}, found.problems, found.files)
 
     def _history(self, previous: Mapping[str, Definition]) -> History:
         """The store's fingerprints; when it cannot answer, what this process knows."""
