@@ -27,7 +27,8 @@ def export(key: str, out: str | None, experiments_dir: str, store_url: str | Non
     """
     with open_runtime(experiments_dir, store_url) as runtime:
         definition = find_definition(runtime, key)
-        chunks = units_csv(definition, runtime.store.iter_unit_values(store_view(definition)))
+        values = runtime.store.iter_unit_values(store_view(definition))
+        chunks = units_csv(definition, values, trailer=True)  # the bytes the API serves
         try:
             if out is None:
                 for chunk in chunks:
