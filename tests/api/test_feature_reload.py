@@ -89,3 +89,26 @@ def test_a_broken_experiment_file_does_not_block_features(
     assert evaluate(app, "new-checkout")["features"]["new-checkout"]["source"] == "disabled"
     assert "checkout-button" in app.extensions["xp"].registry.current().definitions
     assert [name for name, _ in reported(app)] == ["broken.yaml"]
+
+
+def test_an_unquoted_yes_or_no_on_a_string_feature_says_quote_it(tmp_path: Path) -> None:
+    from xp.definitions.features import load_features
+
+    (tmp_path / "answer.yaml").write_text(
+        "key: answer\ntype: string\ndefault: no\n"
+        "environments:\n  production:\n    rules: [{value: on}]\n"
+    )
+    (tmp_path / "flag.yaml").write_text(
+        'key: flag\ndefault: "no"\nenvironments: {production: {enabled: true}}\n'
+    )
+    found = {
+        (p.file.rsplit("/", 1)[-1], p.path): str(p) for p in load_features(tmp_path, {}).problems
+    }
+    hint = 'is a boolean in YAML: quote it, as in "no")'
+    assert (
+        hint in found[("answer.yaml", "default")]
+        and "(got False)" in found[("answer.yaml", "default")]
+    )
+    assert hint in found[("answer.yaml", "environments.production.rules.0.value")]
+    # Quoted "no" on a boolean feature is the README's example, and needs no YAML hint.
+    assert found[("flag.yaml", "default")].endswith("default: must be a boolean value (got 'no')")

@@ -95,6 +95,16 @@ def load_features(directory: str | Path, experiments: Mapping[str, Definition]) 
     )
 
 
+def wrong_type(kind: str, value: Any) -> str:
+    """The wrong-type message; a boolean where text is wanted is YAML 1.1's classic trap."""
+    if kind == "string" and isinstance(value, bool):
+        return (
+            f"must be a {kind} value (an unquoted yes, no, on, off, true or false is a "
+            'boolean in YAML: quote it, as in "no")'
+        )
+    return f"must be a {kind} value"
+
+
 def _unknown_prerequisite(problem: Problem) -> bool:
     return problem.message == NO_SUCH_FEATURE and problem.path.startswith("prerequisites.")
 
@@ -121,7 +131,7 @@ def parse_feature(raw: Any, source: str) -> tuple[FeatureDefinition | None, list
     if "default" not in raw:
         bad("default", "is required")
     elif not type_matches(kind, raw["default"]):
-        bad("default", f"must be a {kind} value", raw["default"])
+        bad("default", wrong_type(kind, raw["default"]), raw["default"])
     for name in ("description", "owner"):
         if not isinstance(raw.get(name, ""), str):
             bad(name, "must be a string", raw.get(name))
@@ -204,15 +214,15 @@ def _rule_problems(rule: Any, kind: str, source: str, where: str) -> list[Proble
             for variant, value in values.items():
                 if not type_matches(kind, value):
                     out.append(
-                        Problem(
-                            source, f"{where}.values.{variant}", f"must be a {kind} value", value
-                        )
+                        Problem(source, f"{where}.values.{variant}", wrong_type(kind, value), value)
                     )
         return out
     if "value" not in rule:
         out.append(Problem(source, f"{where}.value", "is required (or name an experiment)"))
     elif not type_matches(kind, rule["value"]):
-        out.append(Problem(source, f"{where}.value", f"must be a {kind} value", rule["value"]))
+        out.append(
+            Problem(source, f"{where}.value", wrong_type(kind, rule["value"]), rule["value"])
+        )
     if "rollout" in rule:
         share = rule["rollout"]
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
