@@ -67,6 +67,7 @@ def load_features(directory: str | Path, experiments: Mapping[str, Definition]) 
         return FeatureLoad({}, [], 0)
     files = experiment_files(root)
     loaded: dict[str, FeatureDefinition] = {}
+    partials: dict[str, FeatureDefinition] = {}  # refused files, for their cross-file checks
     problems: list[Problem] = []
     for path in files:
         try:
@@ -77,6 +78,9 @@ def load_features(directory: str | Path, experiments: Mapping[str, Definition]) 
         feature, found = parse_feature(raw, str(path))
         problems += found
         if feature is None:
+            sketch = _partial(raw, str(path))
+            if sketch is not None:
+                partials[sketch.key] = sketch
             continue
         if feature.key in loaded:
             other = loaded[feature.key].source
@@ -86,6 +90,11 @@ def load_features(directory: str | Path, experiments: Mapping[str, Definition]) 
             continue
         loaded[feature.key] = feature
     cross = cross_problems(loaded, experiments)
+    # A refused file's other problems are listed in the same pass, from the parts that parsed.
+    sketched = {f.source for f in partials.values()}
+    problems += [
+        p for p in cross_problems({**partials, **loaded}, experiments) if p.file in sketched
+    ]
     problems += cross
     # A feature whose prerequisite is missing (or its file refused) stays: the engine serves
     # its default with source ``prerequisite``, which is what a failed prerequisite means.
@@ -103,6 +112,44 @@ def wrong_type(kind: str, value: Any) -> str:
             'boolean in YAML: quote it, as in "no")'
         )
     return f"must be a {kind} value"
+
+
+def _partial(raw: Any, source: str) -> FeatureDefinition | None:
+    """The well-formed parts of a refused feature document, enough for :func:`cross_problems`
+    (prerequisites, experiment rules); ``None`` without a usable key."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("key"), str):
+        return None
+    kind = raw.get("type", "boolean")
+    prerequisites = raw.get("prerequisites")
+    environments = raw.get("environments")
+    rules_by_env: dict[str, dict[str, Any]] = {}
+    for env, body in environments.items() if isinstance(environments, Mapping) else ():
+        rules = body.get("rules") if isinstance(body, Mapping) else None
+        rules_by_env[str(env)] = {
+            "rules": [
+                r
+                for r in (rules if isinstance(rules, list) else [])
+                if isinstance(r, Mapping)
+                and (
+                    "experiment" not in r
+                    or (isinstance(r["experiment"], str) and isinstance(r.get("values"), Mapping))
+                )
+            ]
+        }
+    return FeatureDefinition(
+        key=raw["key"],
+        type=kind if kind in TYPES else "json",
+        default=raw.get("default"),
+        description="",
+        owner="",
+        prerequisites=tuple(
+            dict(p)
+            for p in (prerequisites if isinstance(prerequisites, list) else [])
+            if isinstance(p, Mapping) and isinstance(p.get("feature"), str)
+        ),
+        environments=rules_by_env,
+        source=source,
+    )
 
 
 def _unknown_prerequisite(problem: Problem) -> bool:
