@@ -28,3 +28,22 @@ def test_markdown_labels_the_p_value_columns_with_their_scale() -> None:
     assert "| p-value (relative lift) | p-value (relative lift, Holm) |" in text
     assert "p-values test the relative lift" in text
     assert "| p-value |" not in text
+
+
+def test_the_html_report_labels_the_p_value_columns_with_their_scale() -> None:
+    from xp.reports.html import render_html
+
+    page = render_html(sample_results())
+    assert "p-value (relative lift)</abbr>" in page and "p (relative lift, Holm)</abbr>" in page
+    assert "p-values test the relative lift, not the absolute interval beside them." in page
+
+
+def test_the_csv_says_which_scale_the_corrected_p_value_tests() -> None:
+    import csv
+    import io
+
+    from xp.reports.csv_report import render_csv
+
+    rows = list(csv.DictReader(io.StringIO(render_csv(sample_results()))))
+    tested = [r for r in rows if r["p_value_corrected"]]
+    assert tested and {r["tested_scale"] for r in tested} == {"relative"}

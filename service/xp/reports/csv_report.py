@@ -16,6 +16,7 @@ from typing import Any
 
 from xp.reports.formatting import style
 from xp.results.document import Comparison, ResultsDocument, VariantRow
+from xp.stats.frequentist import tested_scale
 
 COLUMNS = (
     "experiment",
@@ -54,6 +55,7 @@ COLUMNS = (
     "cuped_rel_p_value",
     "metric_label",
     "format",
+    "tested_scale",  # the scale p_value_corrected and significant test; last, so no column moves
 )
 
 ESTIMATE_FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value")
@@ -122,6 +124,7 @@ def _comparison_columns(comparison: Comparison | None) -> dict[str, Any]:
         for field in ESTIMATE_FIELDS:
             columns[f"{prefix}_{field}"] = getattr(estimate, field)
     columns["p_value_corrected"] = comparison.p_value_corrected
+    columns["tested_scale"] = tested_scale(comparison.absolute, comparison.relative)
     columns["significant"] = comparison.significant
     columns["reason"] = comparison.reason
     cuped = comparison.cuped
