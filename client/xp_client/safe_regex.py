@@ -76,13 +76,42 @@ def check(pattern: str) -> re.Pattern[str]:
         raise UnsafeRegex(
             "too many quantifiers or alternatives: it could try more than "
             f"{MAX_PATHS:,} ways on a {MAX_SUBJECT}-character attribute "
-            + (
-                "(use fewer unbounded repeats such as .* or +, or bound them: \\w{1,64})"
-                if items and items[0] in _ANCHORS
-                else "(anchor it with ^, or use fewer unbounded repeats such as .* or +)"
-            )
+            f"({_advice(items)})"
         )
     return compiled
+
+
+def _advice(items: list[Any]) -> str:
+    """What to change, naming only what this pattern has: the message must fit the reason."""
+    found = _multipliers(items)
+    advice = [] if items and items[0] in _ANCHORS else ["anchor it with ^"]
+    if "unbounded" in found:
+        advice.append("use fewer unbounded repeats such as .* or +, or bound them: \\w{1,64}")
+    if "bounded" in found:
+        advice.append("narrow or merge the repeats of varying count such as {1,64}")
+    if "alternation" in found:
+        advice.append("use fewer alternatives (|)")
+    return "; ".join(advice) or "simplify it"
+
+
+def _multipliers(items: list[Any]) -> set[str]:
+    """The kinds of construct in ``items`` that multiply the ways to match."""
+    found: set[str] = set()
+    for op, arg in items:
+        if op is _c.SUBPATTERN:
+            found |= _multipliers(list(arg[-1]))
+        elif op is _c.BRANCH:
+            found.add("alternation")
+            for branch in arg[1]:
+                found |= _multipliers(list(branch))
+        elif op in _REPEATS:
+            low, high, body = arg
+            if high == _c.MAXREPEAT:
+                found.add("unbounded")
+            elif high != low:
+                found.add("bounded")
+            found |= _multipliers(list(body))
+    return found
 
 
 def _paths(items: list[Any], repeated: bool) -> int:

@@ -19,6 +19,7 @@ from xp_client.event_processor import EventProcessor
 from xp_client.features import Feature
 from xp_client.holdouts import Holdout, guard, holdouts_of_experiment
 from xp_client.ids import new_event_id
+from xp_client.key_check import KeyCheck
 from xp_client.limits import conversion_problem, unit_id_problem
 from xp_client.lru import LRUSet
 from xp_client.sdk_features import ERROR, NOT_READY, REMOTE_ERROR, FeatureMethods
@@ -85,6 +86,7 @@ class Client(FeatureMethods):
         self._extras: dict[str, Any] = {}
         self._overrides: dict[tuple[str, str | None], str] = {}
         self._ready = threading.Event()
+        self._key = KeyCheck(log)  # remote mode's ready
         self._closed = False
         self._exposure_cache_size = exposure_cache_size
         self._exposed: dict[str, LRUSet] = {}
@@ -142,8 +144,11 @@ class Client(FeatureMethods):
 
     @property
     def ready(self) -> bool:
-        """Whether a config is loaded (always true in remote mode once constructed)."""
-        return self.mode == "remote" or self._ready.is_set()
+        """Local mode: whether a config is loaded. Remote mode: whether the service accepts
+        the API key (false after a 401/403 answer, :mod:`xp_client.key_check`)."""
+        if self.mode == "remote":
+            return self._key.accepted
+        return self._ready.is_set()
 
     def get_variant(
         self,
@@ -224,8 +229,10 @@ class Client(FeatureMethods):
         try:
             response = self._transport.request("POST", "/v1/assign", body, {}, self.request_timeout)
             if response.status != 200:
-                log.warning("remote assign answered %s", response.status)
+                if not self._key.answered(response.status, "/v1/assign"):
+                    log.warning("remote assign answered %s", response.status)
                 return Variant(experiment, fallback, None, False, REMOTE_ERROR)
+            self._key.answered(response.status, "/v1/assign")
             got = response.json()["assignments"].get(experiment)
         except (TransportError, ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("remote assign failed: %s", exc)

@@ -17,6 +17,7 @@ from typing import Any
 from xp_client import features as feature_engine
 from xp_client.engine import MISSING_UNIT, Assignment
 from xp_client.features import Feature, FeatureResult
+from xp_client.key_check import KeyCheck
 from xp_client.transport import Transport, TransportError
 from xp_client.unit_ids import canonical_unit_id
 
@@ -29,11 +30,12 @@ ERROR = "error"
 
 
 class FeatureMethods:
-    """Needs, from the client: ``_features``, ``_ready``, ``_transport``, ``request_timeout``
-    and a local ``get_variant``."""
+    """Needs, from the client: ``_features``, ``_ready``, ``_key``, ``_transport``,
+    ``request_timeout`` and a local ``get_variant``."""
 
     _features: dict[str, Feature]
     _ready: threading.Event
+    _key: KeyCheck
     _transport: Transport | None
     request_timeout: float
     get_variant: Callable[..., Assignment]
@@ -111,8 +113,10 @@ class FeatureMethods:
                 response = self._transport.request(
                     "POST", "/v1/evaluate", body, {}, self.request_timeout
                 )
+                refused = self._key.answered(response.status, "/v1/evaluate")
                 if response.status != 200:
-                    log.warning("remote evaluate answered %s", response.status)
+                    if not refused:
+                        log.warning("remote evaluate answered %s", response.status)
                     return FeatureResult(feature, default, REMOTE_ERROR)
                 got = response.json()["features"].get(feature)
             except (TransportError, ValueError, KeyError, TypeError, AttributeError) as exc:

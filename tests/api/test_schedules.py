@@ -179,13 +179,14 @@ def test_results_and_page_show_the_planned_and_actual_dates(
     assert "2.5 days running" in page
 
 
-def test_a_window_that_is_not_started_shows_zero_days(
+def test_a_window_that_is_not_started_shows_no_days_running(
     tmp_path: Path, make_app: Callable[..., Flask], now: float
 ) -> None:
     folder = write(tmp_path / "exp", experiment("soon", start=iso(now + DAY)))
     client = make_app(experiments_dir=str(folder)).test_client()
     info = client.get("/v1/experiments/soon/results").json["experiment"]
-    assert info["days_running"] == 0.0 and info["first_exposure_day"] is None
+    # running time counts from the first exposure: none yet ("not started" on the page)
+    assert info["days_running"] is None and info["first_exposure_day"] is None
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,11 @@ def test_one_row_per_exposed_unit_with_its_totals(
 ) -> None:
     result = xp("export", KEY)
     assert result.exit_code == 0, result.output
-    reader = csv.DictReader(io.StringIO(result.output))
+    body, trailer = result.stdout_bytes.decode().rsplit(
+        "# end:", 1
+    )  # the API's trailer: the file is complete
+    assert trailer == " 600 rows\r\n"
+    reader = csv.DictReader(io.StringIO(body))
     assert reader.fieldnames == [
         "unit_id",
         "variant",
@@ -46,7 +50,8 @@ def test_export_to_a_file(seeded: list[Unit], xp: Callable[..., Result], tmp_pat
     result = xp("export", KEY, "--out", out)
     assert result.exit_code == 0, result.output
     with out.open(newline="", encoding="utf-8") as file:
-        assert sum(1 for _ in csv.DictReader(file)) == 600
+        rows = list(csv.reader(file))
+    assert len(rows) == 602 and rows[-1] == ["# end: 600 rows"]  # header, units, trailer
 
 
 def test_an_experiment_without_units_has_only_the_header(
@@ -58,7 +63,8 @@ def test_an_experiment_without_units_has_only_the_header(
     result = xp("export", KEY)
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "unit_id,variant,first_exposure,country,purchased,revenue,refunds"
+        "unit_id,variant,first_exposure,country,purchased,revenue,refunds",
+        "# end: 0 rows",
     ]
 
 

@@ -92,7 +92,9 @@ def test_export_after_simulate_has_one_row_per_unit(
 ) -> None:
     assert xp("simulate", "sim", "--units", 250, "--seed", 1).exit_code == 0
     result = xp("export", "sim")
-    rows = list(csv.DictReader(io.StringIO(result.output)))
+    body, trailer = result.output.rsplit("# end:", 1)  # the API's trailer ends the file
+    assert trailer.strip() == "250 rows"
+    rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == 250 and len({r["unit_id"] for r in rows}) == 250
     assert "clicks_per_search_denominator" in rows[0]
 

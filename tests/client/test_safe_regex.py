@@ -219,3 +219,19 @@ def test_the_advice_fits_the_pattern() -> None:
     assert "anchor it" not in str(anchored.value)
     with pytest.raises(UnsafeRegex, match=r"anchor it with \^"):
         check(r"\w+@\w+\.\w+")
+
+
+def test_bounded_repeats_are_not_told_to_drop_unbounded_ones() -> None:
+    # Four {1,64} repeats multiply to 64**4 ways: the advice names them, not .* or +.
+    with pytest.raises(UnsafeRegex) as bounded:
+        check(r"^[a-z]{1,64}[a-z]{1,64}[a-z]{1,64}[a-z]{1,64}!")
+    message = str(bounded.value)
+    assert "narrow or merge the repeats of varying count such as {1,64}" in message
+    assert "unbounded" not in message and "anchor it" not in message
+    with pytest.raises(UnsafeRegex) as unanchored:
+        check(r"[a-z]{1,64}[a-z]{1,64}[a-z]{1,64}[a-z]{1,64}!")
+    assert "anchor it with ^; narrow or merge" in str(unanchored.value)
+    assert "unbounded" not in str(unanchored.value)
+    with pytest.raises(UnsafeRegex, match=r"fewer alternatives \(\|\)") as alternatives:
+        check("^" + "(ab|cd|ef|gh)" * 12)
+    assert "unbounded" not in str(alternatives.value)

@@ -38,6 +38,8 @@ def test_json_is_the_document_itself() -> None:
         ]:
             comparison["bayesian"] = None  # and the Bayesian readings
             comparison["rule"] = None  # and the Bayesian rule's words
+            tested = [s for s in ("relative", "absolute") if comparison[s]["p_value"] is not None]
+            comparison["tested_scale"] = tested[0] if tested else None  # derived, not stored
         for point in metric["series"]:
             point["chance_to_win"] = None
     expected["bayesian"] = None  # method=bayesian's settings

@@ -97,4 +97,4 @@ def test_page_colours_rows_by_verdict_and_says_it_in_words() -> None:
     )
     assert '<abbr title="percentage points">pp</abbr>' in section
     assert "Holm" in section and "p-value (none)" not in page
-    assert "p (uncorrected)" in page  # the guardrail's column says what it is
+    assert "p (relative lift, uncorrected)" in page  # the guardrail's column says what it is

@@ -54,20 +54,20 @@ def test_decision_with_every_reason() -> None:
 
 def test_metric_table_numbers() -> None:
     text = render_markdown(sample_results())
-    purchase = next(t for t in tables(text) if "p-value (Holm)" in t[0])
+    purchase = next(t for t in tables(text) if "p-value (relative lift, Holm)" in t[0])
     green = row(purchase, "green")
     assert green["Units"] == "4,988"
     assert green["Rate"] == "12.73%"
     assert green["Absolute lift (95% CI)"] == "+0.52 pp (-0.78 pp to +1.82 pp)"
     assert green["Relative lift (95% CI)"] == "+4.3% (-6.6% to +15.1%)"
-    assert green["p-value"] == "0.441"
-    assert green["p-value (Holm)"] == "0.441"
+    assert green["p-value (relative lift)"] == "0.441"
+    assert green["p-value (relative lift, Holm)"] == "0.441"
     assert green["Significant"] == "no"
     assert row(purchase, "control")["Rate"] == "12.21%"
 
     revenue = next(t for t in tables(text) if "Mean" in t[0])
     assert row(revenue, "green")["Absolute lift (95% CI)"] == "+0.5379 (-0.3995 to +1.475)"
-    assert "p-value (Benjamini-Hochberg)" in revenue[0]
+    assert "p-value (relative lift, Benjamini-Hochberg)" in revenue[0]
     assert "CUPED for green (variance reduced by 31.0%)" in text
 
 
@@ -75,9 +75,9 @@ def test_significant_comparison_says_yes() -> None:
     results = sample_dict()
     results["metrics"][0]["comparisons"][0].update(significant=True, p_value_corrected=0.0004)
     text = render_markdown(ResultsDocument.from_dict(results))
-    purchase = next(t for t in tables(text) if "p-value (Holm)" in t[0])
+    purchase = next(t for t in tables(text) if "p-value (relative lift, Holm)" in t[0])
     assert row(purchase, "green")["Significant"] == "yes"
-    assert row(purchase, "green")["p-value (Holm)"] == "<0.001"
+    assert row(purchase, "green")["p-value (relative lift, Holm)"] == "<0.001"
 
 
 def test_srm_and_diagnostics() -> None:
@@ -108,7 +108,7 @@ def test_segments_are_exploratory_and_cells_stay_in_their_columns() -> None:
     assert all(len(cells) == len(segments[0]) for cells in segments)
     us = next(dict(zip(segments[0], c, strict=True)) for c in segments if c[1] == "US")
     assert us["Relative lift (95% CI)"] == "+6.3% (-7.8% to +20.4%)"
-    assert us["p-value (Benjamini-Hochberg)"] == "0.763"
+    assert us["p-value (relative lift, Benjamini-Hochberg)"] == "0.763"
     tablet = next(c for c in segments if c[1] == "tablet|kiosk")
     assert tablet[-1] == "insufficient data"
     assert tablet[4] == tablet[5] == "insufficient data"  # no number in the lift cells

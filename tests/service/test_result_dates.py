@@ -44,10 +44,13 @@ def data(*days: str, empty: tuple[str, ...] = ()) -> ExperimentData:
         ({"start": "2026-11-30"}, ("2026-11-30", "2026-12-02"), 2.5),
         # no planned start: from 00:00 UTC of the first exposure day
         ({}, ("2026-11-29", "2026-12-01"), 3.5),
+        # planned a month before the first exposure: running since the first exposure
+        ({"start": "2026-11-01"}, ("2026-11-30", "2026-12-02"), 2.5),
         # the planned end comes first: end: 2026-12-01 is through Dec 1, 2 days from Nov 30
         ({"start": "2026-11-30", "end": "2026-12-01"}, ("2026-11-30",), 2.0),
-        # not started yet: never below 0
-        ({"start": "2026-12-10"}, (), 0.0),
+        # not started yet: no exposure, no running time
+        ({"start": "2026-12-10"}, (), None),
+        ({"start": "2026-11-10"}, (), None),
         # stopped: up to the end of its last exposure day
         ({"status": "stopped", "start": "2026-11-20"}, ("2026-11-20", "2026-11-24"), 5.0),
         # nothing to count from

@@ -396,7 +396,8 @@ DOCUMENTED = {
     },
     "variant": {"variant", "units", "sum", "mean", "sd"},
     "comparison": {
-        "variant", "absolute", "relative", "reason", "p_value_corrected", "significant",
+        "variant", "absolute", "relative", "reason", "p_value_corrected", "tested_scale",
+        "significant",
         "bayesian", "rule", "cuped",
     },
     "estimate": {"estimate", "se", "ci_low", "ci_high", "p_value"},

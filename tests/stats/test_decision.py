@@ -155,4 +155,17 @@ def test_an_insufficient_comparison_never_ships_nor_breaches() -> None:
     assert "purchase_rate: green cannot be tested yet (insufficient data)." in decision.reasons
     alone = decide([_cmp(0.1, 0.2), breach], UNITS)
     assert alone.decision == KEEP_RUNNING
-    assert "refund_rate: no guardrail breached." in alone.reasons
+    assert (
+        "refund_rate: guardrail cannot be assessed yet for green (insufficient data); "
+        "not cleared." in alone.reasons
+    )
+    assert not any("no guardrail breached" in r for r in alone.reasons)
+
+
+def test_a_winner_with_an_unassessed_guardrail_keeps_running() -> None:
+    blind = _cmp(0.0, None, role="guardrail", metric="refund_rate", reason=INSUFFICIENT_DATA)
+    decision = decide([_cmp(0.1, 0.001), blind], UNITS)
+    assert decision.decision == KEEP_RUNNING and decision.winner is None
+    assert decision.reasons[0] == (
+        "Keep running: green looks better, but guardrail refund_rate cannot be assessed yet."
+    )

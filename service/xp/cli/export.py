@@ -29,7 +29,8 @@ def export(
     """
     with open_runtime(experiments_dir, store_url) as runtime:
         found = find_experiment(runtime, key, phase)
-        chunks = units_csv(found.definition, runtime.store.iter_unit_values(found.stored))
+        values = runtime.store.iter_unit_values(found.stored)
+        chunks = units_csv(found.definition, values, trailer=True)  # the bytes the API serves
         try:
             if out is None:
                 for chunk in chunks:

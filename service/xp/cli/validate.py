@@ -70,6 +70,14 @@ def validate(
         problems += check(guarded, History.of(recorded))[1]
     for problem in problems:
         click.echo(str(problem), err=True)
+    # The cross-file checks need a whole definition; say so rather than skip them silently.
+    skipped = ["unique key", "layer range"] + (["stored fingerprint"] if store_url else [])
+    for name in result.unparsed:
+        click.echo(
+            f"{name}: {len(skipped)} more checks skipped until this file is valid "
+            f"({', '.join(skipped)})",
+            err=True,
+        )
     if problems:
         bad = len({p.file for p in problems})
         files = result.files + features.files + holdouts.files

@@ -23,6 +23,7 @@ from xp_client.features import TYPES, type_matches
 KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 ENVIRONMENT = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?$")
 FIELDS = {"key", "description", "owner", "type", "default", "prerequisites", "environments"}
+NO_SUCH_FEATURE = "no such feature"
 RULE_FIELDS = {"condition", "value", "rollout", "hash_attribute", "experiment", "values"}
 
 
@@ -61,10 +62,18 @@ def served(feature: FeatureDefinition, environment: str) -> dict[str, Any]:
 
 def load_features(directory: str | Path, experiments: Mapping[str, Definition]) -> FeatureLoad:
     """Validate every feature file in ``directory`` (absent: no features, no problem)."""
-    loaded, problems, files = read_folder(directory, parse_feature, "feature")
+    partials: dict[str, FeatureDefinition] = {}  # refused files, for their cross-file checks
+    loaded, problems, files = read_folder(directory, parse_feature, "feature", partials)
     cross = cross_problems(loaded, experiments)
+    # A refused file's other problems are listed in the same pass, from the parts that parsed.
+    sketched = {f.source for f in partials.values()}
+    problems += [
+        p for p in cross_problems({**partials, **loaded}, experiments) if p.file in sketched
+    ]
     problems += cross
-    refused = {p.file for p in cross}
+    # A feature whose prerequisite is missing (or its file refused) stays: the engine serves
+    # its default with source ``prerequisite``, which is what a failed prerequisite means.
+    refused = {p.file for p in cross if not _unknown_prerequisite(p)}
     return FeatureLoad(
         {k: f for k, f in loaded.items() if f.source not in refused}, problems, files
     )
@@ -85,9 +94,11 @@ def read_folder(
     directory: str | Path,
     parse: Callable[[Any, str], tuple[Parsed | None, list[Problem]]],
     what: str,
+    partials: dict[str, FeatureDefinition] | None = None,
 ) -> tuple[dict[str, Parsed], list[Problem], int]:
     """Every YAML file in ``directory`` through ``parse``, keys unique across files: the
-    loaded ones by key, the problems and the number of files (absent folder: none)."""
+    loaded ones by key, the problems and the number of files (absent folder: none). With
+    ``partials``, each refused feature document's well-formed parts land there by key."""
     root = Path(directory)
     if not root.is_dir():
         return {}, [], 0
@@ -103,6 +114,9 @@ def read_folder(
         item, found = parse(raw, str(path))
         problems += found
         if item is None:
+            sketch = None if partials is None else _partial(raw, str(path))
+            if sketch is not None and partials is not None:
+                partials[sketch.key] = sketch
             continue
         if item.key in loaded:
             other = loaded[item.key].source
@@ -112,6 +126,58 @@ def read_folder(
             continue
         loaded[item.key] = item
     return loaded, problems, len(files)
+
+
+def wrong_type(kind: str, value: Any) -> str:
+    """The wrong-type message; a boolean where text is wanted is YAML 1.1's classic trap."""
+    if kind == "string" and isinstance(value, bool):
+        return (
+            f"must be a {kind} value (an unquoted yes, no, on, off, true or false is a "
+            'boolean in YAML: quote it, as in "no")'
+        )
+    return f"must be a {kind} value"
+
+
+def _partial(raw: Any, source: str) -> FeatureDefinition | None:
+    """The well-formed parts of a refused feature document, enough for :func:`cross_problems`
+    (prerequisites, experiment rules); ``None`` without a usable key."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("key"), str):
+        return None
+    kind = raw.get("type", "boolean")
+    prerequisites = raw.get("prerequisites")
+    environments = raw.get("environments")
+    rules_by_env: dict[str, dict[str, Any]] = {}
+    for env, body in environments.items() if isinstance(environments, Mapping) else ():
+        rules = body.get("rules") if isinstance(body, Mapping) else None
+        rules_by_env[str(env)] = {
+            "rules": [
+                r
+                for r in (rules if isinstance(rules, list) else [])
+                if isinstance(r, Mapping)
+                and (
+                    "experiment" not in r
+                    or (isinstance(r["experiment"], str) and isinstance(r.get("values"), Mapping))
+                )
+            ]
+        }
+    return FeatureDefinition(
+        key=raw["key"],
+        type=kind if kind in TYPES else "json",
+        default=raw.get("default"),
+        description="",
+        owner="",
+        prerequisites=tuple(
+            dict(p)
+            for p in (prerequisites if isinstance(prerequisites, list) else [])
+            if isinstance(p, Mapping) and isinstance(p.get("feature"), str)
+        ),
+        environments=rules_by_env,
+        source=source,
+    )
+
+
+def _unknown_prerequisite(problem: Problem) -> bool:
+    return problem.message == NO_SUCH_FEATURE and problem.path.startswith("prerequisites.")
 
 
 def parse_feature(raw: Any, source: str) -> tuple[FeatureDefinition | None, list[Problem]]:
@@ -136,7 +202,7 @@ def parse_feature(raw: Any, source: str) -> tuple[FeatureDefinition | None, list
     if "default" not in raw:
         bad("default", "is required")
     elif not type_matches(kind, raw["default"]):
-        bad("default", f"must be a {kind} value", raw["default"])
+        bad("default", wrong_type(kind, raw["default"]), raw["default"])
     for name in ("description", "owner"):
         if not isinstance(raw.get(name, ""), str):
             bad(name, "must be a string", raw.get(name))
@@ -219,15 +285,15 @@ def _rule_problems(rule: Any, kind: str, source: str, where: str) -> list[Proble
             for variant, value in values.items():
                 if not type_matches(kind, value):
                     out.append(
-                        Problem(
-                            source, f"{where}.values.{variant}", f"must be a {kind} value", value
-                        )
+                        Problem(source, f"{where}.values.{variant}", wrong_type(kind, value), value)
                     )
         return out
     if "value" not in rule:
         out.append(Problem(source, f"{where}.value", "is required (or name an experiment)"))
     elif not type_matches(kind, rule["value"]):
-        out.append(Problem(source, f"{where}.value", f"must be a {kind} value", rule["value"]))
+        out.append(
+            Problem(source, f"{where}.value", wrong_type(kind, rule["value"]), rule["value"])
+        )
     if "rollout" in rule:
         share = rule["rollout"]
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
@@ -257,7 +323,7 @@ def cross_problems(
             parent = features.get(p["feature"])
             if parent is None:
                 out.append(
-                    Problem(f.source, f"prerequisites.{i}.feature", "no such feature", p["feature"])
+                    Problem(f.source, f"prerequisites.{i}.feature", NO_SUCH_FEATURE, p["feature"])
                 )
             elif not type_matches(parent.type, p.get("value", True)):
                 out.append(

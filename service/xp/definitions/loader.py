@@ -50,6 +50,7 @@ class LoadResult:
     definitions: dict[str, Definition]
     problems: list[Problem]
     files: int
+    unparsed: tuple[str, ...] = ()  # files refused before the cross-file checks could run
 
     @property
     def ok(self) -> bool:
@@ -67,17 +68,20 @@ def load_directory(directory: str | Path) -> LoadResult:
         return LoadResult({}, [Problem(str(root), "", "is not a directory")], 0)
     files = experiment_files(root)
     loaded: list[tuple[str, Definition]] = []
+    unparsed: list[str] = []
     problems: list[Problem] = []
     for path in files:
         definition, file_problems = load_file(path)
         problems.extend(file_problems)
         if definition is not None:
             loaded.append((str(path), definition))
+        else:
+            unparsed.append(str(path))
     cross = cross_file_problems(loaded)
     problems.extend(cross)
     refused = {p.file for p in cross}
     definitions = {d.key: d for name, d in loaded if name not in refused}
-    return LoadResult(definitions, problems, len(files))
+    return LoadResult(definitions, problems, len(files), tuple(unparsed))
 
 
 def load_file(path: Path) -> tuple[Definition | None, list[Problem]]:

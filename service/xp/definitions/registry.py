@@ -1,11 +1,13 @@
 """The live set of definitions: loaded at start, reloaded when the files change.
 
-A reload that finds any problem keeps the last good set and reports the problems (log and
-``/healthz``). Each load also checks every definition against the fingerprints the store
-recorded at each experiment's first exposure (:mod:`xp.definitions.guard`), so a change that
-would re-bucket units with data is refused after a restart as well as on a hot reload. A
-refused experiment stays live with its last good definition: the one this process served,
-or after a restart the last one the store recorded. Only a new ``phase`` re-buckets.
+A reload that finds any problem in an experiment file keeps the last good set of experiments
+and reports the problems (log and ``/healthz``); feature files reload one by one (a refused
+file keeps its feature's last good definition), so one broken file never blocks another.
+Each load also checks every definition against the fingerprints the store recorded at each
+experiment's first exposure (:mod:`xp.definitions.guard`), so a change that would re-bucket
+units with data is refused after a restart as well as on a hot reload. A refused experiment
+stays live with its last good definition: the one this process served, or after a restart
+the last one the store recorded. Only a new ``phase`` re-buckets.
 
 Holdouts (:mod:`xp.definitions.holdouts`) live among the definitions as experiments, so the
 guard, exposures, attribution and results treat them as such; ``/v1/config`` serves them in
@@ -220,42 +222,59 @@ class Registry:
             result = load_directory(self.directory)
             previous = self.snapshot.definitions
             history = self._history(previous)
-            features = self._features(result.definitions)
-            holdouts = self._holdouts(result.definitions, features.features)
+            # Holdouts name features: validated against this pass's feature files.
+            named = self._features(result.definitions, self.snapshot.features).features
+            holdouts = self._holdouts(result.definitions, named)
             # A holdout is guarded like an experiment: a new salt would re-bucket its units.
             candidates = {
                 **result.definitions,
                 **{k: h.definition for k, h in holdouts.holdouts.items()},
             }
             passed, refused = check(candidates, history)
-            problems = result.problems + refused + features.problems + holdouts.problems
+            problems = result.problems + refused + holdouts.problems
             first_load = not previous and force
-            if problems and not first_load:
+            reloaded = not problems or first_load
+            if reloaded:
+                # At start there is no last good set: serve the valid files, report the rest;
+                # a refused experiment with data is served as the store last recorded it.
+                live = settle(candidates, previous, history)
+                live_holdouts: Mapping[str, HoldoutDefinition] = holdouts.holdouts
+            else:
                 # The last good set stays, re-checked: the store may have recorded a first
                 # exposure under another definition (another process) since it was loaded.
-                kept = settle(previous, {}, history)
-                self.problems = problems
-                for problem in problems:
-                    log.error("definitions not reloaded: %s", problem)
-                self.snapshot = make_snapshot(
-                    kept, history, self.snapshot.features, self.snapshot.holdouts
-                )
-                return False
-            # At start there is no last good set: serve the valid files, report the rest; a
-            # refused experiment with data is served as the store last recorded it.
-            live = settle(candidates, previous, history)
-            self.problems = problems
+                live = settle(previous, {}, history)
+                live_holdouts = self.snapshot.holdouts
             for problem in problems:
-                log.error("experiment refused: %s", problem)
-            self.snapshot = make_snapshot(live, history, features.features, holdouts.holdouts)
-            held = len(holdouts.holdouts)
-            log.info("loaded %d experiments from %s", len(live) - held, self.directory)
-            return True
+                log.error(
+                    "%s: %s",
+                    "experiment refused" if reloaded else "definitions not reloaded",
+                    problem,
+                )
+            # Features reload file by file whatever the experiments did, so one broken file
+            # never holds back a kill switch in another.
+            features = self._features(live, self.snapshot.features)
+            for problem in features.problems:
+                log.error("feature refused: %s", problem)
+            self.problems = problems + features.problems
+            self.snapshot = make_snapshot(live, history, features.features, live_holdouts)
+            if reloaded:
+                held = len(live_holdouts)
+                log.info("loaded %d experiments from %s", len(live) - held, self.directory)
+            return reloaded
 
-    def _features(self, experiments: Mapping[str, Definition]) -> FeatureLoad:
+    def _features(
+        self, experiments: Mapping[str, Definition], previous: Mapping[str, FeatureDefinition]
+    ) -> FeatureLoad:
+        """The valid feature files; a live feature whose file is now refused keeps its last
+        good definition (as an experiment does) until the file is fixed or deleted."""
         if self.features_dir is None:
             return FeatureLoad({}, [], 0)
-        return load_features(self.features_dir, experiments)
+        found = load_features(self.features_dir, experiments)
+        refused = {p.file for p in found.problems}
+        kept = {
+            k: f for k, f in previous.items() if f.source in refused and k not in found.features
+        }
+        return FeatureLoad({**kept, **found.features}, found.problems, found.files)
 
     def _holdouts(
         self, experiments: Mapping[str, Definition], features: Mapping[str, FeatureDefinition]

@@ -18,6 +18,7 @@ from typing import Any
 
 from xp.reports.formatting import style
 from xp.results.document import Comparison, ResultsDocument, VariantRow
+from xp.stats.frequentist import tested_scale
 
 COLUMNS = (
     "experiment",
@@ -58,6 +59,7 @@ COLUMNS = (
     "format",
     "phase",
     "units_in_window",
+    "tested_scale",  # the scale p_value_corrected and significant test; last, so no column moves
 )
 
 ESTIMATE_FIELDS = ("estimate", "se", "ci_low", "ci_high", "p_value")
@@ -131,6 +133,7 @@ def _comparison_columns(comparison: Comparison | None) -> dict[str, Any]:
         for field in ESTIMATE_FIELDS:
             columns[f"{prefix}_{field}"] = getattr(estimate, field)
     columns["p_value_corrected"] = comparison.p_value_corrected
+    columns["tested_scale"] = tested_scale(comparison.absolute, comparison.relative)
     columns["significant"] = comparison.significant
     columns["reason"] = comparison.reason
     cuped = comparison.cuped

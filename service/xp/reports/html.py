@@ -130,6 +130,8 @@ def _glance_bar(comparison: Comparison, direction: str, half_width: float, level
     )
 
 
+# The p-values beside an absolute interval test the relative lift (docs/results.md).
+TESTED_NOTE = "p-values test the relative lift, not the absolute interval beside them."
 CORRECTION_TITLES = {
     "holm": "p-value adjusted with Holm's step-down method across the primary metrics' comparisons",
     "bh": "p-value adjusted with the Benjamini-Hochberg false discovery rate method",
@@ -141,18 +143,20 @@ def _corrected_header(correction: str) -> Markup:
     title = CORRECTION_TITLES.get(correction)
     if title is None:  # guardrails and secondaries are judged alone: say so, not "(none)"
         return Markup(
-            '<abbr title="no multiple-comparison correction applies">p (uncorrected)</abbr>'
+            '<abbr title="no multiple-comparison correction applies">'
+            "p (relative lift, uncorrected)</abbr>"
         )
     name = escape(fmt.correction(correction))
-    return Markup(f'<abbr title="{escape(title)}">p ({name})</abbr>')  # noqa: S704 - escaped
+    return Markup(f'<abbr title="{escape(title)}">p (relative lift, {name})</abbr>')  # noqa: S704 - escaped
 
 
 def _correction_note(correction: str) -> str:
     """The footnote that says which correction the corrected p-value column used."""
     if correction in CORRECTION_TITLES:
-        return f"Corrected p: {CORRECTION_TITLES[correction]}; the verdict reads it."
+        return f"Corrected p: {CORRECTION_TITLES[correction]}; the verdict reads it. {TESTED_NOTE}"
     return (
-        "No multiple-comparison correction applies to this metric; the verdict reads its p-value."
+        "No multiple-comparison correction applies to this metric; the verdict reads its "
+        f"p-value. {TESTED_NOTE}"
     )
 
 

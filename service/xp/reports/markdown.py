@@ -97,12 +97,12 @@ def _metric(metric: MetricResult, level: str, bayesian: bool = False) -> list[st
         + (f" ({metric.currency})" if metric.currency else ""),
         f"Absolute lift ({level} {'CrI' if bayesian else 'CI'})",
         f"Relative lift ({level} {'CrI' if bayesian else 'CI'})",
-        "Chance to win" if bayesian else "p-value",
+        "Chance to win" if bayesian else "p-value (relative lift)",
         "Risk"
         if bayesian
-        else "p-value (uncorrected)"
+        else "p-value (relative lift, uncorrected)"
         if metric.correction == "none"
-        else f"p-value ({fmt.correction(metric.correction)})",
+        else f"p-value (relative lift, {fmt.correction(metric.correction)})",
         "Significant",
         "At a glance",
     )
@@ -144,6 +144,7 @@ def _footnote(metric: MetricResult, style: str, bayesian: bool = False) -> str:
             "that the treatment is better; risk: the expected relative loss of shipping it. "
         )
         correction = "No multiple-comparison correction applies to the Bayesian method."
+        tested = ""
     else:
         about = "CI: confidence interval. "
         correction = (
@@ -151,9 +152,14 @@ def _footnote(metric: MetricResult, style: str, bayesian: bool = False) -> str:
             if metric.correction != "none"
             else "No multiple-comparison correction applies to this metric."
         )
+        tested = (
+            " p-values test the relative lift (the absolute interval beside them can exclude "
+            "0 while the relative p does not: its delta method carries the control mean's "
+            "uncertainty)."
+        )
     return (
         f"{pp}{about}At a glance: ┆ is no effect, [━━] the relative lift's interval, ● its "
-        f"estimate, on one scale per table. {correction}"
+        f"estimate, on one scale per table. {correction}{tested}"
     )
 
 
@@ -212,8 +218,8 @@ def _segments(metric: MetricResult, level: str) -> list[str]:
         "Variant",
         f"Absolute lift ({level} CI)",
         f"Relative lift ({level} CI)",
-        "p-value",
-        "p-value (Benjamini-Hochberg)",
+        "p-value (relative lift)",
+        "p-value (relative lift, Benjamini-Hochberg)",
         "Significant",
         "At a glance",
     )

@@ -5,10 +5,11 @@ one per metric named by the metric, holding the unit's total (0/1 for binomial a
 the count, the sum). A ratio metric's column holds the numerator total and is followed by
 ``<metric>_denominator``, so the ratio can be recomputed from the file.
 
-Served over HTTP (``trailer=True``) the file ends with one comment line, so a client can tell a
-complete file from a cut one: ``# end: <n> rows`` after the last row, or ``# error: incomplete
-after <n> rows: ...`` when the store failed mid-stream (the connection is then closed without
-ending the chunked body). A failure before the first chunk is the caller's to answer (a 503).
+With ``trailer=True`` (the API and ``xp export``, so both write the same bytes) the file ends
+with one comment line, so a client can tell a complete file from a cut one: ``# end: <n> rows``
+after the last row, or ``# error: incomplete after <n> rows: ...`` when the store failed mid-
+stream (the connection is then closed without ending the chunked body). A failure before the
+first chunk is the caller's to answer (a 503).
 
 Rows are formatted by a :class:`RowFormatter` compiled once per export (the metric list, the
 ratio columns, the defused texts and the timestamp prefixes cached), which is what keeps the

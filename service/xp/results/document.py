@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from xp.stats.decision import Decision
-from xp.stats.frequentist import Estimate
+from xp.stats.frequentist import Estimate, tested_scale
 from xp.stats.sufficient import json_safe
 
 
@@ -334,6 +334,7 @@ def _comparison_dict(c: Comparison) -> dict[str, Any]:
         "relative": c.relative.to_dict(),
         "reason": c.reason,
         "p_value_corrected": c.p_value_corrected,
+        "tested_scale": tested_scale(c.absolute, c.relative),
         "significant": c.significant,
         "bayesian": None if c.bayesian is None else dict(c.bayesian),
         "rule": c.rule,

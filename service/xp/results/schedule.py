@@ -2,9 +2,10 @@
 
 The planned window is the definition's ``[start, end)`` (UTC instants). The actual days are
 the first and last UTC days on which units were first exposed (``ExperimentData.days``).
-Days running count from the planned start (or, without one, from 00:00 UTC of the first
-exposure day) up to the report's time, the planned end, or for an experiment no longer
-running the end of its last exposure day, whichever comes first; never below 0.
+Days running count from the first exposure (00:00 UTC of its day, or the planned start when
+that is later) up to the report's time, the planned end, or for an experiment no longer
+running the end of its last exposure day, whichever comes first; never below 0, and none
+before any exposure.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ def iso(moment: dt.datetime | None) -> str | None:
 def experiment_dates(definition: Definition, data: ExperimentData, now: dt.datetime) -> Dates:
     days = sorted(day for day, piece in data.days.items() if any(piece.units.values()))
     first, last = (days[0], days[-1]) if days else (None, None)
-    opened = definition.start
-    if opened is None and first is not None:
-        opened = dt.datetime.fromisoformat(first).replace(tzinfo=dt.UTC)
     running: float | None = None
-    if opened is not None:
+    if first is not None:
+        # Running means exposing: a planned start weeks before the first unit is not running
+        # time (the planned start is shown beside it, in the window).
+        opened = dt.datetime.fromisoformat(first).replace(tzinfo=dt.UTC)
+        if definition.start is not None:
+            opened = max(opened, definition.start)
         closed = now.astimezone(dt.UTC)
         if definition.end is not None:
             closed = min(closed, definition.end)

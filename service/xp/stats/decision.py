@@ -7,6 +7,8 @@
 2. ``guardrail_breached`` -- a guardrail metric moved against its ``direction`` in some
    treatment with ``p < alpha`` (Bayesian: a chance to lose of at least the rule's
    ``chance_to_win``). A harm signal stops the experiment whatever the sample.
+   A guardrail that cannot be tested (``insufficient_data``) is named as not assessed,
+   never as "no guardrail breached", and keeps a winner from shipping (``keep_running``).
 3. ``insufficient_data`` -- some variant has fewer than ``min_sample`` units, or a primary
    comparison has no p-value (its result carries a reason code).
 
@@ -144,9 +146,20 @@ def decide(
         )
 
     breached = [c for c in guardrails if c.worse(alpha)]
+    # A guardrail without a test is not a cleared one: it is named, and it blocks shipping.
+    blind = [c for c in guardrails if c.p is None or c.result.reason is not None]
     guardrail_lines = [_sentence(c, alpha, level) for c in breached]
     for metric in dict.fromkeys(c.metric for c in guardrails):
-        if not any(c.metric == metric for c in breached):
+        if any(c.metric == metric for c in breached):
+            continue
+        unknown = [c for c in blind if c.metric == metric]
+        if unknown:
+            why = (unknown[0].result.reason or "no p-value").replace("_", " ")
+            guardrail_lines.append(
+                f"{metric}: guardrail cannot be assessed yet for "
+                f"{', '.join(c.variant for c in unknown)} ({why}); not cleared."
+            )
+        else:
             guardrail_lines.append(f"{metric}: no guardrail breached.")
     if breached:
         return Decision(GUARDRAIL_BREACHED, tuple(guardrail_lines))
@@ -188,6 +201,13 @@ def decide(
             return next(scores, 0.0)
 
         winner = max(winners, key=gain)
+        unassessed = ", ".join(dict.fromkeys(c.metric for c in blind if c.variant == winner))
+        if unassessed:
+            head = (
+                f"Keep running: {winner} looks better, but guardrail {unassessed} "
+                "cannot be assessed yet."
+            )
+            return Decision(KEEP_RUNNING, (head, *lines))
         better = ", ".join(_why(c) for c in primaries if c.variant == winner and c.better(alpha))
         head = (
             f"Ship {winner}: significantly better on {better}, "

@@ -188,12 +188,26 @@ class LiftResult:
             return self.relative.p_value
         return self.absolute.p_value
 
+    @property
+    def tested_scale(self) -> str | None:
+        """The scale :attr:`p_value` (and so the verdict) belongs to; ``None`` when untested."""
+        return tested_scale(self.absolute, self.relative)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "absolute": self.absolute.to_dict(),
             "relative": self.relative.to_dict(),
             "reason": self.reason,
+            "tested_scale": self.tested_scale,
         }
+
+
+def tested_scale(absolute: Estimate, relative: Estimate) -> str | None:
+    """``relative`` when the relative lift has a p-value, else ``absolute`` when that has one:
+    the scale a verdict reads (the two can disagree: docs/results.md)."""
+    if relative.p_value is not None:
+        return "relative"
+    return "absolute" if absolute.p_value is not None else None
 
 
 @dataclass(frozen=True)
