@@ -82,4 +82,4 @@ def test_a_complete_read_still_exits_zero(data_dir: Path) -> None:
     process = start(["export", "checkout-button"], data_dir)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0 and err == b""
-    assert out.count(b"\n") == 3001  # the header and one row per unit
+    assert out.count(b"\n") == 3002  # the header, one row per unit and the trailer

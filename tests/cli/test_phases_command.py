@@ -73,8 +73,11 @@ def test_export_reads_an_earlier_phase(two_phases: Flask, xp: Callable[..., Resu
     def exported(*args: Any) -> list[tuple[str, str]]:
         result = xp("export", "old-test", *args)
         assert result.exit_code == 0, result.output
+        *lines, trailer = result.output.splitlines()
+        assert trailer.startswith("# end: ")  # the trailer the API's units.csv ends with too
         return [
-            (row["unit_id"], row["variant"]) for row in csv.DictReader(io.StringIO(result.output))
+            (row["unit_id"], row["variant"])
+            for row in csv.DictReader(io.StringIO("\n".join(lines)))
         ]
 
     assert exported() == [("u10", "treatment"), ("u11", "treatment")]
@@ -89,7 +92,7 @@ def test_an_archived_experiment_is_reachable(
     assert (latest["phase"], latest["status"]) == (2, "archived")
     assert units(xp("report", "old-test", "--format", "json", "--phase", 1))["control"] == 3
     result = xp("export", "old-test", "--phase", 1)
-    assert result.exit_code == 0 and result.output.count("\n") == 4  # header and three units
+    assert result.exit_code == 0 and result.output.count("\n") == 5  # header, three units, trailer
 
 
 @pytest.mark.parametrize("command", ["report", "export"])

@@ -156,5 +156,5 @@ def test_bad_alpha_is_a_caller_error(alpha: float) -> None:
 
 def test_to_dict_has_the_documented_keys() -> None:
     d = frequentist_lift(CONTROL, TREATMENT).to_dict()
-    assert set(d) == {"absolute", "relative", "reason"}
+    assert set(d) == {"absolute", "relative", "reason", "tested_scale"}
     assert set(d["relative"]) == {"estimate", "se", "ci_low", "ci_high", "p_value"}

@@ -38,14 +38,12 @@ class ExperimentInfo:
     variants: tuple[VariantWeight, ...]
     segments: tuple[str, ...]
     metrics: tuple[str, ...]
-    # The actual days (UTC) units were first exposed on, and the days running so far
-    # (xp.results.schedule).
+    # The actual UTC days units were first exposed on, and the days running (xp.results.schedule).
     first_exposure_day: str | None = None
     last_exposure_day: str | None = None
     days_running: float | None = None
-    # Progress (xp.results.progress): days left of the planned window, units first exposed
-    # per UTC day (all arms), and the primary metric's relative MDE reachable with the units
-    # so far (80% power).
+    # Progress (xp.results.progress): days left of the planned window, units first exposed per
+    # UTC day (all arms), the primary metric's relative MDE reachable now (80% power).
     days_left: float | None = None
     daily_units: Mapping[str, int] = field(default_factory=dict)
     mde: float | None = None
