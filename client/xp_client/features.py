@@ -172,7 +172,7 @@ _Rule = Callable[[Mapping[str, Any], AssignFn], "FeatureResult | None"]
 def _compile(feature: Feature) -> Callable[..., FeatureResult]:
     """One closure trying each rule's own closure in turn: each rule is specialised when
     compiled (no dispatch on its kind, its result built in advance), which holds the feature
-    within 2x of one assignment (bench/features.py)."""
+    at about 2x one assignment (bench/features.py, docs/benchmarks.md)."""
     key = feature.key
     default = feature.default
     disabled = FeatureResult(key, default, DISABLED)
