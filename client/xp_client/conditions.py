@@ -140,6 +140,20 @@ def _attribute(name: str, test: ValuePredicate) -> Predicate:
             return test(value)
 
         return check_in
+    search: Callable[..., Any] | None = getattr(test, "bounded_search", None)
+    if "." not in name and search is not None:
+        # The common `{attr: {$regex: ...}}`: one dict lookup and the pattern's own search,
+        # bounded to MAX_SUBJECT characters like the generic test.
+        cap = safe_regex.MAX_SUBJECT
+
+        def check_regex(attrs: Attributes) -> bool:
+            value = attrs.get(name, _MISSING)
+            if value.__class__ is str:
+                return search(value, 0, cap) is not None
+            return test(value)
+
+        check_regex.searches = (name, search)  # type: ignore[attr-defined]
+        return check_regex
     if "." not in name:
 
         def check(attrs: Attributes) -> bool:
@@ -319,8 +333,14 @@ def _regex(arg: Any, path: str, strict: bool) -> ValuePredicate:
         return _never
     search = pattern.search
     cap = safe_regex.MAX_SUBJECT
-    # Only the first MAX_SUBJECT characters: with the subset, that bounds one evaluation.
-    return lambda v: isinstance(v, str) and search(v[:cap]) is not None
+
+    # Only the first MAX_SUBJECT characters (``endpos``: as if the string ended there, with
+    # no copy): with the subset, that bounds one evaluation.
+    def test(v: Any) -> bool:
+        return isinstance(v, str) and search(v, 0, cap) is not None
+
+    test.bounded_search = search  # type: ignore[attr-defined]
+    return test
 
 
 def _never(_: Any) -> bool:

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 import mmh3
 
+from xp_client import safe_regex
 from xp_client.conditions import ConditionError, compile_condition
 from xp_client.definition import DefinitionError
 from xp_client.engine import Assignment
@@ -164,15 +165,14 @@ def evaluate_feature(
     return result
 
 
-# A compiled rule: (kind, condition or None, result or answers by variant, attribute or
-# experiment key, rollout limit in buckets, hash prefix).
-_FORCE, _ROLLOUT, _EXPERIMENT = 0, 1, 2
-_Plan = tuple[int, Any, Any, str, float, str]
+# A compiled rule: the unit's result when the rule decides, None when it falls through.
+_Rule = Callable[[Mapping[str, Any], AssignFn], "FeatureResult | None"]
 
 
 def _compile(feature: Feature) -> Callable[..., FeatureResult]:
-    """One closure running every rule inline: a call per rule would cost more than the
-    hashing (bench/features.py holds the feature within 2x of one assignment)."""
+    """One closure trying each rule's own closure in turn: each rule is specialised when
+    compiled (no dispatch on its kind, its result built in advance), which holds the feature
+    at about 2x one assignment (bench/features.py, docs/benchmarks.md)."""
     key = feature.key
     default = feature.default
     disabled = FeatureResult(key, default, DISABLED)
@@ -182,10 +182,12 @@ def _compile(feature: Feature) -> Callable[..., FeatureResult]:
         return lambda attributes, features, assign, depth=0: disabled
     holdouts = feature.holdouts
     held = {k: FeatureResult(key, default, HOLDOUT, None, k, HELD_OUT) for k in holdouts}
-    plan = tuple(_plan(key, index, rule) for index, rule in enumerate(feature.rules))
+    rules = tuple(_rule(key, index, rule) for index, rule in enumerate(feature.rules))
     prerequisites = feature.prerequisites
-    hash32 = mmh3.hash  # hashing.bucket inlined, as in the engine
-    max_unit = MAX_USER_ID
+
+    evaluate_rules = _chain(rules, no_match)
+    if not holdouts and not prerequisites:
+        return evaluate_rules
 
     def evaluate(
         attributes: Mapping[str, Any], features: Features, assign: AssignFn, depth: int = 0
@@ -204,53 +206,135 @@ def _compile(feature: Feature) -> Callable[..., FeatureResult]:
                 got = evaluate_feature(parent, attributes, features, assign, depth + 1)
                 if got.value != wanted or type(got.value) is not type(wanted):
                     return blocked
-        for kind, condition, result, name, limit, prefix in plan:
-            if condition is not None:
-                try:
-                    holds = condition(attributes)
-                except Exception:  # compiled predicates do not raise; this keeps the promise
-                    holds = False
-                if not holds:
-                    continue
-            if kind == _FORCE:
-                return result
-            if kind == _ROLLOUT:
-                unit = attributes.get(name)
-                if unit.__class__ is not str:
-                    unit = canonical_unit_id(unit)
-                    if unit is None:
-                        continue
-                elif not 0 < len(unit) <= max_unit:  # canonical_unit_id inlined for strings
-                    continue
-                if hash32(prefix + unit, 0, False) % BUCKETS < limit:
-                    return result
-                continue
-            assignment = assign(name, None, attributes)
-            if assignment is not None and assignment[3]:  # in the experiment
-                answer = result.get(assignment[1])
-                if answer is not None:
-                    return answer
-        return no_match
+        return evaluate_rules(attributes, features, assign)
 
     return evaluate
 
 
-def _plan(key: str, index: int, rule: Mapping[str, Any]) -> _Plan:
+def _chain(rules: tuple[_Rule, ...], no_match: FeatureResult) -> Callable[..., FeatureResult]:
+    """The rules as one ``or`` expression (a result is a non-empty tuple, so true): up to
+    three, the README's shape, are unrolled, as a loop costs ~0.08 us more per rule
+    (bench/features.py); a longer list loops."""
+    if len(rules) == 1:
+        (only,) = rules
+        return lambda attributes, features, assign, depth=0: only(attributes, assign) or no_match
+    if len(rules) == 2:
+        first, second = rules
+        return lambda attributes, features, assign, depth=0: (
+            first(attributes, assign) or second(attributes, assign) or no_match
+        )
+    if len(rules) == 3:
+        one, two, three = rules
+        return lambda attributes, features, assign, depth=0: (
+            one(attributes, assign)
+            or two(attributes, assign)
+            or three(attributes, assign)
+            or no_match
+        )
+
+    def evaluate_rules(
+        attributes: Mapping[str, Any], features: Features, assign: AssignFn, depth: int = 0
+    ) -> FeatureResult:
+        for rule in rules:
+            result = rule(attributes, assign)
+            if result is not None:
+                return result
+        return no_match
+
+    return evaluate_rules
+
+
+def _rule(key: str, index: int, rule: Mapping[str, Any]) -> _Rule:
     condition = compile_condition(rule["condition"]) if rule.get("condition") else None
     if "experiment" in rule:
-        experiment = str(rule["experiment"])
-        answers = {
-            str(variant): FeatureResult(key, value, EXPERIMENT, index, experiment, str(variant))
-            for variant, value in dict(rule["values"]).items()
-        }
-        return (_EXPERIMENT, condition, answers, experiment, 0.0, "")
-    value = rule["value"]
-    if "rollout" not in rule:
-        return (_FORCE, condition, FeatureResult(key, value, FORCE, index), "", 0.0, "")
+        decide = _experiment_rule(key, index, rule)
+    elif "rollout" in rule:
+        decide = _rollout_rule(key, index, rule)
+    else:
+        forced = FeatureResult(key, rule["value"], FORCE, index)
+        if condition is None:
+            return lambda attributes, assign: forced
+        return _forced_when(condition, forced)
+    return decide if condition is None else _when(condition, decide)
+
+
+def _when(condition: Callable[[Mapping[str, Any]], bool], decide: _Rule) -> _Rule:
+    """``decide`` for units matching ``condition``; the others fall through."""
+
+    def gated(attributes: Mapping[str, Any], assign: AssignFn) -> FeatureResult | None:
+        try:
+            holds = condition(attributes)
+        except Exception:  # compiled predicates do not raise; this keeps the promise
+            holds = False
+        return decide(attributes, assign) if holds else None
+
+    return gated
+
+
+def _forced_when(condition: Callable[[Mapping[str, Any]], bool], forced: FeatureResult) -> _Rule:
+    """``forced`` for units matching ``condition`` (one closure: the common force rule)."""
+    searches: tuple[str, Callable[..., Any]] | None = getattr(condition, "searches", None)
+    if searches is not None:
+        # `{attr: {$regex: ...}}`, the segment force of the README: the condition's own
+        # bounded search, inlined (conditions._attribute, the same MAX_SUBJECT bound).
+        name, search = searches
+        cap = safe_regex.MAX_SUBJECT
+
+        def force_match(attributes: Mapping[str, Any], assign: AssignFn) -> FeatureResult | None:
+            value = attributes.get(name)
+            if value.__class__ is str:
+                return forced if search(value, 0, cap) is not None else None
+            try:
+                return forced if condition(attributes) else None
+            except Exception:  # compiled predicates do not raise; this keeps the promise
+                return None
+
+        return force_match
+
+    def force(attributes: Mapping[str, Any], assign: AssignFn) -> FeatureResult | None:
+        try:
+            return forced if condition(attributes) else None
+        except Exception:  # compiled predicates do not raise; this keeps the promise
+            return None
+
+    return force
+
+
+def _rollout_rule(key: str, index: int, rule: Mapping[str, Any]) -> _Rule:
     attribute = str(rule.get("hash_attribute") or "user_id")
     limit = float(rule["rollout"]) * BUCKETS
-    result = FeatureResult(key, value, ROLLOUT, index)
-    return (_ROLLOUT, condition, result, attribute, limit, f"{key}:")
+    result = FeatureResult(key, rule["value"], ROLLOUT, index)
+    prefix = f"{key}:"
+    hash32 = mmh3.hash  # hashing.bucket inlined, as in the engine
+    max_unit = MAX_USER_ID
+
+    def rollout(attributes: Mapping[str, Any], assign: AssignFn) -> FeatureResult | None:
+        unit = attributes.get(attribute)
+        if unit.__class__ is not str:
+            unit = canonical_unit_id(unit)
+            if unit is None:
+                return None
+        elif not 0 < len(unit) <= max_unit:  # canonical_unit_id inlined for strings
+            return None
+        return result if hash32(prefix + unit, 0, False) % BUCKETS < limit else None
+
+    return rollout
+
+
+def _experiment_rule(key: str, index: int, rule: Mapping[str, Any]) -> _Rule:
+    experiment = str(rule["experiment"])
+    answers = {
+        str(variant): FeatureResult(key, value, EXPERIMENT, index, experiment, str(variant))
+        for variant, value in dict(rule["values"]).items()
+    }
+
+    def assigned(attributes: Mapping[str, Any], assign: AssignFn) -> FeatureResult | None:
+        assignment = assign(experiment, None, attributes)
+        if assignment is not None and assignment[3]:  # in the experiment
+            return answers.get(assignment[1])
+        return None
+
+    return assigned
 
 
 def compile_features(

@@ -22,7 +22,7 @@ from xp_client.ids import new_event_id
 from xp_client.key_check import KeyCheck
 from xp_client.limits import conversion_problem, unit_id_problem
 from xp_client.lru import LRUSet
-from xp_client.sdk_features import ERROR, NOT_READY, REMOTE_ERROR, FeatureMethods
+from xp_client.sdk_features import ERROR, NOT_READY, REMOTE_ERROR, FeatureMethods, remote_body
 from xp_client.sticky import StickyStore, sticky_assigner
 from xp_client.transport import HttpTransport, Transport, TransportError
 from xp_client.unit_ids import canonical_unit_id
@@ -220,12 +220,11 @@ class Client(FeatureMethods):
         exp = self._experiments.get(experiment)
         fallback = default or (exp.control.key if exp else "control")
         attrs = dict(attributes)
-        user_id = canonical_unit_id(attrs.pop("user_id", None))  # sent as its own field
-        if user_id is None:
+        body = remote_body(attrs, "experiments", experiment)
+        if body is None:
             return Variant(experiment, fallback, None, False, MISSING_UNIT)
         if self._transport is None:
             return Variant(experiment, fallback, None, False, REMOTE_ERROR)
-        body = {"user_id": user_id, "attributes": attrs, "experiments": [experiment]}
         try:
             response = self._transport.request("POST", "/v1/assign", body, {}, self.request_timeout)
             if response.status != 200:

@@ -103,12 +103,11 @@ class FeatureMethods:
             attrs = dict(attributes or {})
             if user_id is not None:
                 attrs["user_id"] = user_id
-            unit = canonical_unit_id(attrs.pop("user_id", None))  # sent as its own field
-            if unit is None:
+            body = remote_body(attrs, "features", feature)
+            if body is None:
                 return FeatureResult(feature, default, MISSING_UNIT)
             if self._transport is None:
                 return FeatureResult(feature, default, REMOTE_ERROR)
-            body = {"user_id": unit, "attributes": attrs, "features": [feature]}
             try:
                 response = self._transport.request(
                     "POST", "/v1/evaluate", body, {}, self.request_timeout
@@ -146,3 +145,19 @@ def _with_user(
     if user_id is None or attributes.get("user_id") == user_id:
         return attributes
     return {**attributes, "user_id": user_id}
+
+
+def remote_body(attrs: dict[str, Any], kind: str, key: str) -> dict[str, Any] | None:
+    """The ``/v1/assign`` or ``/v1/evaluate`` body asking for ``key`` (``kind`` names the
+    list), ``user_id`` taken out of ``attrs`` as its own field. A missing or empty one is
+    left out, so the service answers as local evaluation does (``missing_unit``, a stopped or
+    shipped experiment's payload); None when it is there but no unit id (True, a list)."""
+    raw = attrs.pop("user_id", None)
+    body: dict[str, Any] = {"attributes": attrs, kind: [key]}
+    if raw is None or (isinstance(raw, str) and not raw):
+        return body
+    unit = canonical_unit_id(raw)
+    if unit is None:
+        return None
+    body["user_id"] = unit
+    return body

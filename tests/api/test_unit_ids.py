@@ -56,6 +56,12 @@ def test_assign_takes_each_value_as_its_canonical_id(client: FlaskClient) -> Non
     for case in CASES:
         body = {"user_id": case["value"], "log_exposure": False}
         response = client.post("/v1/assign", json=body)
+        if case["value"] is None or case["value"] == "":  # no unit: as if it were missing
+            assert response.status_code == 200, case
+            missing = client.post("/v1/assign", json={"log_exposure": False})
+            assert response.json == missing.json, case
+            assert response.json["assignments"]["ids"]["reason"] == "missing_unit"
+            continue
         if case["canonical"] is None:
             assert response.status_code == 422, case
             assert "user_id" in json.dumps(response.json)

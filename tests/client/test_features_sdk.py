@@ -149,7 +149,11 @@ def test_remote_mode_asks_evaluate_and_falls_back_on_failure() -> None:
     answer = (
         b'{"features": {"new-checkout": {"value": true, "source": "rollout", "rule_index": 1}}}'
     )
-    transport = FakeTransport([Response(200, {}, answer), TransportError("down"), 500])
+    no_unit = (
+        b'{"features": {"new-checkout": {"value": false, "source": "default", "rule_index": null}}}'
+    )
+    replies = [Response(200, {}, answer), TransportError("down"), 500, Response(200, {}, no_unit)]
+    transport = FakeTransport(replies)
     sdk = Client(mode="remote", transport=transport, flush_interval=60)
     try:
         got = sdk.evaluate("new-checkout", "u-1", {"country": "US"})
@@ -161,6 +165,10 @@ def test_remote_mode_asks_evaluate_and_falls_back_on_failure() -> None:
         )
         assert sdk.get_value("new-checkout", "u-1", default="x") == "x"  # transport error
         assert sdk.evaluate("new-checkout", "u-1").source == "remote_error"  # 500
-        assert sdk.evaluate("new-checkout", None).source == "missing_unit"
+        # No unit: the service is asked without one and answers as local evaluation does.
+        assert sdk.evaluate("new-checkout", None).source == "default"
+        assert transport.requests[-1].body == {"attributes": {}, "features": ["new-checkout"]}
+        assert sdk.evaluate("new-checkout", True).source == "missing_unit"  # not a unit id
+        assert len(transport.requests) == 4
     finally:
         sdk.close()

@@ -87,8 +87,8 @@ def test_the_sdk_passes_the_vectors_as_the_service_does(
         (folder / "vec.yaml").write_text(json.dumps({**config, "name": "vector"}))
         sdk, service = sdk_for(experiments_dir=str(folder))
         for case in VECTORS["assignments"]:
-            if case["experiment"] != config or not case["attributes"].get("user_id"):
-                continue  # the API refuses an empty user_id before any assignment
+            if case["experiment"] != config:
+                continue
             answer = served(service, case["attributes"])
             same(sdk, config["key"], case["attributes"], answer)
             expected = case["expected"]
@@ -161,11 +161,62 @@ def test_schedules_agree_at_the_same_now(tmp_path: Path, make_app: Callable[...,
                 expected["in_experiment"],
                 expected["reason"],
             ), (key, case["attributes"])
-            if not case["attributes"]["user_id"]:
-                continue  # the API refuses an empty user_id before any assignment
             answer = served(service, case["attributes"])
             assert answer[key] == got.to_dict(), (key, case["attributes"])
             checked += 1
         assert checked >= 60
     finally:
         sdk.close(timeout=5)
+
+
+@pytest.mark.parametrize("user_id", ["missing", None, ""])
+def test_no_user_id_answers_the_same_locally_remotely_and_served(
+    make_app: Callable[..., Flask], user_id: str | None
+) -> None:
+    """A missing or empty ``user_id``: every experiment's answer for a missing unit (a shipped
+    one's winner and payload), every feature's value, identical in the local SDK, the remote
+    SDK and the service, and no exposure logged."""
+    app = make_app()
+    service = app.test_client()
+    local = Client("http://in-process", transport=AppTransport(service), flush_interval=3600)
+    remote = Client(
+        "http://in-process", transport=AppTransport(service), mode="remote", flush_interval=3600
+    )
+    attributes = {"country": "US", "app_version": "2.4.1", "email": "a@example.com"}
+    unit = {} if user_id == "missing" else {"user_id": user_id}
+    try:
+        assigned = service.post("/v1/assign", json={**unit, "attributes": attributes})
+        assert assigned.status_code == 200, assigned.json
+        answers = assigned.json["assignments"]
+        assert len(answers) >= 4
+        reasons = set()
+        for key, answer in answers.items():
+            reasons.add(answer["reason"])
+            for sdk in (local, remote):
+                got = sdk.get_variant(key, attributes={**attributes, **unit})
+                assert got.to_dict() == answer, (key, sdk.mode)
+        assert {"missing_unit", "shipped"} <= reasons
+        assert any(a["payload"] is not None for a in answers.values())
+        evaluated = service.post("/v1/evaluate", json={**unit, "attributes": attributes})
+        assert evaluated.status_code == 200, evaluated.json
+        features = evaluated.json["features"]
+        assert features
+        for key, answer in features.items():
+            for sdk in (local, remote):
+                got = sdk.evaluate(key, attributes={**attributes, **unit})
+                assert got.to_dict() == answer, (key, sdk.mode)
+        local.flush(timeout=10)
+        assert stored_units(app) == set()
+        service.post("/v1/assign", json={"user_id": "u-1", "attributes": attributes})
+        assert stored_units(app) == {"u-1"}  # the same path logs a unit that is there
+    finally:
+        local.close(timeout=5)
+        remote.close(timeout=5)
+
+
+def stored_units(app: Flask) -> set[str]:
+    """Every unit exposed to any experiment, as the store holds them."""
+    runtime = app.extensions["xp"]
+    assert runtime.exposures.flush(timeout=10)
+    definitions = runtime.registry.current().definitions.values()
+    return {row.unit_id for d in definitions for row in runtime.store.iter_units(d)}

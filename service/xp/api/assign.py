@@ -24,6 +24,7 @@ from xp.runtime import runtime
 from xp.sticky import sticky_assignments
 from xp_client.engine import Assignment, assigner_for
 from xp_client.holdouts import guard
+from xp_client.unit_ids import MAX_USER_ID
 
 bp = Blueprint("assign", __name__, url_prefix="/v1")
 
@@ -37,8 +38,41 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class OptionalUnitId(UnitId):
+    """``user_id`` of an assignment or evaluation: missing, null and ``""`` are no unit (the
+    engine answers as the SDK's local evaluation does: ``missing_unit``, or a stopped or
+    shipped experiment's answer); any other value must be a unit id."""
+
+    def __init__(self) -> None:
+        super().__init__(load_default=None, allow_none=True)
+        # "" is accepted (as no unit), so the document's minLength is 0; the rest as UnitId.
+        self.validators = [validate.Length(min=0, max=MAX_USER_ID)]
+        self.metadata = {
+            **self.metadata,
+            "description": "the unit (a number is its canonical string: 42 and 42.0 are '42'); "
+            "missing, null or '' is no unit: each experiment gives its answer for a missing "
+            "unit (reason missing_unit, or a stopped or shipped one's) and logs nothing",
+        }
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kw: Any) -> Any:
+        if value is None or (value.__class__ is str and not value):
+            return None
+        return super().deserialize(value, attr, data, **kw)
+
+
+def unit_attributes(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The request's attributes with its ``user_id`` joined; with none, without any: the
+    engine then answers ``missing_unit`` for experiments on ``user_id`` and logs nothing."""
+    attributes = dict(data["attributes"])
+    if data["user_id"] is None:
+        attributes.pop("user_id", None)
+    else:
+        attributes["user_id"] = data["user_id"]
+    return attributes
+
+
 class AssignRequestSchema(Schema):
-    user_id = UnitId(required=True)
+    user_id = OptionalUnitId()
     attributes = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=128)),
         load_default=dict,
@@ -84,7 +118,7 @@ def assign() -> ResponseReturnValue:
     rt = runtime()
     snapshot = rt.registry.current()
     definitions = snapshot.definitions
-    attributes = {**request_data["attributes"], "user_id": request_data["user_id"]}
+    attributes = unit_attributes(request_data)
     wanted = request_data["experiments"]
     if wanted is None:  # holdouts answer only when asked by key
         keys = [k for k, d in definitions.items() if d.is_live and k not in snapshot.holdouts]

@@ -15,12 +15,12 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
 
-from xp.api.assign import StrictBoolean, request_assigner
+from xp.api.assign import OptionalUnitId, StrictBoolean, request_assigner, unit_attributes
 from xp.api.body import json_body, load
 from xp.auth import request_environment, require
 from xp.definitions.features import FeatureDefinition
 from xp.definitions.registry import Snapshot
-from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME, UnitId
+from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME
 from xp.runtime import runtime
 from xp_client.features import Feature, compile_features, evaluate_feature
 from xp_client.holdouts import compile_holdouts
@@ -30,7 +30,7 @@ log = logging.getLogger("xp.features")
 
 
 class EvaluateRequestSchema(Schema):
-    user_id = UnitId(required=True)
+    user_id = OptionalUnitId()
     attributes = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=128)),
         load_default=dict,
@@ -69,7 +69,7 @@ def evaluate() -> ResponseReturnValue:
     snapshot = rt.registry.current()
     definitions = snapshot.definitions
     features = compiled_features(snapshot, request_environment())
-    attributes = {**data["attributes"], "user_id": data["user_id"]}
+    attributes = unit_attributes(data)
     now = current_app.config.get("XP_CLOCK", time.time)()
     assign, assigned = request_assigner(snapshot, now)
 
