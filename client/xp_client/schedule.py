@@ -17,6 +17,7 @@ config document and the results carry instants only.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any
 
 NOT_STARTED = "not_started"
@@ -66,3 +67,10 @@ def window_reason(start: float | None, end: float | None, now: float) -> str | N
     if end is not None and now >= end:
         return ENDED
     return None
+
+
+def judged_at(
+    assigner: Callable[..., Any], clock: Callable[[], float]
+) -> Callable[[Mapping[str, Any]], Any]:
+    """``assigner`` judging its schedule at ``clock()`` (the SDK's ``clock``, when given)."""
+    return lambda attributes: assigner(attributes, clock())

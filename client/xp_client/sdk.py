@@ -13,6 +13,7 @@ from collections.abc import Callable, KeysView, Mapping
 from types import TracebackType
 from typing import Any
 
+from xp_client import schedule
 from xp_client.config_source import FEATURES, HOLDOUTS, ConfigPoller, Experiments, compile_config
 from xp_client.engine import MISSING_UNIT, Assignment, assigner_for
 from xp_client.event_processor import EventProcessor
@@ -373,7 +374,7 @@ class Client(FeatureMethods):
             assigner = assigner_for(exp)
             clock = self._clock
             if clock is not None and (exp.start is not None or exp.end is not None):
-                assigner = _on_clock(assigner, clock)
+                assigner = schedule.judged_at(assigner, clock)
             if self._sticky is not None and key not in holdouts:
                 assigner = sticky_assigner(exp, assigner, self._sticky)
             if key not in holdouts:
@@ -395,10 +396,3 @@ class Client(FeatureMethods):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _on_clock(
-    assigner: Callable[..., Assignment], clock: Callable[[], float]
-) -> Callable[[Mapping[str, Any]], Assignment]:
-    """``assigner`` judging its schedule at ``clock()`` (only when a clock was given)."""
-    return lambda attributes: assigner(attributes, clock())
