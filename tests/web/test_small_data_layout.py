@@ -9,22 +9,17 @@ Decision column has the same row borders as the rest of the table. Screenshots g
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support import seed as seeded
-from tests.support.service_process import running_service
-from tests.web.cdp import Browser
 from tests.web.chromium import chromium_or_skip
-from xp.store import open_store
+from tests.web.seeded_service import measure, seeded_service
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PLANNED = 20_000
 
 
@@ -35,19 +30,8 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("small-data")
-    folder = root / "experiments"
-    folder.mkdir()
     definition = {**seeded.EXPERIMENT, "planned_sample": PLANNED}
-    (folder / f"{seeded.KEY}.yaml").write_text(yaml.safe_dump(definition, sort_keys=False))
-    now = time.time()
-    store = open_store(None, root / "data")
-    try:
-        seeded.ingest(store, seeded.definitions(folder), seeded.make_units(now, 16), now)
-    finally:
-        store.close()
-    env = {"XP_API_KEYS": "", "XP_STORE_URL": "", "XP_SECRET_KEY": ""}
-    with running_service(folder, root / "data", env=env, workers=1) as url:
+    with seeded_service(tmp_path_factory.mktemp("small-data"), definition, 16) as url:
         yield url
 
 
@@ -65,10 +49,8 @@ CHART = """(() => {
 def test_the_empty_chart_is_one_compact_line(
     chromium: str, service: str, tmp_path: Path, width: int, name: str
 ) -> None:
-    with Browser(chromium, tmp_path / "profile") as browser:
-        browser.open(f"{service}/experiments/{seeded.KEY}", width, 900)
-        found = browser.evaluate(CHART)
-        browser.screenshot(ARTIFACTS / f"small-data-{name}.png")
+    url = f"{service}/experiments/{seeded.KEY}"
+    found = measure(chromium, tmp_path / "profile", url, width, CHART, f"small-data-{name}")
     assert found["text"] == "Too little data on every day so far to draw a lift."
     # the title and one line of text (was a 300-unit frame: ~340 px at 1280)
     assert found["svg"] <= 70, found
@@ -87,9 +69,8 @@ PROGRESS = """(() => {
 def test_progress_below_one_percent_shows_a_sliver(
     chromium: str, service: str, tmp_path: Path
 ) -> None:
-    with Browser(chromium, tmp_path / "profile") as browser:
-        browser.open(f"{service}/experiments/{seeded.KEY}", 1280, 900)
-        found = browser.evaluate(PROGRESS)
+    url = f"{service}/experiments/{seeded.KEY}"
+    found = measure(chromium, tmp_path / "profile", url, 1280, PROGRESS)
     assert found["text"] == "<1%" and "16 of 20,000 planned units" in found["line"]
     assert found["max"] == PLANNED and found["value"] == PLANNED / 100
     # the filled part is value/max of the bar: at least a pixel, where 16/20,000 is 0.1 px
@@ -106,10 +87,8 @@ CARDS = """(() => [...document.querySelectorAll('table.results tbody tr')]
 def test_the_bayesian_phone_cards_label_cells_for_the_method(
     chromium: str, service: str, tmp_path: Path
 ) -> None:
-    with Browser(chromium, tmp_path / "profile") as browser:
-        browser.open(f"{service}/experiments/{seeded.KEY}?method=bayesian", 390, 900)
-        cards = browser.evaluate(CARDS)
-        browser.screenshot(ARTIFACTS / "small-data-bayesian-phone.png")
+    url = f"{service}/experiments/{seeded.KEY}?method=bayesian"
+    cards = measure(chromium, tmp_path / "profile", url, 390, CARDS, "small-data-bayesian-phone")
     labels = {label for card in cards for label in card}
     assert cards and {"Chance to win", "Risk", "Verdict"} <= labels, labels
     assert not labels & {"p-value", "Corrected p"}, labels
@@ -124,9 +103,7 @@ BORDERS = """(() => [...document.querySelectorAll('#experiments tbody tr')].map(
 def test_the_decision_column_has_the_tables_row_borders(
     chromium: str, service: str, tmp_path: Path, width: int
 ) -> None:
-    with Browser(chromium, tmp_path / "profile") as browser:
-        browser.open(f"{service}/", width, 900)
-        rows = browser.evaluate(BORDERS)
+    rows = measure(chromium, tmp_path / "profile", f"{service}/", width, BORDERS)
     assert rows
     for cells in rows:
         assert len(set(cells)) == 1, cells  # the Decision cell like every other cell
