@@ -58,7 +58,8 @@ def test_markdown_segment_tables_keep_p_values_when_frequentist(store: tuple[Sto
     text = render_markdown(results(store, "frequentist"))
     (segment, *_) = [h for h in markdown_headers(text) if h[0] == "Segment"]
     assert "Absolute lift (95% CI)" in segment
-    assert segment[segment.index("p-value") + 1] == "p-value (Benjamini-Hochberg)"
+    at = segment.index("p-value (relative lift)")
+    assert segment[at + 1] == "p-value (relative lift, Benjamini-Hochberg)"
 
 
 def test_the_html_report_names_the_credible_interval(store: tuple[Store, Path]) -> None:
