@@ -14,7 +14,7 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
-from xp.web.conditions import MAX_DEPTH, condition_words
+from xp.reports.conditions import MAX_DEPTH, condition_words
 
 
 @pytest.mark.parametrize(
@@ -90,3 +90,15 @@ def test_hostile_condition_text_is_escaped_on_the_page(
     (span,) = re.findall(r'<span class="condition" title="([^"]*)">([^<]*)</span>', page)
     assert json.loads(html.unescape(span[0])) == hostile
     assert html.unescape(span[1]) == '<b>x matches /</span><script>alert("x")</script>/'
+
+
+def test_the_experiment_page_reads_its_targeting_in_words_above_the_json(
+    client: FlaskClient,
+) -> None:
+    # experiments/checkout-button.yaml targets the US and Canada on app_version >= 2.0.0
+    page = client.get("/experiments/checkout-button").get_data(as_text=True)
+    (targeting,) = re.findall(r'<dd id="targeting">(.*?)</dd>', page, re.S)
+    words, code = targeting.split("<br>")
+    assert words == "country in US, CA and app_version at least version 2.0.0"  # file order
+    exact = json.loads(html.unescape(re.sub(r"<[^>]+>", "", code)))
+    assert exact == {"app_version": {"$vgte": "2.0.0"}, "country": {"$in": ["US", "CA"]}}

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from xp.reports import formatting as fmt
 from xp.reports import glance
 from xp.reports.charts import lift_chart, lift_series
+from xp.reports.conditions import condition_words
 from xp.reports.traffic import traffic_chart
 from xp.results.document import Comparison, MetricResult, ResultsDocument
 
@@ -102,6 +103,7 @@ def environment() -> Environment:
         corrected_header=_corrected_header,
         correction_note=_correction_note,
         band_name=fmt.band_name,
+        condition_words=condition_words,
         significance=fmt.significance,
         dates=fmt.dates,
         moment=fmt.moment,

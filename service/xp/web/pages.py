@@ -20,8 +20,8 @@ from xp.api.results import located_results, method_arg, thresholds_arg
 from xp.auth import GRANTS, request_scope
 from xp.definitions.features import FeatureDefinition
 from xp.errors import ApiError, NotFound
+from xp.reports.conditions import condition_words
 from xp.runtime import runtime
-from xp.web.conditions import condition_words
 from xp.web.exports import units_csv_response
 from xp.web.links import features_using
 from xp.web.listing import SORTS, parse_query, select, shown_decision, tab_counts

@@ -1,9 +1,10 @@
 """A targeting condition in words a product manager reads: ``email matches /@example\\.com$/``,
-``country in US, CA``, ``plan is "pro" and age at least 18``.
+``country in US, CA``, ``plan is pro and age at least 18``.
 
 The engine (:mod:`xp_client.conditions`) is what evaluates a condition; this only describes
 one that validation accepted, so an operator it does not know reads as its JSON rather than
-failing the page. The list page puts the exact JSON beside it, in a tooltip.
+failing the page. The list page gives the exact JSON as a tooltip; the experiment page shows it
+below the words.
 """
 
 from __future__ import annotations
