@@ -97,6 +97,19 @@ def test_the_rule_comes_from_the_url_and_travels_into_the_downloads(client: Flas
     md = md.replace("&amp;", "&")
     assert "chance_to_win=0.9" in md and "risk_threshold=0.01" in md
     assert "chance to win >= 90.0% and risk <= 1.00%" in get(client, md)
+    switch = dict(
+        re.findall(
+            r'<a href="([^"]*)"[^>]*>(\w+)</a>',
+            page.split('aria-label="Analysis method"')[1].split("</nav>")[0],
+        )
+    )
+    by_method = {name: href.replace("&amp;", "&") for href, name in switch.items()}
+    assert (
+        "chance_to_win=0.9" in by_method["bayesian"]
+        and "risk_threshold=0.01" in by_method["bayesian"]
+    )
+    assert "chance_to_win" not in by_method["frequentist"] + by_method["sequential"]
+    get(client, by_method["sequential"])  # not a 422: the rule stays off other methods
     api = client.get(f"/v1/experiments/{KEY}/results?{query}").get_json()
     shown = re.findall(r'class="text verdict verdict-(\w+)', page)
     assert len(shown) == sum(len(m["comparisons"]) for m in api["metrics"]) + sum(

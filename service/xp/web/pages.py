@@ -183,10 +183,19 @@ def experiment(key: str) -> ResponseReturnValue:
     results = _results(found, method, thresholds)
     registry = runtime().registry
     chosen: dict[str, Any] = {} if phase is None else {"phase": str(phase)}
-    # The downloads carry the page's rule, so a file says what the page says.
+    # The downloads (and the Bayesian switch) carry the page's rule: a file says what the
+    # page says, and a look at another method and back keeps it.
     rule: dict[str, Any] = {name: repr(value) for name, value in thresholds.items()}
     links = ReportLinks(
-        methods={m: url_for("pages.experiment", key=key, method=m, **chosen) for m in METHODS},
+        methods={
+            m: url_for(
+                "pages.experiment",
+                key=key,
+                method=m,
+                **({**rule, **chosen} if m == "bayesian" else chosen),
+            )
+            for m in METHODS
+        },
         downloads=[
             *(
                 (
