@@ -8,7 +8,7 @@ import io
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,13 @@ EXPERIMENTS = str(Path(__file__).resolve().parents[2] / "experiments")
 def calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[str, str, float]]:
     seen: list[tuple[str, str, float]] = []
 
-    def fake(definition: Definition, runtime: Runtime, method: str, alpha: float) -> Any:
+    def fake(
+        definition: Definition,
+        runtime: Runtime,
+        method: str,
+        alpha: float,
+        thresholds: Mapping[str, float] | None = None,
+    ) -> Any:
         seen.append((definition.key, method, alpha))
         return sample_results(method=method, alpha=alpha)
 

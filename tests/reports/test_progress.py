@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import html
+import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.support import seed as seeded
+from tests.support.sample_results import sample_dict
 from xp.definitions.loader import load_directory
 from xp.reports.html import render_html
 from xp.reports.traffic import traffic_chart
 from xp.results.build import experiment_results
-from xp.results.document import MetricResult, VariantRow
+from xp.results.document import MetricResult, ResultsDocument, VariantRow
 from xp.results.progress import primary_mde
 from xp.stats.power import mde_proportion
 from xp.store import open_store
@@ -109,3 +113,28 @@ def test_mde_is_none_when_it_cannot_be_told() -> None:
     assert primary_mde([], units, 0.05) is None
     found = primary_mde([metric("binomial", 0.1, 0.3)], units, 0.05)
     assert found == mde_proportion(0.1, 100)
+
+
+@pytest.mark.parametrize(
+    ("units", "planned", "shown", "value"),
+    [
+        ((30, 30), 20_000, "<1%", 200),  # 0.3%: says <1% and draws a 1% sliver
+        ((99, 100), 20_000, "<1%", 200),  # 0.995% would round to "1%"
+        ((100, 100), 20_000, "1%", 200),
+        ((1, 0), 1_000_000, "<1%", 10_000),
+        ((0, 0), 20_000, "0%", 0),  # nothing yet: no sliver
+        ((6000, 6000), 10_000, "120%", 10_000),  # past the plan: a full bar
+        ((1, 1), 3, "67%", 2),
+    ],
+)
+def test_progress_below_one_percent_reads_less_than_one_with_a_sliver(
+    units: tuple[int, int], planned: int, shown: str, value: int
+) -> None:
+    document = sample_dict(units={"control": units[0], "green": units[1]})
+    document["experiment"]["planned_sample"] = planned
+    page = render_html(ResultsDocument.from_dict(document))
+    (bar,) = re.findall(r'<progress id="sample-progress" max="(\d+)" value="(\d+)">', page)
+    assert bar == (str(planned), str(value))
+    (text,) = re.findall(r'<span id="sample-share">([^<]*)</span>', page)
+    assert html.unescape(text) == shown
+    assert f"{sum(units):,} of {planned:,} planned units" in page

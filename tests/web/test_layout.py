@@ -10,22 +10,18 @@ the same way with the print media emulated.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support import seed as seeded
-from tests.support.service_process import running_service
 from tests.web.cdp import Browser
 from tests.web.chromium import chromium_or_skip
-from xp.store import open_store
+from tests.web.seeded_service import ARTIFACTS, seeded_service
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 ARMS = ("control", "treatment", "bold-new-checkout")
 OVERFLOW = """(() => {
   const root = document.documentElement;
@@ -45,24 +41,15 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("layout")
-    folder = root / "experiments"
-    folder.mkdir()
     definition = dict(seeded.EXPERIMENT)
     definition["variants"] = [{"key": arm, "weight": 1 / 3} for arm in ARMS]
-    (folder / f"{seeded.KEY}.yaml").write_text(yaml.safe_dump(definition, sort_keys=False))
-    now = time.time()
-    units = seeded.make_units(now, 900)
-    for i, unit in enumerate(units):
-        unit.variant = ARMS[i % 3]
-        unit.country = "US" if (i // 3) % 3 else "CA"  # every arm in every country
-    store = open_store(None, root / "data")
-    try:
-        seeded.ingest(store, seeded.definitions(folder), units, now)
-    finally:
-        store.close()
-    env = {"XP_API_KEYS": "", "XP_STORE_URL": "", "XP_SECRET_KEY": ""}
-    with running_service(folder, root / "data", env=env, workers=1) as url:
+
+    def three_arms(units: list[seeded.Unit]) -> None:
+        for i, unit in enumerate(units):
+            unit.variant = ARMS[i % 3]
+            unit.country = "US" if (i // 3) % 3 else "CA"  # every arm in every country
+
+    with seeded_service(tmp_path_factory.mktemp("layout"), definition, 900, three_arms) as url:
         yield url
 
 

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import EXPERIMENTS_DIR
 from tests.support.sample_results import sample_results
-from xp.reports.html import ReportLinks, render_html
+from xp.reports.html import HoldoutScope, ReportLinks, render_html
 from xp.web.links import FeatureUse, features_using
 
 
@@ -99,3 +99,34 @@ def test_holdout_line_renders_with_or_without_its_page(href: str | None) -> None
     (line,) = re.findall(r'<dd id="holdout">(.*?)</dd>', text)
     assert "<code>&lt;q4&gt;</code>" in line
     assert ('<a href="/holdouts/q4-holdout">' in line) == (href is not None)
+
+
+def test_a_holdouts_page_says_what_it_is_and_links_what_it_covers(client: FlaskClient) -> None:
+    # holdouts/global-holdout.yaml: 5% held out of checkout-button, onboarding-checklist and
+    # the new-checkout feature
+    text = page(client, "/experiments/global-holdout")
+    assert '<span class="badge">holdout</span></h1>' in text
+    (line,) = re.findall(r'<dd id="holds-out">(.*?)</dd>', text, re.S)
+    assert "This is a holdout: 5% of units (holdout) see none of" in line
+    assert "a same-size comparison group (comparison) sees them all" in line
+    links = re.findall(r'<a href="([^"]+)"><code>([^<]+)</code></a>', line)
+    assert links == [
+        ("/experiments/checkout-button", "checkout-button"),
+        ("/experiments/onboarding-checklist", "onboarding-checklist"),
+        ("/#feature-new-checkout", "new-checkout"),
+    ]
+    for href, _ in links:  # each link lands on a page with that thing on it
+        target, _, anchor = href.partition("#")
+        assert not anchor or f'id="{anchor}"' in page(client, target)
+    # the experiment's "no feature serves" line does not apply to a holdout
+    assert "no feature serves" not in text and 'id="holds-out"' not in page(
+        client, "/experiments/checkout-button"
+    )
+
+
+def test_a_holdout_over_everything_says_so() -> None:
+    scope = HoldoutScope(0.1, "All of Q4", everything=True)
+    text = render_html(sample_results(), links=ReportLinks(holds_out=scope))
+    (line,) = re.findall(r'<dd id="holds-out">(.*?)</dd>', text, re.S)
+    assert "10% of units" in line and "every experiment and feature rule" in line
+    assert "All of Q4." in line

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,7 +44,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """Stub the results document; record (experiment key, method) of each call."""
     seen: list[tuple[str, str]] = []
 
-    def fake(found: Located, method: str) -> ResultsDocument:
+    def fake(
+        found: Located, method: str, thresholds: Mapping[str, float] | None = None
+    ) -> ResultsDocument:
         definition = found.definition
         seen.append((definition.key, method))
         if definition.key == "search-ranking":

@@ -92,7 +92,13 @@ THRESHOLDS: dict[str, tuple[float, float | None]] = {
 
 def thresholds_arg(method: str) -> dict[str, float]:
     """``chance_to_win`` and ``risk_threshold`` when given (fractions), or a 422 naming one."""
-    given = {name: request.args[name] for name in THRESHOLDS if name in request.args}
+    return parse_thresholds(request.args, method)
+
+
+def parse_thresholds(args: Mapping[str, str], method: str) -> dict[str, float]:
+    """The Bayesian rule's thresholds found in ``args`` (the query, or ``xp report``'s
+    options), checked; :class:`ValidationFailed` names the first bad one."""
+    given = {name: args[name] for name in THRESHOLDS if args.get(name) is not None}
     if given and method != "bayesian":
         name = next(iter(given))
         raise ValidationFailed(

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 import click
 
 from xp.api.definitions import MAX_PHASE, Located, locate_in
-from xp.api.results import with_status
+from xp.api.results import parse_thresholds, with_status
 from xp.definitions.model import Definition
-from xp.errors import NotFound
+from xp.errors import NotFound, ValidationFailed
 from xp.redaction import register
 from xp.reports.formats import FORMATS, METHODS, render
 from xp.reports.html import render_html
@@ -140,6 +140,20 @@ def write_output(content: str, out: str | None) -> None:
     show_default=True,
     help="pdf: seconds Chromium may take before it is killed.",
 )
+@click.option(
+    "--chance-to-win",
+    "chance_to_win",
+    default=None,
+    help="bayesian: the chance to win a treatment needs to be better (0.5 to below 1); "
+    "default: the experiment's rule, else 0.95.",
+)
+@click.option(
+    "--risk-threshold",
+    "risk_threshold",
+    default=None,
+    help="bayesian: the most risk (expected relative loss, 0.0025 = 0.25%) a better "
+    "treatment may carry; default: the experiment's rule, else 0.0025.",
+)
 @phase_option
 @source_options
 def report(
@@ -150,17 +164,22 @@ def report(
     out: str | None,
     chromium: str | None,
     timeout: float,
+    chance_to_win: str | None,
+    risk_threshold: str | None,
     phase: int | None,
     experiments_dir: str,
     store_url: str | None,
 ) -> None:
     """Print the results of experiment KEY from the configured store."""
+    thresholds = _thresholds(method, chance_to_win, risk_threshold)
     binary = None
     if format_ == "pdf":
         binary = _chromium(chromium)  # before any work: no Chromium, no store opened
     with open_runtime(experiments_dir, store_url) as runtime:
         found = find_experiment(runtime, key, phase)
-        results = experiment_results(found.definition, runtime.store, method=method, alpha=alpha)
+        results = experiment_results(
+            found.definition, runtime.store, method=method, alpha=alpha, thresholds=thresholds
+        )
         results = with_status(results, found)
     if binary is None:
         content, _ = render(results, format_)
@@ -179,3 +198,15 @@ def _chromium(setting: str | None) -> str:
         return find_chromium(setting)
     except PdfError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _thresholds(
+    method: str, chance_to_win: str | None, risk_threshold: str | None
+) -> dict[str, float]:
+    """The Bayesian rule's options, checked like the results API's query parameters."""
+    given = {"chance_to_win": chance_to_win, "risk_threshold": risk_threshold}
+    try:
+        return parse_thresholds({k: v for k, v in given.items() if v is not None}, method)
+    except ValidationFailed as exc:
+        name = next(iter(exc.details))
+        raise click.BadParameter(exc.message, param_hint=f"--{name.replace('_', '-')}") from None

@@ -24,6 +24,7 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 MAX_DATE_LABELS = 6
 # A relative lift beyond this (a million percent: a control mean near zero) is not drawn.
 MAX_DRAWN = 1e4
+EMPTY_HEIGHT = 52  # a chart with nothing to draw: its title and one line of text
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +119,15 @@ def lift_chart(
     interval in the hover titles ("95% CI").
     """
     ident = escape(chart_id)
+    points = [p for s in series for p in s.points]
+    values = [v for p in points for v in (p.estimate, p.low, p.high) if v is not None]
+    domain = y_domain(values)
+    # Nothing to draw: the title and one line of text, not a tall empty frame.
+    shown_height = EMPTY_HEIGHT if domain is None else height
     head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{ident}" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart{" empty" if domain is None else ""}"'
+        f' id="{ident}" viewBox="0 0 {width} {shown_height}" width="{width}" '
+        f'height="{shown_height}" role="img" '
         f'aria-labelledby="{ident}-title {ident}-desc" font-family="system-ui, sans-serif" '
         f'font-size="12">'
         f'<title id="{ident}-title">{escape(title)}</title>'
@@ -128,9 +135,6 @@ def lift_chart(
         f'<text class="heading" x="8" y="18" font-size="13" font-weight="600" fill="#222">'
         f"{escape(_shorten(title, width // 7))}</text>"
     )
-    points = [p for s in series for p in s.points]
-    values = [v for p in points for v in (p.estimate, p.low, p.high) if v is not None]
-    domain = y_domain(values)
     if domain is None:
         if not points:
             message = "No daily data yet."
@@ -138,10 +142,7 @@ def lift_chart(
             message = f"Lifts beyond ±{MAX_DRAWN * 100:,.0f}% are not drawn: see the numbers."
         else:
             message = "Too little data on every day so far to draw a lift."
-        return (
-            f'{head}<text class="empty" x="{width / 2}" y="{height / 2}" '
-            f'text-anchor="middle" fill="#555">{escape(message)}</text></svg>'
-        )
+        return f'{head}<text class="empty" x="8" y="40" fill="#555">{escape(message)}</text></svg>'
     ticks = nice_ticks(*domain)
     legend = _legend_rows(series, width - 16)
     labels = [_tick_label(t, ticks) for t in ticks]

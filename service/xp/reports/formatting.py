@@ -68,6 +68,14 @@ def percent(value: Any, digits: int = 1, signed: bool = True) -> str:
     return f"{value * 100:{'+' if signed else ''}.{digits}f}%"
 
 
+def share(value: Any) -> str:
+    """A share of a whole in whole percent; ``<1%`` below one percent, where ``0%`` would read
+    as nothing at all."""
+    if not is_number(value):
+        return MISSING
+    return "<1%" if 0 < value < 0.01 else percent(value, 0, signed=False)
+
+
 def number(value: Any, signed: bool = False) -> str:
     """A metric value with four significant digits (``6.068``, ``0.0005199``, ``1.24e+06``)."""
     if not is_number(value):
@@ -200,6 +208,13 @@ def ci_level(alpha: Any) -> str:
     if not is_number(alpha):
         return "CI"
     return f"{(1 - alpha) * 100:g}%"
+
+
+def band_name(method: str) -> str:
+    """What a method's interval is called: a credible interval is not a confidence one."""
+    if method == "sequential":
+        return "always-valid confidence sequence"
+    return "credible interval" if method == "bayesian" else "confidence interval"
 
 
 def decision(code: Any) -> str:

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from xp.reports import formatting as fmt
 from xp.reports import glance
 from xp.reports.charts import lift_chart, lift_series
+from xp.reports.conditions import condition_words
 from xp.reports.traffic import traffic_chart
 from xp.results.document import Comparison, MetricResult, ResultsDocument
 
@@ -43,6 +44,19 @@ class ReportLinks:
     downloads: Sequence[tuple[str, str]] = ()
     features: Sequence[tuple[str, str, Sequence[str]]] = ()
     holdout: tuple[str, str | None] | None = None
+    holds_out: HoldoutScope | None = None
+
+
+@dataclass(frozen=True)
+class HoldoutScope:
+    """On a holdout's own page: the share held out, its description, and what it covers
+    (every experiment and rule, or the listed ones as (key, URL))."""
+
+    share: float
+    description: str = ""
+    everything: bool = False
+    experiments: Sequence[tuple[str, str]] = ()
+    features: Sequence[tuple[str, str]] = ()
 
 
 def render_html(
@@ -74,6 +88,7 @@ def environment() -> Environment:
         integer=fmt.count,
         number=fmt.number,
         percent=fmt.percent,
+        share=fmt.share,
         p_value=fmt.p_value,
         p_clause=fmt.p_clause,
         decimal=fmt.decimal,
@@ -87,6 +102,8 @@ def environment() -> Environment:
         correction=fmt.correction,
         corrected_header=_corrected_header,
         correction_note=_correction_note,
+        band_name=fmt.band_name,
+        condition_words=condition_words,
         significance=fmt.significance,
         dates=fmt.dates,
         moment=fmt.moment,
@@ -108,12 +125,10 @@ def environment() -> Environment:
 
 def _metric_chart(metric: MetricResult, chart_id: str, results: ResultsDocument) -> Markup:
     level = fmt.ci_level(results.alpha)
-    band = (
-        "always-valid confidence sequence"
-        if results.method == "sequential"
-        else "confidence interval"
+    title = (
+        f"Cumulative relative lift of {metric.label} per day, {level} "
+        f"{fmt.band_name(results.method)}"
     )
-    title = f"Cumulative relative lift of {metric.label} per day, {level} {band}"
     short = "CrI" if results.method == "bayesian" else "CI"
     svg = lift_chart(
         lift_series(metric.series), title=title, chart_id=chart_id, band=f"{level} {short}"
@@ -150,8 +165,14 @@ def _corrected_header(correction: str) -> Markup:
     return Markup(f'<abbr title="{escape(title)}">p (relative lift, {name})</abbr>')  # noqa: S704 - escaped
 
 
-def _correction_note(correction: str) -> str:
-    """The footnote that says which correction the corrected p-value column used."""
+def _correction_note(correction: str, method: str = "frequentist") -> str:
+    """The footnote that says which correction the corrected p-value column used, or, under
+    the Bayesian method, what the verdict reads instead."""
+    if method == "bayesian":
+        return (
+            "No multiple-comparison correction applies to the Bayesian method; the verdict "
+            "reads the chance to win and the risk against the rule under Method."
+        )
     if correction in CORRECTION_TITLES:
         return f"Corrected p: {CORRECTION_TITLES[correction]}; the verdict reads it. {TESTED_NOTE}"
     return (

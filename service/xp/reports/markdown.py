@@ -23,12 +23,17 @@ def render_markdown(results: ResultsDocument) -> str:
     segmented = [m for m in results.metrics if m.segments]
     if segmented:
         lines += ["", "## Segments (exploratory)", ""]
+        corrected = (
+            "each segment's chance to win and risk stand alone, uncorrected"
+            if results.method == "bayesian"
+            else "p-values are Benjamini-Hochberg corrected across segments"
+        )
         lines.append(
-            "Breakdowns are exploratory: p-values are Benjamini-Hochberg corrected across "
-            "segments, and a segment result is a lead to follow, not a decision."
+            f"Breakdowns are exploratory: {corrected}, and a segment result is a lead to "
+            "follow, not a decision."
         )
         for metric in segmented:
-            lines += ["", *_segments(metric, level)]
+            lines += ["", *_segments(metric, level, results.method == "bayesian")]
     return "\n".join(lines) + "\n"
 
 
@@ -95,16 +100,7 @@ def _metric(metric: MetricResult, level: str, bayesian: bool = False) -> list[st
         "Units",
         ("Rate" if kind in fmt.RATE_KINDS else "Mean")
         + (f" ({metric.currency})" if metric.currency else ""),
-        f"Absolute lift ({level} {'CrI' if bayesian else 'CI'})",
-        f"Relative lift ({level} {'CrI' if bayesian else 'CI'})",
-        "Chance to win" if bayesian else "p-value (relative lift)",
-        "Risk"
-        if bayesian
-        else "p-value (relative lift, uncorrected)"
-        if metric.correction == "none"
-        else f"p-value (relative lift, {fmt.correction(metric.correction)})",
-        "Significant",
-        "At a glance",
+        *_lift_headers(level, bayesian, metric.correction),
     )
     rows: list[tuple[str, ...]] = []
     for variant in metric.variants:
@@ -133,6 +129,28 @@ def _metric(metric: MetricResult, level: str, bayesian: bool = False) -> list[st
                 f"p-value {fmt.p_value(cuped.relative.p_value)}.",
             ]
     return lines
+
+
+def _lift_headers(level: str, bayesian: bool, correction: str) -> tuple[str, ...]:
+    """The comparison columns' headers, named for the method: a credible interval and chance
+    to win and risk under the Bayesian method, else a confidence interval and p-values."""
+    band = "CrI" if bayesian else "CI"
+    if bayesian:
+        tests = ("Chance to win", "Risk")
+    elif correction == "none":
+        tests = ("p-value (relative lift)", "p-value (relative lift, uncorrected)")
+    else:
+        tests = (
+            "p-value (relative lift)",
+            f"p-value (relative lift, {fmt.correction(correction)})",
+        )
+    return (
+        f"Absolute lift ({level} {band})",
+        f"Relative lift ({level} {band})",
+        *tests,
+        "Significant",
+        "At a glance",
+    )
 
 
 def _footnote(metric: MetricResult, style: str, bayesian: bool = False) -> str:
@@ -210,19 +228,8 @@ def _diagnostics(diagnostics: Mapping[str, int]) -> list[str]:
     return ["## Diagnostics", "", *_table(("Counter", "Events", "Meaning"), rows)]
 
 
-def _segments(metric: MetricResult, level: str) -> list[str]:
-    header = (
-        "Segment",
-        "Value",
-        "Units",
-        "Variant",
-        f"Absolute lift ({level} CI)",
-        f"Relative lift ({level} CI)",
-        "p-value (relative lift)",
-        "p-value (relative lift, Benjamini-Hochberg)",
-        "Significant",
-        "At a glance",
-    )
+def _segments(metric: MetricResult, level: str, bayesian: bool = False) -> list[str]:
+    header = ("Segment", "Value", "Units", "Variant", *_lift_headers(level, bayesian, "bh"))
     style = fmt.style(metric)
     half_width = glance.scale(c for s in metric.segments for c in s.comparisons)
     rows = [

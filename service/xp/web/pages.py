@@ -16,10 +16,11 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from xp.api.definitions import Located, every_experiment, locate, phase_arg
-from xp.api.results import located_results, method_arg
+from xp.api.results import located_results, method_arg, thresholds_arg
 from xp.auth import GRANTS, request_scope
 from xp.definitions.features import FeatureDefinition
 from xp.errors import ApiError, NotFound
+from xp.reports.conditions import condition_words
 from xp.runtime import runtime
 from xp.web.exports import units_csv_response
 from xp.web.links import features_using
@@ -27,7 +28,9 @@ from xp.web.listing import SORTS, parse_query, select, shown_decision, tab_count
 from xp.web.render import message, nav, security_headers
 
 if TYPE_CHECKING:
+    from xp.definitions.holdouts import HoldoutDefinition
     from xp.definitions.registry import Registry
+    from xp.reports.html import HoldoutScope
     from xp.results.document import ResultsDocument
 # The reports and results modules load scipy: imported where a page renders, so that a
 # process serving only the API never loads it (issue 13).
@@ -138,14 +141,24 @@ def feature_rows(features: Iterable[FeatureDefinition]) -> list[dict[str, Any]]:
 
 
 def rule_parts(rule: Mapping[str, Any]) -> dict[str, str | None]:
-    """One rule as a line, ``if {...}: `` then the experiment, the rollout or the value; an
-    experiment rule's key apart (``experiment``, with its page's ``href``) so it is a link."""
-    when = f"if {json.dumps(rule['condition'])}: " if rule.get("condition") else ""
+    """One rule as a line: its condition in words (``when``, with the exact JSON as
+    ``when_json`` for a tooltip), then the experiment, the rollout or the value; an experiment
+    rule's key apart (``experiment``, with its page's ``href``) so it is a link."""
+    condition = rule.get("condition")
+    parts: dict[str, str | None] = {
+        "when": condition_words(condition) if condition else None,
+        "when_json": json.dumps(condition, ensure_ascii=False) if condition else None,
+    }
+    # A condition leads a rollout or an experiment as "if ...:", and a forced value as "... →".
+    lead = "if " if condition and ("experiment" in rule or "rollout" in rule) else ""
+    parts["lead"] = lead
+    then = ": " if lead else " "
     if "experiment" in rule:
         values = ", ".join(f"{k} → {json.dumps(v)}" for k, v in rule["values"].items())
         key = rule["experiment"]
         return {
-            "before": f"{when}experiment ",
+            **parts,
+            "before": f"{then if condition else ''}experiment ",
             "experiment": key,
             "href": url_for("pages.experiment", key=key),
             "after": f" ({values})",
@@ -153,8 +166,9 @@ def rule_parts(rule: Mapping[str, Any]) -> dict[str, str | None]:
     if "rollout" in rule:
         share = f"{float(rule['rollout']) * 100:g}%"
         by = rule.get("hash_attribute") or "user_id"
-        return {"before": f"{when}{share} by {by} → {json.dumps(rule['value'])}"}
-    return {"before": f"{when or 'everyone '}→ {json.dumps(rule['value'])}"}
+        before = f"{then if condition else ''}{share} by {by} → {json.dumps(rule['value'])}"
+        return {**parts, "before": before}
+    return {**parts, "before": f"{' ' if condition else 'everyone '}→ {json.dumps(rule['value'])}"}
 
 
 @bp.get("/experiments/<key>")
@@ -165,16 +179,34 @@ def experiment(key: str) -> ResponseReturnValue:
     phase = phase_arg()
     found = locate(key, phase)
     method = method_arg()
-    results = _results(found, method)
+    thresholds = thresholds_arg(method)
+    results = _results(found, method, thresholds)
     registry = runtime().registry
     chosen: dict[str, Any] = {} if phase is None else {"phase": str(phase)}
+    # The downloads (and the Bayesian switch) carry the page's rule: a file says what the
+    # page says, and a look at another method and back keeps it.
+    rule: dict[str, Any] = {name: repr(value) for name, value in thresholds.items()}
     links = ReportLinks(
-        methods={m: url_for("pages.experiment", key=key, method=m, **chosen) for m in METHODS},
+        methods={
+            m: url_for(
+                "pages.experiment",
+                key=key,
+                method=m,
+                **({**rule, **chosen} if m == "bayesian" else chosen),
+            )
+            for m in METHODS
+        },
         downloads=[
             *(
                 (
                     label,
-                    url_for("pages.download", key=key, suffix=suffix, method=method, **chosen),
+                    url_for(
+                        "pages.download",
+                        key=key,
+                        suffix=suffix,
+                        method=method,
+                        **{**rule, **chosen},
+                    ),
                 )
                 for suffix, (label, _) in DOWNLOADS.items()
             ),
@@ -185,6 +217,7 @@ def experiment(key: str) -> ResponseReturnValue:
             for use in features_using(registry.current().features.values(), key)
         ],
         holdout=_holdout(registry, key),
+        holds_out=holdout_scope(registry.current().holdouts.get(key)),
     )
     return render_html(results, nav(), links)
 
@@ -197,7 +230,9 @@ def download(key: str, suffix: str) -> ResponseReturnValue:
     from xp.reports.formats import render
 
     found = locate(key, phase_arg())
-    content, mimetype = render(_results(found, method_arg()), DOWNLOADS[suffix][1])
+    method = method_arg()
+    document = _results(found, method, thresholds_arg(method))
+    content, mimetype = render(document, DOWNLOADS[suffix][1])
     disposition = f'attachment; filename="{key}-results.{suffix}"'
     return Response(content, content_type=mimetype, headers={"Content-Disposition": disposition})
 
@@ -218,5 +253,26 @@ def _holdout(registry: Registry, key: str) -> tuple[str, str | None] | None:
     return None if holdout is None else (holdout, url_for("pages.experiment", key=holdout))
 
 
-def _results(found: Located, method: str) -> ResultsDocument:
-    return located_results(found, method)
+def holdout_scope(holdout: HoldoutDefinition | None) -> HoldoutScope | None:
+    """What a holdout's own page says it covers, with links to each experiment and feature."""
+    if holdout is None:
+        return None
+    from xp.reports.html import HoldoutScope
+
+    applies = holdout.applies_to
+    if isinstance(applies, str):  # "all": every experiment and rule opts in
+        return HoldoutScope(holdout.share, holdout.description, everything=True)
+    return HoldoutScope(
+        holdout.share,
+        holdout.description,
+        experiments=[
+            (k, url_for("pages.experiment", key=k)) for k in applies.get("experiments", ())
+        ],
+        features=[(k, feature_href(k)) for k in applies.get("features", ())],
+    )
+
+
+def _results(
+    found: Located, method: str, thresholds: Mapping[str, float] | None = None
+) -> ResultsDocument:
+    return located_results(found, method, thresholds=thresholds)
