@@ -43,6 +43,8 @@ class OptionalUnitId(UnitId):
     engine answers as the SDK's local evaluation does: ``missing_unit``, or a stopped or
     shipped experiment's answer); any other value must be a unit id."""
 
+    empty_is_none = True  # read by xp.events.fastpath
+
     def __init__(self) -> None:
         super().__init__(load_default=None, allow_none=True)
         # "" is accepted (as no unit), so the document's minLength is 0; the rest as UnitId.

@@ -160,6 +160,9 @@ def compile_field(field: fields.Field) -> Check:
     if isinstance(field, fields.Boolean) and not field.validators:
         return _boolean
     if isinstance(field, fields.String):
+        if getattr(field, "empty_is_none", False):
+            # "" loads as None there (no unit): the fast path leaves it to the schema.
+            return _string(max(low or 0, 1), high, choices)
         return _string(low, high, choices)
     if choices is None and (isinstance(field, fields.Float) or "number" in types):
         # A documented minimum or maximum (the OpenAPI one) bounds the fast path too.
