@@ -9,7 +9,7 @@ import click
 
 from xp.cli.report import find_experiment, open_runtime, phase_option, source_options
 from xp.redaction import redact
-from xp.reports.units_csv import units_csv
+from xp.reports.units_csv import stored_units_csv
 from xp.store.base import StoreError
 
 
@@ -29,7 +29,7 @@ def export(
     """
     with open_runtime(experiments_dir, store_url) as runtime:
         found = find_experiment(runtime, key, phase)
-        chunks = units_csv(found.definition, runtime.store.iter_unit_values(found.stored))
+        chunks = stored_units_csv(runtime.store, found.stored, found.definition)
         try:
             if out is None:
                 for chunk in chunks:
