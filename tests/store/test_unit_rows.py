@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 
 import pytest
 
@@ -79,9 +80,26 @@ def test_the_export_streams_before_the_whole_read(
     first = next(chunks)
     assert first.count("\r\n") == 6  # the header and five rows
     late = "zzzz-late"  # last in SQLite's id order; Redis: a bucket read in the last round trip
-    while __import__("zlib").crc32(late.encode()) % 4096 < 3840:
+    while zlib.crc32(late.encode()) % 4096 < 3840:
         late += "z"
-    seeded.ingest([Exposure.create("exp", late, "control", NOW - 10)], {"exp": definition}, NOW)
+    # A segment value never seen before: on Redis a name id the export has not read yet.
+    late_events: list[Event] = [
+        Exposure.create("exp", late, "control", NOW - 10, {"country": "never-seen"}),
+        Conversion("purchase", late, 4.25, NOW - 5, "late-1"),
+    ]
+    seeded.ingest(late_events, {"exp": definition}, NOW)
     rest = "".join(chunks)
-    assert f"\r\n{late},control," in first + rest
+    (row,) = [line for line in (first + rest).split("\r\n") if line.startswith(late + ",")]
+    cells = row.split(",")
+    assert cells[3] == "never-seen" and cells[5:9] == ["1", "1", "4.25", "0"]
     assert rest.endswith("# end: 1201 rows\r\n")
+
+
+def test_metrics_and_segments_the_definition_dropped_are_left_out_alike(seeded: Store) -> None:
+    definition = make_definition(
+        metrics=[{"name": "revenue", "event": "purchase", "kind": "sum"}], segments=["device"]
+    )
+    old = "".join(units_csv(definition, seeded.iter_unit_values(definition), trailer=True))
+    new = "".join(stored_units_csv(seeded, definition, definition, trailer=True))
+    assert new == old
+    assert new.split("\r\n")[0] == "unit_id,variant,first_exposure,device,revenue"

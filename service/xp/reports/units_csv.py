@@ -34,12 +34,12 @@ CHUNK_ROWS = 500
 CACHE_LIMIT = 100_000  # distinct texts and minutes remembered per export: hostile data is bounded
 FORMULA_STARTS = frozenset("=@+-\t\r")  # what safe_text looks at; "" is not among them
 TENS_LIMIT = 2**33 // 10  # below 2**33 s, doubles are 2**-20 s apart: exact to the ms
-DIGITS = frozenset("0123456789")
-# The decimals of a timestamp text (none to three digits) -> their milliseconds and the "Z".
-MILLIS = {
-    "".join(digits): "." + "".join(digits).ljust(3, "0") + "Z"
+# A timestamp text after its tens of seconds ("2", "2.5", "2.25", "2.125") -> its cell's end.
+LAST_SECOND = {
+    digit + (f".{''.join(decimals)}" if decimals else ""): f"{digit}.{''.join(decimals):0<3}Z"
+    for digit in "0123456789"
     for n in range(4)
-    for digits in itertools.product("0123456789", repeat=n)
+    for decimals in itertools.product("0123456789", repeat=n)
 }
 END = "# end: {rows} rows\r\n"
 ERROR = "# error: incomplete after {rows} rows: {reason}\r\n"
@@ -126,9 +126,12 @@ class _Cells(dict[Any, Any]):
 
     def __missing__(self, key: Any) -> Any:
         found = self.format(key)
+        self.remember(key, found)
+        return found
+
+    def remember(self, key: Any, found: Any) -> None:
         if len(self) < CACHE_LIMIT:
             self[key] = found
-        return found
 
 
 class RowFormatter:
@@ -161,8 +164,8 @@ class RowFormatter:
 
     # The per-field spellings (:class:`UnitCells`), for a store that reads records as text.
 
-    def unit_id(self, unit_id: str) -> str:
-        return unit_id if unit_id[:1] not in FORMULA_STARTS else safe_text(unit_id)
+    def unit_ids(self, unit_ids: Iterable[str]) -> list[str]:
+        return [u if u[:1] not in FORMULA_STARTS else safe_text(u) for u in unit_ids]
 
     def text(self, value: str | None) -> str:
         return self._texts[value]
@@ -179,25 +182,31 @@ class RowFormatter:
             return text
         return self._numbers[float(text)]
 
-    def timestamp_text(self, text: str) -> str:
-        """:meth:`_iso` of ``float(text)``, cut and pasted for what the stores keep: 10-digit
-        seconds below 2**33 with at most three decimals. The double nearest such a text is
-        within half a microsecond of it (doubles are 2**-20 apart there), so rounding it to
-        the microsecond, as :func:`iso_utc` does, gives back the text's own milliseconds."""
-        head, _, frac = text.partition(".")
-        prefix = self._tens[head[:-1]]
-        tail = MILLIS.get(frac)
-        if prefix and tail and head[-1:] in DIGITS:
-            return prefix + head[-1] + tail
-        return self._iso(float(text))
+    def timestamp_texts(self, texts: Iterable[str]) -> list[str]:
+        """:meth:`_iso` of each ``float(text)``, cut and pasted for what the stores keep:
+        10-digit seconds below 2**33 with at most three decimals. The double nearest such a
+        text is within half a microsecond of it (doubles are 2**-20 apart there), so rounding
+        it to the microsecond, as :func:`iso_utc` does, gives back the text's milliseconds."""
+        tens = self._tens
+        return [
+            prefix + rest
+            if (prefix := tens[text[:9]]) and (rest := LAST_SECOND.get(text[9:]))
+            else self._iso(float(text))
+            for text in texts
+        ]
 
     def _tens_prefix(self, tens: str) -> str:
-        """The cell of ``tens`` tens of seconds up to the seconds' last digit; "" where
-        :meth:`timestamp_text` cannot paste (not nine digits, or 2**33 s and later)."""
+        """The cell of ``tens`` tens of seconds up to the seconds' last digit, with the other
+        five of its minute remembered too; "" where :meth:`timestamp_texts` cannot paste (not
+        nine digits, or 2**33 s and later)."""
         if len(tens) != 9 or not (tens.isascii() and tens.isdigit()) or int(tens) >= TENS_LIMIT:
             return ""
-        minute, second = divmod(int(tens) * 10, 60)
-        return f"{self._minutes[minute]}{second // 10}"  # "2026-11-18T11:06:4"
+        first = int(tens) // 6 * 6
+        minute = self._minutes[first // 6]
+        for n in range(6):
+            if 10**8 <= first + n < TENS_LIMIT:
+                self._tens.remember(str(first + n), f"{minute}{n}")  # "2026-11-18T11:06:4"
+        return f"{minute}{int(tens) - first}"
 
     def _segment_row(self, values: tuple[str | None, ...]) -> list[str]:
         return [self._texts[value] for value in values]

@@ -6,7 +6,7 @@ Both backends collect their raw counters into :class:`RawStats` and build the an
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple, Protocol
 
@@ -144,7 +144,7 @@ class UnitCells(Protocol):
 
     def __call__(self, unit: UnitValues) -> list[str]: ...
 
-    def unit_id(self, unit_id: str) -> str: ...
+    def unit_ids(self, unit_ids: Iterable[str]) -> list[str]: ...
 
     def text(self, value: str | None) -> str: ...
 
@@ -154,8 +154,8 @@ class UnitCells(Protocol):
         """:meth:`number` of a total given as the shortest text of its double."""
         ...
 
-    def timestamp_text(self, text: str) -> str:
-        """The cell of a first exposure given as the decimal text of its seconds."""
+    def timestamp_texts(self, texts: Iterable[str]) -> list[str]:
+        """The cells of first exposures given as the decimal texts of their seconds."""
         ...
 
 

@@ -90,9 +90,10 @@ class RedisStore(Store):
         return self._unit_records(definition, lambda names: RowDecoder(definition, names, cells))
 
     def _unit_records(
-        self, definition: Definition, decoder: Callable[[dict[str, str]], Callable[[str, str], T]]
+        self, definition: Definition, decoder: Callable[[dict[str, str]], Callable[[Any], list[T]]]
     ) -> Iterator[T]:
-        """Every unit record of ``definition`` through a decoder of its names, the buckets
+        """Every unit record of ``definition``, bucket by bucket through a decoder of its names
+        (a ``KeyError``: a name added since it was read, then read again), the buckets
         pipelined :data:`BUCKETS_PER_ROUND_TRIP` to a round trip (what is read is yielded
         before the next round trip: memory stays bounded and the first rows go out early)."""
         e = definition.key
@@ -106,12 +107,12 @@ class RedisStore(Store):
                 return list(pipe.execute())
 
             for records in self._router.read(read):
-                for unit_id, record in records.items():
-                    try:
-                        yield decode(unit_id, record)
-                    except KeyError:  # a name added since the names were read
-                        decode = decoder(self._hgetall(keys.names(e)))
-                        yield decode(unit_id, record)
+                try:
+                    decoded = decode(records)
+                except KeyError:
+                    decode = decoder(self._hgetall(keys.names(e)))
+                    decoded = decode(records)
+                yield from decoded
 
     def _hgetall(self, key: str) -> dict[str, str]:
         found = self._router.read(lambda: self._nodes.for_key(key).hgetall(key))

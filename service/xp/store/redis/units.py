@@ -10,7 +10,7 @@ export once per read; :class:`UnitDecoder` then turns a record into :class:`Unit
 from __future__ import annotations
 
 import functools
-import itertools
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -21,6 +21,9 @@ SEP = "\x1f"  # between a name's kind, segment and value in the names hash
 _new = tuple.__new__
 MEMO_LIMIT = 100_000  # entries per memo: an export of hostile data stays bounded
 N = TypeVar("N")
+# What a total's text must not hold to be pasted as its cell: an exponent, nan, inf, -0 or
+# more than 15 characters (the scripts' %.17g texts).
+UNPASTABLE = re.compile(r"[en]|-0|[^:,|]{16}")
 
 
 class RecordIds:
@@ -90,7 +93,11 @@ class UnitDecoder:
         self._items = _Memo(ids.total_item)
         self._zeros = (0.0,) * ids.layout.width
 
-    def __call__(self, unit_id: str, record: str) -> UnitValues:
+    def __call__(self, records: Mapping[str, str]) -> list[UnitValues]:
+        """One bucket's records (unit id -> record)."""
+        return [self.unit(unit_id, record) for unit_id, record in records.items()]
+
+    def unit(self, unit_id: str, record: str) -> UnitValues:
         vid, ts, segs, _covariates, tots = record.split("|")
         totals: tuple[float, ...] = self._zeros
         if tots:
@@ -105,34 +112,74 @@ class UnitDecoder:
 
 class RowDecoder:
     """Records of one experiment straight as the export's cells, spelled by ``cells``: one
-    pass per record, no :class:`UnitValues` in between. Each variant, segment value and total
-    text is spelled once (memos); a ``KeyError`` as for :class:`UnitDecoder`."""
+    pass per bucket, no :class:`UnitValues` in between and no call per unit; a ``KeyError``
+    as for :class:`UnitDecoder`.
+
+    The scripts write a total as the shortest text of its double (``fmt``, ``lua/lib.lua``),
+    which is its cell (:meth:`UnitCells.number_text`) when it is short, has no exponent and
+    is not ``-0``: such totals are pasted into their columns. A unit with any other total,
+    or whose items do not fill exactly its columns (a ratio without its denominator, a
+    metric the definition no longer has), goes through the memo of spelled items instead."""
 
     def __init__(self, definition: Definition, names: Mapping[str, str], cells: UnitCells):
         ids = RecordIds(definition, names)
+        self.cells = cells
+        self.width = width = ids.layout.width
         self.variants = {id_: cells.text(variant) for id_, variant in ids.variants.items()}
-        self.unit_id, self.timestamp = cells.unit_id, cells.timestamp_text
-        text, number = cells.text, cells.number
-        self._segments = _Memo(lambda segs: [text(v) for v in ids.segment_values(segs)])
-        self._items = _Memo(functools.partial(ids.total_item, number=cells.number_text))
-        self._item = self._items.__getitem__
-        self._indices = range(ids.layout.width)
-        self._zeros = [number(0.0)] * ids.layout.width
+        self.columns = {
+            mid: slice(i, (d if d >= 0 else i) + 1) for mid, (i, d) in ids.metrics.items()
+        }
+        self.columns.update({mid: slice(width, width) for mid in ids.ignored})  # never fits
+        self._segments = _Memo(lambda segs: [cells.text(v) for v in ids.segment_values(segs)])
+        number = functools.partial(ids.total_item, number=cells.number_text)
+        self._items = _Memo(lambda item: _placed(number(item)))
+        self._zeros = [cells.number(0.0)] * width
 
-    def __call__(self, unit_id: str, record: str) -> list[str]:
-        vid, ts, segs, _covariates, tots = record.split("|")
-        row = [self.unit_id(unit_id), self.variants[vid], self.timestamp(ts)]
-        row += self._segments[segs]
-        if not tots:
-            return row + self._zeros
-        # Every step in C but a memo's miss: the items' (index, cell) pairs as a dict, read
-        # back in column order with "0" where the unit has no total.
-        placed = dict(_chain(map(self._item, tots.split(","))))
-        row += map(placed.get, self._indices, self._zeros)
-        return row
+    def __call__(self, records: Mapping[str, str]) -> list[list[str]]:
+        """One bucket's records (unit id -> record) as rows, in the bucket's order."""
+        if not records:
+            return []
+        fields = zip(*[record.split("|") for record in records.values()], strict=True)
+        vids, stamps, segments, _covariates, totals = fields
+        variants, columns, zeros, width = self.variants, self.columns, self._zeros, self.width
+        segment_cells = self._segments
+        # One scan of the bucket's totals says whether every unit's may be pasted; else each
+        # unit's is scanned.
+        clean = UNPASTABLE.search("|".join(totals)) is None
+        rows = []
+        for unit_id, vid, stamp, segs, tots in zip(
+            self.cells.unit_ids(records),
+            vids,
+            self.cells.timestamp_texts(stamps),
+            segments,
+            totals,
+            strict=True,
+        ):
+            cells = zeros.copy()
+            if tots:
+                if clean or UNPASTABLE.search(tots) is None:
+                    for item in tots.split(","):
+                        mid, _, texts = item.partition(":")
+                        cells[columns[mid]] = texts.split(":")
+                    if len(cells) != width:
+                        cells = self._spelled(tots)
+                else:
+                    cells = self._spelled(tots)
+            rows.append([unit_id, variants[vid], stamp, *segment_cells[segs], *cells])
+        return rows
+
+    def _spelled(self, tots: str) -> list[str]:
+        cells = self._zeros.copy()
+        for columns, texts in map(self._items.__getitem__, tots.split(",")):
+            cells[columns] = texts
+        return cells
 
 
-_chain = itertools.chain.from_iterable
+def _placed(pairs: tuple[tuple[int, str], ...]) -> tuple[slice, tuple[str, ...]]:
+    """(index, cell) pairs (consecutive columns) as the slice of the row they fill."""
+    if not pairs:
+        return slice(0, 0), ()
+    return slice(pairs[0][0], pairs[-1][0] + 1), tuple(text for _, text in pairs)
 
 
 class _Memo(dict[str, Any]):
