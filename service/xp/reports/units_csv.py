@@ -34,6 +34,8 @@ CHUNK_ROWS = 500
 CACHE_LIMIT = 100_000  # distinct texts and minutes remembered per export: hostile data is bounded
 FORMULA_STARTS = frozenset("=@+-\t\r")  # what safe_text looks at; "" is not among them
 TENS_LIMIT = 2**33 // 10  # below 2**33 s, doubles are 2**-20 s apart: exact to the ms
+# Each ten seconds of a day, "HH:MM:S" (the last digit of the seconds follows).
+CLOCK_TENS = tuple(f"{t // 360:02d}:{t // 6 % 60:02d}:{t % 6}" for t in range(8640))
 # A timestamp text after its tens of seconds ("2", "2.5", "2.25", "2.125") -> its cell's end.
 LAST_SECOND = {
     digit + (f".{''.join(decimals)}" if decimals else ""): f"{digit}.{''.join(decimals):0<3}Z"
@@ -126,12 +128,9 @@ class _Cells(dict[Any, Any]):
 
     def __missing__(self, key: Any) -> Any:
         found = self.format(key)
-        self.remember(key, found)
-        return found
-
-    def remember(self, key: Any, found: Any) -> None:
         if len(self) < CACHE_LIMIT:
             self[key] = found
+        return found
 
 
 class RowFormatter:
@@ -146,6 +145,7 @@ class RowFormatter:
         self._texts = _Cells(cell)  # variant and segment value (str or None) -> defused cell
         self._numbers = _Cells(_total)  # total (float) -> cell; 0 and 1 are most of them
         self._minutes = _Cells(_minute_prefix)  # epoch minute -> "YYYY-MM-DDTHH:MM:"
+        self._days = _Cells(_day_prefix)  # epoch day -> "YYYY-MM-DDT"
         self._tens = _Cells(self._tens_prefix)  # "179500000" (tens of seconds) -> "...:06:4"
         self._segment_cells = _Cells(self._segment_row)  # a unit's segment values -> cells
 
@@ -196,17 +196,12 @@ class RowFormatter:
         ]
 
     def _tens_prefix(self, tens: str) -> str:
-        """The cell of ``tens`` tens of seconds up to the seconds' last digit, with the other
-        five of its minute remembered too; "" where :meth:`timestamp_texts` cannot paste (not
-        nine digits, or 2**33 s and later)."""
+        """The cell of ``tens`` tens of seconds up to the seconds' last digit; "" where
+        :meth:`timestamp_texts` cannot paste (not nine digits, or 2**33 s and later)."""
         if len(tens) != 9 or not (tens.isascii() and tens.isdigit()) or int(tens) >= TENS_LIMIT:
             return ""
-        first = int(tens) // 6 * 6
-        minute = self._minutes[first // 6]
-        for n in range(6):
-            if 10**8 <= first + n < TENS_LIMIT:
-                self._tens.remember(str(first + n), f"{minute}{n}")  # "2026-11-18T11:06:4"
-        return f"{minute}{int(tens) - first}"
+        day, slot = divmod(int(tens), 8640)
+        return self._days[day] + CLOCK_TENS[slot]  # "2026-11-18T" + "11:06:4"
 
     def _segment_row(self, values: tuple[str | None, ...]) -> list[str]:
         return [self._texts[value] for value in values]
@@ -238,6 +233,10 @@ class RowFormatter:
             seconds, micros = seconds - 1, micros + 1_000_000
         minute, second = divmod(seconds, 60)
         return f"{self._minutes[minute]}{second:02d}.{micros // 1000:03d}Z"
+
+
+def _day_prefix(day: int) -> str:
+    return iso_utc(day * 86_400.0)[:11]  # "2026-11-18T"
 
 
 def _minute_prefix(minute: int) -> str:
