@@ -5,9 +5,12 @@ Baseline, per backend: the driver reads exactly what the store reads (Redis: ``H
 every unit bucket, pipelined 256 to a round trip; SQLite: the ``units`` and ``unit_totals``
 rows, paged by unit id as the store pages them) and ``csv.writer`` writes one row per unit with
 as many cells as the export has, straight from the stored fields (no name decoding, no number
-formatting). The measured path is ``units_csv(definition, store.iter_unit_values(definition))``,
-the generator ``GET /v1/experiments/<key>/units.csv`` streams, consumed chunk by chunk. Rounds
-are interleaved; the figures are medians with the spread (min-max) of the ratio, on wall time
+formatting). The measured path is ``stored_units_csv``, the generator
+``GET /v1/experiments/<key>/units.csv`` and ``xp export`` stream (on Redis each record turned
+straight into cells), consumed chunk by chunk; next to it, the same rows through
+``iter_unit_values`` and ``units_csv`` (positional values first, the path before 2026-12-02
+evening), for before/after in one run. Rounds are interleaved; the figures are medians with
+the spread (min-max) of the ratio, on wall time
 and on this process's CPU time.
 
     .venv/bin/python -m bench.export [--units 40000] [--rounds 5]
@@ -30,7 +33,7 @@ from tests.support.experiments import make_definition
 from tests.support.redis_server import running_redis
 from xp.definitions.model import Definition
 from xp.events.model import Conversion, Event, Exposure
-from xp.reports.units_csv import unit_columns, units_csv
+from xp.reports.units_csv import stored_units_csv, unit_columns, units_csv
 from xp.store import Store, open_store
 from xp.store.redis import keys
 from xp.store.redis.store import BUCKETS_PER_ROUND_TRIP, RedisStore
@@ -122,35 +125,41 @@ def raw_sqlite(store: SqliteStore, definition: Definition, width: int) -> Callab
 
 
 def exported(store: Store, definition: Definition) -> Callable[[], int]:
+    return lambda: sum(len(chunk) for chunk in stored_units_csv(store, definition, definition))
+
+
+def positional(store: Store, definition: Definition) -> Callable[[], int]:
     return lambda: sum(
         len(chunk) for chunk in units_csv(definition, store.iter_unit_values(definition))
     )
 
 
-def measure(name: str, baseline: Callable[[], int], ours: Callable[[], int], rounds: int) -> float:
-    """Median ratio of interleaved rounds, on wall time and on this process's CPU time (the
-    machine is shared: CPU time is what a busy neighbour cannot inflate; Redis' own work is
-    in both sides' wall time and in neither's CPU time)."""
-    ours()  # warm: scripts, caches, pages
-    wall: dict[str, list[float]] = {"base": [], "ours": []}
-    cpu: dict[str, list[float]] = {"base": [], "ours": []}
+def measure(name: str, sides: dict[str, Callable[[], int]], rounds: int) -> None:
+    """Median ratios to ``base`` of interleaved rounds, on wall time and on this process's CPU
+    time (the machine is shared: CPU time is what a busy neighbour cannot inflate; Redis' own
+    work is in every side's wall time and in none's CPU time)."""
+    for fn in sides.values():
+        fn()  # warm: scripts, caches, pages
+    wall: dict[str, list[float]] = {which: [] for which in sides}
+    cpu: dict[str, list[float]] = {which: [] for which in sides}
     for _ in range(rounds):
-        for which, fn in (("base", baseline), ("ours", ours)):
+        for which, fn in sides.items():
             started, started_cpu = time.perf_counter(), time.process_time()
             fn()
             wall[which].append(time.perf_counter() - started)
             cpu[which].append(time.process_time() - started_cpu)
-    ratios = [o / b for o, b in zip(wall["ours"], wall["base"], strict=True)]
-    cpu_ratios = [o / b for o, b in zip(cpu["ours"], cpu["base"], strict=True)]
-    ratio = statistics.median(ratios)
-    print(
-        f"{name:7s} raw driver + csv {statistics.median(wall['base']) * 1000:7.1f} ms | "
-        f"units_csv {statistics.median(wall['ours']) * 1000:7.1f} ms | "
-        f"wall ratio {ratio:.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
-        f"cpu ratio {statistics.median(cpu_ratios):.2f}x "
-        f"({min(cpu_ratios):.2f}-{max(cpu_ratios):.2f}) | target <= {TARGET}x"
-    )
-    return ratio
+    print(f"{name:7s} raw driver + csv {statistics.median(wall['base']) * 1000:7.1f} ms")
+    for which in sides:
+        if which == "base":
+            continue
+        ratios = [o / b for o, b in zip(wall[which], wall["base"], strict=True)]
+        cpu_ratios = [o / b for o, b in zip(cpu[which], cpu["base"], strict=True)]
+        print(
+            f"  {which:16s} {statistics.median(wall[which]) * 1000:7.1f} ms | "
+            f"wall ratio {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
+            f"cpu ratio {statistics.median(cpu_ratios):.2f}x "
+            f"({min(cpu_ratios):.2f}-{max(cpu_ratios):.2f}) | target <= {TARGET}x"
+        )
 
 
 def main() -> None:
@@ -170,18 +179,16 @@ def main() -> None:
         for store in (redis_store, sqlite_store):
             for i in range(0, len(events), 1000):
                 store.ingest(events[i : i + 1000], definitions, NOW)
-        measure(
-            "redis",
-            raw_redis(redis_store, definition, width),
-            exported(redis_store, definition),
-            args.rounds,
-        )
-        measure(
-            "sqlite",
-            raw_sqlite(sqlite_store, definition, width),
-            exported(sqlite_store, definition),
-            args.rounds,
-        )
+        for name, store, raw in (
+            ("redis", redis_store, raw_redis(redis_store, definition, width)),
+            ("sqlite", sqlite_store, raw_sqlite(sqlite_store, definition, width)),
+        ):
+            sides = {
+                "base": raw,
+                "stored_units_csv": exported(store, definition),
+                "positional": positional(store, definition),
+            }
+            measure(name, sides, args.rounds)
         redis_store.close()
         sqlite_store.close()
 

@@ -133,3 +133,37 @@ def test_memos_stay_bounded_on_hostile_data(
         "499.5",
         "499.5",
     ]
+
+
+def lua_fmt(x: float) -> str:
+    """What the Redis scripts write for a number (``fmt`` in ``lua/lib.lua``)."""
+    text = f"{x:.15g}"
+    return text if float(text) == x else f"{x:.17g}"
+
+
+def test_number_texts_are_spelled_as_their_doubles(definition: Definition) -> None:
+    import random
+
+    formatter = module.RowFormatter(definition)
+    rng = random.Random(5)
+    numbers = [0.0, -0.0, 1.0, -3.0, 0.1, 0.1 + 0.2, 1e-7, 1e15, 1e16, 2.0**53, 123456789.125]
+    numbers += [float("inf"), float("-inf"), 1 / 3, -2 / 3, 99999999999999.9, 0.0001, 0.00001]
+    numbers += [round(rng.uniform(-1e6, 1e6), rng.randrange(8)) for _ in range(20_000)]
+    numbers += [rng.uniform(-1, 1) * 10.0 ** rng.randrange(-12, 20) for _ in range(20_000)]
+    for x in numbers:
+        assert formatter.number_text(lua_fmt(x)) == formatter.number(x), x
+
+
+def test_timestamp_texts_are_spelled_as_their_doubles(definition: Definition) -> None:
+    import random
+
+    formatter = module.RowFormatter(definition)
+    rng = random.Random(9)
+    stamps = [round(rng.uniform(0, 2**34), rng.randrange(5)) for _ in range(20_000)]
+    stamps += [rng.uniform(946_684_800, 4_102_444_800) for _ in range(5_000)]
+    stamps += [2**33 - 0.001, 2**33, 2**33 + 0.999, 999_999_999.999, 1e9, 0.0, 59.999]
+    stamps += [1_795_000_000 + i / 1000 for i in range(2000)]
+    for ts in stamps:
+        assert formatter.timestamp_texts([lua_fmt(ts)])[0] == iso_utc(ts), ts
+    for text in ["1795000000.5e1", "١٧٩٥٠٠٠٠٠٠.5", "1795000000.25"]:
+        assert formatter.timestamp_texts([text])[0] == iso_utc(float(text)), text

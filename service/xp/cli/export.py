@@ -9,7 +9,7 @@ import click
 
 from xp.cli.report import find_experiment, open_runtime, phase_option, source_options
 from xp.redaction import redact
-from xp.reports.units_csv import units_csv
+from xp.reports.units_csv import stored_units_csv
 from xp.store.base import StoreError
 
 
@@ -29,8 +29,8 @@ def export(
     """
     with open_runtime(experiments_dir, store_url) as runtime:
         found = find_experiment(runtime, key, phase)
-        values = runtime.store.iter_unit_values(found.stored)
-        chunks = units_csv(found.definition, values, trailer=True)  # the bytes the API serves
+        # the bytes the API serves, its trailer included
+        chunks = stored_units_csv(runtime.store, found.stored, found.definition, trailer=True)
         try:
             if out is None:
                 for chunk in chunks:

@@ -21,18 +21,29 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from xp.definitions.model import Definition
 from xp.reports.csv_report import cell, safe_text
-from xp.store.base import StoreError
+from xp.store.base import Store, StoreError
 from xp.store.model import UnitLayout, UnitValues
 
 CHUNK_ROWS = 500
 CACHE_LIMIT = 100_000  # distinct texts and minutes remembered per export: hostile data is bounded
 FORMULA_STARTS = frozenset("=@+-\t\r")  # what safe_text looks at; "" is not among them
+TENS_LIMIT = 2**33 // 10  # below 2**33 s, doubles are 2**-20 s apart: exact to the ms
+# Each ten seconds of a day, "HH:MM:S" (the last digit of the seconds follows).
+CLOCK_TENS = tuple(f"{t // 360:02d}:{t // 6 % 60:02d}:{t % 6}" for t in range(8640))
+# A timestamp text after its tens of seconds ("2", "2.5", "2.25", "2.125") -> its cell's end.
+LAST_SECOND = {
+    digit + (f".{''.join(decimals)}" if decimals else ""): f"{digit}.{''.join(decimals):0<3}Z"
+    for digit in "0123456789"
+    for n in range(4)
+    for decimals in itertools.product("0123456789", repeat=n)
+}
 END = "# end: {rows} rows\r\n"
 ERROR = "# error: incomplete after {rows} rows: {reason}\r\n"
 
@@ -55,23 +66,38 @@ def units_csv(
     units: Iterable[UnitValues | Mapping[str, Any]],
     trailer: bool = False,
 ) -> Iterator[str]:
+    """CSV text of ``units`` in chunks of :data:`CHUNK_ROWS` rows (:func:`csv_chunks`)."""
+    return csv_chunks(definition, map(RowFormatter(definition), units), trailer)
+
+
+def stored_units_csv(
+    store: Store, stored: Definition, definition: Definition, trailer: bool = False
+) -> Iterator[str]:
+    """The export the API and ``xp export`` stream: every unit ``store`` keeps under
+    ``stored`` (the phase's store id), in the columns of ``definition``, each record turned
+    into cells by the store in one pass (:meth:`Store.iter_unit_rows`)."""
+    return csv_chunks(definition, store.iter_unit_rows(stored, RowFormatter(definition)), trailer)
+
+
+def csv_chunks(
+    definition: Definition, rows: Iterable[list[str]], trailer: bool = False
+) -> Iterator[str]:
     """CSV text in chunks of :data:`CHUNK_ROWS` rows, the header first; with ``trailer``, the
     end (or error) line last. A :class:`StoreError` before the first chunk propagates as is."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(unit_columns(definition))
-    row_of = RowFormatter(definition)
-    rows: list[list[str]] = []
+    batch: list[list[str]] = []
     written = 0
     started = False
     chunk_rows = CHUNK_ROWS
     try:
-        for unit in units:
-            rows.append(row_of(unit))
-            if len(rows) >= chunk_rows:
-                writer.writerows(rows)
-                written += len(rows)
-                rows.clear()
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= chunk_rows:
+                writer.writerows(batch)
+                written += len(batch)
+                batch.clear()
                 started = True
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -79,12 +105,12 @@ def units_csv(
     except StoreError as exc:
         if not trailer or not started:
             raise
-        writer.writerows(rows)
-        written += len(rows)
+        writer.writerows(batch)
+        written += len(batch)
         yield buffer.getvalue() + ERROR.format(rows=written, reason=_one_line(exc))
         raise ExportInterrupted(f"export cut after {written} rows: {exc}") from exc
-    writer.writerows(rows)
-    written += len(rows)
+    writer.writerows(batch)
+    written += len(batch)
     yield buffer.getvalue() + (END.format(rows=written) if trailer else "")
 
 
@@ -120,6 +146,8 @@ class RowFormatter:
         self._texts = _Cells(cell)  # variant and segment value (str or None) -> defused cell
         self._numbers = _Cells(_total)  # total (float) -> cell; 0 and 1 are most of them
         self._minutes = _Cells(_minute_prefix)  # epoch minute -> "YYYY-MM-DDTHH:MM:"
+        self._days = _Cells(_day_prefix)  # epoch day -> "YYYY-MM-DDT"
+        self._tens = _Cells(self._tens_prefix)  # "179500000" (tens of seconds) -> "...:06:4"
         self._segment_cells = _Cells(self._segment_row)  # a unit's segment values -> cells
 
     def __call__(self, unit: UnitValues | Mapping[str, Any]) -> list[str]:
@@ -134,6 +162,47 @@ class RowFormatter:
         row += self._segment_cells[unit[3]]
         row += map(self._numbers.__getitem__, unit[4])
         return row
+
+    # The per-field spellings (:class:`UnitCells`), for a store that reads records as text.
+
+    def unit_ids(self, unit_ids: Iterable[str]) -> list[str]:
+        return [u if u[:1] not in FORMULA_STARTS else safe_text(u) for u in unit_ids]
+
+    def text(self, value: str | None) -> str:
+        return self._texts[value]
+
+    def number(self, value: float) -> str:
+        return self._numbers[value]
+
+    def number_text(self, text: str) -> str:
+        """:meth:`number` of ``float(text)`` for the texts the stores write (``%.15g``, else
+        ``%.17g``). Up to 15 characters without an exponent, ``nan`` or ``inf``, such a text
+        is the shortest that reads back as its double, which is what ``repr`` writes; whole
+        ones are the integer's digits either way. Only ``-0`` is spelled otherwise ("0")."""
+        if len(text) <= 15 and "e" not in text and "n" not in text and text != "-0":
+            return text
+        return self._numbers[float(text)]
+
+    def timestamp_texts(self, texts: Iterable[str]) -> list[str]:
+        """:meth:`_iso` of each ``float(text)``, cut and pasted for what the stores keep:
+        10-digit seconds below 2**33 with at most three decimals. The double nearest such a
+        text is within half a microsecond of it (doubles are 2**-20 apart there), so rounding
+        it to the microsecond, as :func:`iso_utc` does, gives back the text's milliseconds."""
+        tens = self._tens
+        return [
+            prefix + rest
+            if (prefix := tens[text[:9]]) and (rest := LAST_SECOND.get(text[9:]))
+            else self._iso(float(text))
+            for text in texts
+        ]
+
+    def _tens_prefix(self, tens: str) -> str:
+        """The cell of ``tens`` tens of seconds up to the seconds' last digit; "" where
+        :meth:`timestamp_texts` cannot paste (not nine digits, or 2**33 s and later)."""
+        if len(tens) != 9 or not (tens.isascii() and tens.isdigit()) or int(tens) >= TENS_LIMIT:
+            return ""
+        day, slot = divmod(int(tens), 8640)
+        return self._days[day] + CLOCK_TENS[slot]  # "2026-11-18T" + "11:06:4"
 
     def _segment_row(self, values: tuple[str | None, ...]) -> list[str]:
         return [self._texts[value] for value in values]
@@ -165,6 +234,10 @@ class RowFormatter:
             seconds, micros = seconds - 1, micros + 1_000_000
         minute, second = divmod(seconds, 60)
         return f"{self._minutes[minute]}{second:02d}.{micros // 1000:03d}Z"
+
+
+def _day_prefix(day: int) -> str:
+    return iso_utc(day * 86_400.0)[:11]  # "2026-11-18T"
 
 
 def _minute_prefix(minute: int) -> str:

@@ -10,7 +10,7 @@ from xp.attribution.ops import EventIndex, Op, Outcome, outcome, plan_events
 from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
 from xp.events.model import Event
-from xp.store.model import ExperimentData, UnitLayout, UnitRow, UnitValues
+from xp.store.model import ExperimentData, UnitCells, UnitLayout, UnitRow, UnitValues
 
 
 class StoreError(Exception):
@@ -64,6 +64,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def iter_unit_values(self, definition: Definition) -> Iterator[UnitValues]:
         """:meth:`iter_units` positionally (:class:`UnitValues`), what the export reads."""
+
+    def iter_unit_rows(self, definition: Definition, cells: UnitCells) -> Iterator[list[str]]:
+        """Every exposed unit as the export's CSV cells, spelled by ``cells``; a backend may
+        override it to go from its records to cells without :class:`UnitValues`."""
+        return map(cells, self.iter_unit_values(definition))
 
     @abc.abstractmethod
     def erase_unit(

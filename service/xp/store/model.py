@@ -6,9 +6,9 @@ Both backends collect their raw counters into :class:`RawStats` and build the an
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from xp.attribution.scopes import ALL, Scope, day_label
 from xp.definitions.model import Definition
@@ -134,6 +134,29 @@ class UnitValues(NamedTuple):
     first_exposure: float
     segments: tuple[str | None, ...]
     totals: tuple[float, ...]
+
+
+class UnitCells(Protocol):
+    """How the export spells a unit as CSV cells (``xp.reports.units_csv.RowFormatter``).
+
+    :meth:`Store.iter_unit_rows` calls it: a backend that reads its records as text may use
+    the per-field methods to go from a record to its cells in one pass."""
+
+    def __call__(self, unit: UnitValues) -> list[str]: ...
+
+    def unit_ids(self, unit_ids: Iterable[str]) -> list[str]: ...
+
+    def text(self, value: str | None) -> str: ...
+
+    def number(self, value: float) -> str: ...
+
+    def number_text(self, text: str) -> str:
+        """:meth:`number` of a total given as the shortest text of its double."""
+        ...
+
+    def timestamp_texts(self, texts: Iterable[str]) -> list[str]:
+        """The cells of first exposures given as the decimal texts of their seconds."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,10 @@ def units_csv_view(key: str) -> ResponseReturnValue:
 
 def units_csv_response(key: str) -> Response:
     """The per-unit CSV of ``key`` in the ``phase`` the query names (default: the live one)."""
-    from xp.reports.units_csv import units_csv  # its module loads scipy: only when exporting
+    from xp.reports.units_csv import stored_units_csv  # loads scipy: only when exporting
 
     found = locate(key, phase_arg())
-    definition = found.definition
-    values = runtime().store.iter_unit_values(found.stored)
-    chunks = units_csv(definition, values, trailer=True)
+    chunks = stored_units_csv(runtime().store, found.stored, found.definition, trailer=True)
     first = next(chunks)  # a StoreError here is the JSON 503: nothing was sent yet
     return Response(
         stream_with_context(itertools.chain((first,), chunks)),

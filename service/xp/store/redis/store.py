@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
@@ -20,14 +20,15 @@ from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
 from xp.settings import RedisSettings
 from xp.store.base import Store
-from xp.store.model import ExperimentData, UnitValues, experiment_data
+from xp.store.model import ExperimentData, UnitCells, UnitValues, experiment_data
 from xp.store.redis import keys
 from xp.store.redis.codec import erase_call, ingest_calls, raw_stats
 from xp.store.redis.routing import Failover, Nodes, Router
 from xp.store.redis.scripts import Scripts
-from xp.store.redis.units import UnitDecoder
+from xp.store.redis.units import RowDecoder, UnitDecoder
 
 BUCKETS_PER_ROUND_TRIP = 256
+T = TypeVar("T")
 
 
 class RedisStore(Store):
@@ -83,8 +84,20 @@ class RedisStore(Store):
         return experiment_data(definition, raw_stats(stats, names, diagnostics, overall, looks))
 
     def iter_unit_values(self, definition: Definition) -> Iterator[UnitValues]:
+        return self._unit_records(definition, lambda names: UnitDecoder(definition, names))
+
+    def iter_unit_rows(self, definition: Definition, cells: UnitCells) -> Iterator[list[str]]:
+        return self._unit_records(definition, lambda names: RowDecoder(definition, names, cells))
+
+    def _unit_records(
+        self, definition: Definition, decoder: Callable[[dict[str, str]], Callable[[Any], list[T]]]
+    ) -> Iterator[T]:
+        """Every unit record of ``definition``, bucket by bucket through a decoder of its names
+        (a ``KeyError``: a name added since it was read, then read again), the buckets
+        pipelined :data:`BUCKETS_PER_ROUND_TRIP` to a round trip (what is read is yielded
+        before the next round trip: memory stays bounded and the first rows go out early)."""
         e = definition.key
-        decode = UnitDecoder(definition, self._hgetall(keys.names(e)))
+        decode = decoder(self._hgetall(keys.names(e)))
         for start in range(0, keys.UNIT_BUCKETS, BUCKETS_PER_ROUND_TRIP):
 
             def read(start: int = start) -> list[Any]:
@@ -94,12 +107,12 @@ class RedisStore(Store):
                 return list(pipe.execute())
 
             for records in self._router.read(read):
-                for unit_id, record in records.items():
-                    try:
-                        yield decode(unit_id, record)
-                    except KeyError:  # a name added since the names were read
-                        decode = UnitDecoder(definition, self._hgetall(keys.names(e)))
-                        yield decode(unit_id, record)
+                try:
+                    decoded = decode(records)
+                except KeyError:
+                    decode = decoder(self._hgetall(keys.names(e)))
+                    decoded = decode(records)
+                yield from decoded
 
     def _hgetall(self, key: str) -> dict[str, str]:
         found = self._router.read(lambda: self._nodes.for_key(key).hgetall(key))

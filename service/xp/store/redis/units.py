@@ -1,35 +1,42 @@
-"""Unit records read back positionally, for the export (:meth:`RedisStore.iter_unit_values`).
+"""Unit records read back for the export (:meth:`RedisStore.iter_unit_values` and
+:meth:`RedisStore.iter_unit_rows`).
 
 A unit record is ``variant id|ts|segment ids|covariates|totals`` (``lua/lib.lua``), the ids
-those of the experiment's names hash. :class:`UnitDecoder` maps every id to its place in
-:class:`UnitValues` once per export, so a record costs a few splits and dict lookups.
+those of the experiment's names hash. :class:`RecordIds` maps every id to its place in the
+export once per read; :class:`UnitDecoder` then turns a record into :class:`UnitValues` and
+:class:`RowDecoder` straight into the export's CSV cells, a few splits and dict lookups each.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from xp.definitions.model import Definition
-from xp.store.model import UnitLayout, UnitValues
+from xp.store.model import UnitCells, UnitLayout, UnitValues
 
 SEP = "\x1f"  # between a name's kind, segment and value in the names hash
 _new = tuple.__new__
 MEMO_LIMIT = 100_000  # entries per memo: an export of hostile data stays bounded
+N = TypeVar("N")
+# What a total's text must not hold to be pasted as its cell: an exponent, nan, inf, -0 or
+# more than 15 characters (the scripts' %.17g texts).
+UNPASTABLE = re.compile(r"[en]|-0|[^:,|]{16}")
 
 
-class UnitDecoder:
-    """Records of one experiment as :class:`UnitValues`; a ``KeyError`` for an id added to
-    the names hash after it was read (the caller reads the names again)."""
+class RecordIds:
+    """The ids of one experiment's names hash, placed in :class:`UnitLayout` of a definition;
+    ``ignored`` holds the segments and metrics the definition no longer has."""
 
     def __init__(self, definition: Definition, names: Mapping[str, str]) -> None:
-        layout = UnitLayout.of(definition)
+        self.layout = layout = UnitLayout.of(definition)
         positions = {name: i for i, name in enumerate(layout.segments)}
-        self.n_segments, self.width = len(layout.segments), layout.width
         self.variants: dict[str, str] = {}
         self.segments: dict[str, tuple[int, str]] = {}  # id -> (position, value)
         self.metrics: dict[str, tuple[int, int]] = {}  # id -> (total index, denominator index)
-        self.ignored: set[str] = set()  # segments and metrics the definition no longer has
+        self.ignored: set[str] = set()
         for name, id_ in names.items():
             kind, _, rest = name.partition(SEP)
             if kind == "v":
@@ -46,11 +53,51 @@ class UnitDecoder:
                 else:
                     self.ignored.add(id_)
 
-        self._segment_lists = _Memo(self._segment_values)
-        self._items = _Memo(self._total_item)
-        self._zeros = (0.0,) * self.width
+    def segment_values(self, segs: str) -> list[str | None]:
+        """``"3,7"`` (segment ids) as values in the definition's order (None: not sent)."""
+        segments: list[str | None] = [None] * len(self.layout.segments)
+        for sid in segs.split(",") if segs else ():
+            found = self.segments.get(sid)
+            if found is not None:
+                segments[found[0]] = found[1]
+            elif sid not in self.ignored:
+                raise KeyError(sid)
+        return segments
 
-    def __call__(self, unit_id: str, record: str) -> UnitValues:
+    def total_item(
+        self,
+        item: str,
+        number: Callable[[str], N] = float,  # type: ignore[assignment]
+    ) -> tuple[tuple[int, N], ...]:
+        """``"<metric id>:<total>[:<denominator>]"`` as (index, ``number(text)``) pairs."""
+        mid, _, values = item.partition(":")
+        slot = self.metrics.get(mid)
+        if slot is None:
+            if mid in self.ignored:
+                return ()
+            raise KeyError(mid)
+        total, _, denominator = values.partition(":")
+        if slot[1] >= 0:
+            return ((slot[0], number(total)), (slot[1], number(denominator or "0")))
+        return ((slot[0], number(total)),)
+
+
+class UnitDecoder:
+    """Records of one experiment as :class:`UnitValues`; a ``KeyError`` for an id added to
+    the names hash after it was read (the caller reads the names again)."""
+
+    def __init__(self, definition: Definition, names: Mapping[str, str]) -> None:
+        self.ids = ids = RecordIds(definition, names)
+        self.variants = ids.variants
+        self._segment_lists = _Memo(lambda segs: tuple(ids.segment_values(segs)))
+        self._items = _Memo(ids.total_item)
+        self._zeros = (0.0,) * ids.layout.width
+
+    def __call__(self, records: Mapping[str, str]) -> list[UnitValues]:
+        """One bucket's records (unit id -> record)."""
+        return [self.unit(unit_id, record) for unit_id, record in records.items()]
+
+    def unit(self, unit_id: str, record: str) -> UnitValues:
         vid, ts, segs, _covariates, tots = record.split("|")
         totals: tuple[float, ...] = self._zeros
         if tots:
@@ -62,29 +109,77 @@ class UnitDecoder:
         values = (unit_id, self.variants[vid], float(ts), self._segment_lists[segs], totals)
         return _new(UnitValues, values)  # skips NamedTuple's Python-level __new__
 
-    def _segment_values(self, segs: str) -> tuple[str | None, ...]:
-        """``"3,7"`` (segment ids) as values in the definition's order."""
-        segments: list[str | None] = [None] * self.n_segments
-        for sid in segs.split(",") if segs else ():
-            found = self.segments.get(sid)
-            if found is not None:
-                segments[found[0]] = found[1]
-            elif sid not in self.ignored:
-                raise KeyError(sid)
-        return tuple(segments)
 
-    def _total_item(self, item: str) -> tuple[tuple[int, float], ...]:
-        """``"<metric id>:<total>[:<denominator>]"`` as (index, value) pairs."""
-        mid, _, values = item.partition(":")
-        slot = self.metrics.get(mid)
-        if slot is None:
-            if mid in self.ignored:
-                return ()
-            raise KeyError(mid)
-        total, _, denominator = values.partition(":")
-        if slot[1] >= 0:
-            return ((slot[0], float(total)), (slot[1], float(denominator or 0)))
-        return ((slot[0], float(total)),)
+class RowDecoder:
+    """Records of one experiment straight as the export's cells, spelled by ``cells``: one
+    pass per bucket, no :class:`UnitValues` in between and no call per unit; a ``KeyError``
+    as for :class:`UnitDecoder`.
+
+    The scripts write a total as the shortest text of its double (``fmt``, ``lua/lib.lua``),
+    which is its cell (:meth:`UnitCells.number_text`) when it is short, has no exponent and
+    is not ``-0``: such totals are pasted into their columns. A unit with any other total,
+    or whose items do not fill exactly its columns (a ratio without its denominator, a
+    metric the definition no longer has), goes through the memo of spelled items instead."""
+
+    def __init__(self, definition: Definition, names: Mapping[str, str], cells: UnitCells):
+        ids = RecordIds(definition, names)
+        self.cells = cells
+        self.width = width = ids.layout.width
+        self.variants = {id_: cells.text(variant) for id_, variant in ids.variants.items()}
+        self.columns = {
+            mid: slice(i, (d if d >= 0 else i) + 1) for mid, (i, d) in ids.metrics.items()
+        }
+        self.columns.update({mid: slice(width, width) for mid in ids.ignored})  # never fits
+        self._segments = _Memo(lambda segs: [cells.text(v) for v in ids.segment_values(segs)])
+        number = functools.partial(ids.total_item, number=cells.number_text)
+        self._items = _Memo(lambda item: _placed(number(item)))
+        self._zeros = [cells.number(0.0)] * width
+
+    def __call__(self, records: Mapping[str, str]) -> list[list[str]]:
+        """One bucket's records (unit id -> record) as rows, in the bucket's order."""
+        if not records:
+            return []
+        fields = zip(*[record.split("|") for record in records.values()], strict=True)
+        vids, stamps, segments, _covariates, totals = fields
+        variants, columns, zeros, width = self.variants, self.columns, self._zeros, self.width
+        segment_cells = self._segments
+        # One scan of the bucket's totals says whether every unit's may be pasted; else each
+        # unit's is scanned.
+        clean = UNPASTABLE.search("|".join(totals)) is None
+        rows = []
+        for unit_id, vid, stamp, segs, tots in zip(
+            self.cells.unit_ids(records),
+            vids,
+            self.cells.timestamp_texts(stamps),
+            segments,
+            totals,
+            strict=True,
+        ):
+            cells = zeros.copy()
+            if tots:
+                if clean or UNPASTABLE.search(tots) is None:
+                    for item in tots.split(","):
+                        mid, _, texts = item.partition(":")
+                        cells[columns[mid]] = texts.split(":")
+                    if len(cells) != width:
+                        cells = self._spelled(tots)
+                else:
+                    cells = self._spelled(tots)
+            rows.append([unit_id, variants[vid], stamp, *segment_cells[segs], *cells])
+        return rows
+
+    def _spelled(self, tots: str) -> list[str]:
+        cells = self._zeros.copy()
+        for columns, texts in map(self._items.__getitem__, tots.split(",")):
+            cells[columns] = texts
+        return cells
+
+
+def _placed(pairs: tuple[tuple[int, str], ...]) -> tuple[slice, tuple[str, ...]]:
+    """(index, cell) pairs (consecutive columns) as the slice of the row they fill."""
+    if not pairs:
+        return slice(0, 0), ()
+    return slice(pairs[0][0], pairs[-1][0] + 1), tuple(text for _, text in pairs)
 
 
 class _Memo(dict[str, Any]):
