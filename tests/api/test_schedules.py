@@ -163,18 +163,20 @@ def test_results_and_page_show_the_planned_and_actual_dates(
             "experiment": "runs",
             "user_id": f"u-{i}",
             "variant": "control",
-            "ts": now - i * DAY,
+            "ts": ts,
         }  # fmt: skip
-        for i in range(3)
+        # The first exposure at the planned start: its UTC day's midnight is then never later
+        # than the start, so running time counts from the start at any hour of the day.
+        for i, ts in enumerate((start, now - DAY, now))
     ]
     assert client.post("/v1/events", json={"events": events}).json["accepted"] == 3
     info = client.get("/v1/experiments/runs/results").json["experiment"]
     assert info["start"] == iso(start) and info["end"] is None
-    assert info["first_exposure_day"] == iso(now - 2 * DAY)[:10]
+    assert info["first_exposure_day"] == iso(start)[:10]
     assert info["last_exposure_day"] == iso(now)[:10]
     assert info["days_running"] == pytest.approx(2.5, abs=0.1)
     markdown = client.get("/v1/experiments/runs/results?format=md").get_data(as_text=True)
-    assert "2.5 days running" in markdown and f"exposures {iso(now - 2 * DAY)[:10]}" in markdown
+    assert "2.5 days running" in markdown and f"exposures {iso(start)[:10]}" in markdown
     page = client.get("/experiments/runs").get_data(as_text=True)
     assert "2.5 days running" in page
 
