@@ -23,6 +23,7 @@ from xp.api import (
     results,
     units,
 )
+from xp.api.assign_route import AssignRoute
 from xp.api.encoding import OrjsonProvider
 from xp.errors import register_error_handlers
 from xp.persistence import check_store_persistence
@@ -42,9 +43,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     redaction.register(settings.store_url)
     logs.configure(settings.log_level, settings.log_format)
     app = Flask(__name__)
-    if settings.proxy_hops:  # the client's address and scheme as the trusted proxies saw them
-        hops = settings.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.json = OrjsonProvider(app)
     app.config["XP_SETTINGS"] = settings
     # one byte over the limit, so a chunked body (no Content-Length) can be seen to exceed it
@@ -74,6 +72,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     install_rate_limits(app, settings, session.bp, [m.bp for m in limited])
     if not settings.api_keys:
         log.warning("XP_API_KEYS is not set: the API is open to anyone who can reach it")
+    # The plain assignment request skips Flask (xp.api.assign_route); the proxies' view of
+    # the client applies to it too, so ProxyFix stays outermost.
+    route = AssignRoute(app, app.wsgi_app)
+    app.extensions["xp.assign_route"] = route
+    app.wsgi_app = route  # type: ignore[method-assign]
+    if settings.proxy_hops:  # the client's address and scheme as the trusted proxies saw them
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     check_store_persistence(settings.store_url)
     return app
 

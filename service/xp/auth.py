@@ -41,9 +41,23 @@ def scope_of(key: str, keys: Mapping[str, str]) -> str | None:
 
 
 def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
+    return bearer_of(request.headers.get("Authorization", ""))
+
+
+def bearer_of(header: str) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header's value, or None."""
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def key_grants(header: str, keys: Mapping[str, str], scope: str) -> bool:
+    """Whether the ``Authorization`` header's key grants ``scope`` (open when no keys are
+    configured), without a request context: :func:`check_scope`'s rule, for the WSGI route."""
+    if not keys:
+        return True
+    token = bearer_of(header)
+    found = None if token is None else scope_of(token, keys)
+    return found is not None and scope in GRANTS[found]
 
 
 def request_scope(allow_session: bool = False) -> str | None:

@@ -3,7 +3,8 @@
 Every experiment of one request is judged at one instant: ``app.config["XP_CLOCK"]`` when a
 test sets it, ``time.time`` otherwise. An experiment behind a holdout asks the holdout first
 (:func:`xp_client.holdouts.guard`, the SDK's code); the holdout's exposure is logged with
-the request's others.
+the request's others. The plain request is answered before Flask by :mod:`xp.api.assign_route`,
+through the same :func:`assign_answer`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from xp.api.body import json_body, load
 from xp.auth import require
 from xp.definitions.registry import Snapshot
 from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME, UnitId
-from xp.runtime import runtime
+from xp.runtime import Runtime, runtime
 from xp.sticky import sticky_assignments
 from xp_client.engine import Assignment, assigner_for
 from xp_client.holdouts import guard
@@ -117,7 +118,14 @@ def request_assigner(snapshot: Snapshot, now: float) -> tuple[AssignFn, dict[str
 @require("sdk")
 def assign() -> ResponseReturnValue:
     request_data = load(ASSIGN_REQUEST_SCHEMA, json_body())
-    rt = runtime()
+    now = current_app.config.get("XP_CLOCK", time.time)()
+    return jsonify(assign_answer(runtime(), request_data, now))
+
+
+def assign_answer(rt: Runtime, request_data: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """The answer to one loaded assignment request, judged at ``now``, its exposures handed
+    to the buffer: what the Flask route and the WSGI route (:mod:`xp.api.assign_route`)
+    both answer."""
     snapshot = rt.registry.current()
     definitions = snapshot.definitions
     attributes = unit_attributes(request_data)
@@ -128,7 +136,6 @@ def assign() -> ResponseReturnValue:
         keys = wanted
     assignments: dict[str, Any] = {}
     unknown = []
-    now = current_app.config.get("XP_CLOCK", time.time)()
     assign, reached = request_assigner(snapshot, now)
     for key in keys:
         definition = definitions.get(key)
@@ -146,4 +153,4 @@ def assign() -> ResponseReturnValue:
     body: dict[str, Any] = {"assignments": {k: a.to_dict() for k, a in assignments.items()}}
     if unknown:
         body["unknown_experiments"] = unknown
-    return jsonify(body)
+    return body

@@ -30,7 +30,7 @@ def json_body(check_text: bool = True) -> Any:
     # One proxy lookup, not one per attribute (the proxy is typed as the Request itself).
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
     limit = current_app.config["XP_SETTINGS"].max_body_bytes
-    raw = _plain_body(req.environ, limit)
+    raw = plain_body(req.environ, limit)
     if raw is not None:
         return decode(raw, check_text)
     if req.content_length is not None and req.content_length > limit:
@@ -46,7 +46,7 @@ def json_body(check_text: bool = True) -> Any:
     return decode(raw, check_text)
 
 
-def _plain_body(environ: dict[str, Any], limit: int) -> bytes | None:
+def plain_body(environ: dict[str, Any], limit: int) -> bytes | None:
     """The body of the common request, read straight from the WSGI input: JSON by its plain
     media type and a ``Content-Length`` within ``limit``. None for anything else, which goes
     through werkzeug's parsing of the headers and its stream (what they cost is a tenth of a
