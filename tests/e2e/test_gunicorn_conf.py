@@ -30,6 +30,9 @@ def test_xp_serve_uses_the_config_file_and_gunicorn_cmd_args(tmp_path: Path) -> 
     assert "worker_class: gthread" in log and "keepalive: 75" in log  # from xp.gunicorn_conf
     assert f"bind: ['127.0.0.1:{port}']" in log and "workers: 1" in log  # xp serve's options
     assert "graceful_timeout: 7" in log and "loglevel: debug" in log  # GUNICORN_CMD_ARGS
+    # post_worker_init froze the loaded app's heap out of the collector's full passes
+    frozen = [line for line in log.splitlines() if "objects frozen out of collection" in line]
+    assert frozen and int(frozen[0].split(": ")[-1].split()[0]) > 10_000, frozen
 
 
 def test_plain_gunicorn_reads_the_same_file(tmp_path: Path) -> None:
