@@ -23,6 +23,7 @@ import datetime as dt
 import io
 import itertools
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -44,6 +45,7 @@ LAST_SECOND = {
     for n in range(4)
     for decimals in itertools.product("0123456789", repeat=n)
 }
+QUOTED = re.compile(r'[,"\r\n]')  # what csv.writer quotes a cell for (QUOTE_MINIMAL, CRLF)
 END = "# end: {rows} rows\r\n"
 ERROR = "# error: incomplete after {rows} rows: {reason}\r\n"
 
@@ -75,8 +77,13 @@ def stored_units_csv(
 ) -> Iterator[str]:
     """The export the API and ``xp export`` stream: every unit ``store`` keeps under
     ``stored`` (the phase's store id), in the columns of ``definition``, each record turned
-    into cells by the store in one pass (:meth:`Store.iter_unit_rows`)."""
-    return csv_chunks(definition, store.iter_unit_rows(stored, RowFormatter(definition)), trailer)
+    into its CSV line (:meth:`Store.iter_unit_lines`) or its cells (:meth:`Store.iter_unit_rows`)
+    by the store in one pass."""
+    cells = RowFormatter(definition)
+    lines = store.iter_unit_lines(stored, cells)
+    if lines is None:
+        return csv_chunks(definition, store.iter_unit_rows(stored, cells), trailer)
+    return line_chunks(definition, lines, trailer)
 
 
 def csv_chunks(
@@ -86,8 +93,33 @@ def csv_chunks(
     end (or error) line last. A :class:`StoreError` before the first chunk propagates as is."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(unit_columns(definition))
-    batch: list[list[str]] = []
+
+    def text(batch: list[list[str]]) -> str:
+        writer.writerows(batch)
+        found = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return found
+
+    return _chunks(definition, rows, text, trailer)
+
+
+def line_chunks(
+    definition: Definition, lines: Iterable[str], trailer: bool = False
+) -> Iterator[str]:
+    """:func:`csv_chunks` of rows already written as CSV lines."""
+    return _chunks(definition, lines, "".join, trailer)
+
+
+def _chunks(
+    definition: Definition,
+    rows: Iterable[Any],
+    text: Callable[[list[Any]], str],
+    trailer: bool,
+) -> Iterator[str]:
+    """:func:`csv_chunks` of rows that ``text`` turns into CSV, a batch at a time."""
+    header = RowFormatter.csv_line(unit_columns(definition))
+    batch: list[Any] = []
     written = 0
     started = False
     chunk_rows = CHUNK_ROWS
@@ -95,23 +127,20 @@ def csv_chunks(
         for row in rows:
             batch.append(row)
             if len(batch) >= chunk_rows:
-                writer.writerows(batch)
                 written += len(batch)
+                chunk = header + text(batch)
+                header = ""
                 batch.clear()
                 started = True
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+                yield chunk
     except StoreError as exc:
         if not trailer or not started:
             raise
-        writer.writerows(batch)
         written += len(batch)
-        yield buffer.getvalue() + ERROR.format(rows=written, reason=_one_line(exc))
+        yield text(batch) + ERROR.format(rows=written, reason=_one_line(exc))
         raise ExportInterrupted(f"export cut after {written} rows: {exc}") from exc
-    writer.writerows(batch)
     written += len(batch)
-    yield buffer.getvalue() + (END.format(rows=written) if trailer else "")
+    yield header + text(batch) + (END.format(rows=written) if trailer else "")
 
 
 def unit_row(definition: Definition, unit: UnitValues | Mapping[str, Any]) -> list[str]:
@@ -182,6 +211,26 @@ class RowFormatter:
         if len(text) <= 15 and "e" not in text and "n" not in text and text != "-0":
             return text
         return self._numbers[float(text)]
+
+    @staticmethod
+    def csv_field(cell: str) -> str:
+        """``cell`` as ``csv.writer`` writes it (the excel dialect: quoted, its quotes
+        doubled, when it holds a comma, a quote, CR or LF)."""
+        return '"' + cell.replace('"', '""') + '"' if QUOTED.search(cell) else cell
+
+    @staticmethod
+    def csv_line(cells: list[str]) -> str:
+        """One row as ``csv.writer`` writes it, CRLF included (the cells are text: an empty
+        one is written as nothing, never as ``""``, since a row has more than one cell)."""
+        return ",".join(map(RowFormatter.csv_field, cells)) + "\r\n"
+
+    @property
+    def tens_prefixes(self) -> Mapping[str, str]:
+        return self._tens
+
+    @property
+    def last_seconds(self) -> Mapping[str, str]:
+        return LAST_SECOND
 
     def timestamp_texts(self, texts: Iterable[str]) -> list[str]:
         """:meth:`_iso` of each ``float(text)``, cut and pasted for what the stores keep:
