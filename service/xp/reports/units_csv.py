@@ -163,6 +163,28 @@ class _Cells(dict[Any, Any]):
         return found
 
 
+class _TensPrefixes(dict[str, str]):
+    """A bounded memo: nine digits of seconds (tens of seconds) -> the cell up to the seconds'
+    last digit; "" where :meth:`RowFormatter.timestamp_texts` cannot paste (not nine digits,
+    or 2**33 s and later). Its own class, not :class:`_Cells`: a first exposure's ten seconds
+    are often new (one miss per unit in five in ``bench/export.py``), and a miss costs less
+    without the extra call."""
+
+    def __init__(self, days: _Cells) -> None:
+        super().__init__()
+        self.days = days
+
+    def __missing__(self, tens: str) -> str:
+        if len(tens) != 9 or not (tens.isascii() and tens.isdigit()) or int(tens) >= TENS_LIMIT:
+            found = ""
+        else:
+            day, slot = divmod(int(tens), 8640)
+            found = self.days[day] + CLOCK_TENS[slot]  # "2026-11-18T" + "11:06:4"
+        if len(self) < CACHE_LIMIT:
+            self[tens] = found
+        return found
+
+
 class RowFormatter:
     """Turns units into cells for one definition; the per-definition work done once.
 
@@ -176,7 +198,7 @@ class RowFormatter:
         self._numbers = _Cells(_total)  # total (float) -> cell; 0 and 1 are most of them
         self._minutes = _Cells(_minute_prefix)  # epoch minute -> "YYYY-MM-DDTHH:MM:"
         self._days = _Cells(_day_prefix)  # epoch day -> "YYYY-MM-DDT"
-        self._tens = _Cells(self._tens_prefix)  # "179500000" (tens of seconds) -> "...:06:4"
+        self._tens = _TensPrefixes(self._days)  # "179500000" (tens of seconds) -> "...:06:4"
         self._segment_cells = _Cells(self._segment_row)  # a unit's segment values -> cells
 
     def __call__(self, unit: UnitValues | Mapping[str, Any]) -> list[str]:
@@ -244,14 +266,6 @@ class RowFormatter:
             else self._iso(float(text))
             for text in texts
         ]
-
-    def _tens_prefix(self, tens: str) -> str:
-        """The cell of ``tens`` tens of seconds up to the seconds' last digit; "" where
-        :meth:`timestamp_texts` cannot paste (not nine digits, or 2**33 s and later)."""
-        if len(tens) != 9 or not (tens.isascii() and tens.isdigit()) or int(tens) >= TENS_LIMIT:
-            return ""
-        day, slot = divmod(int(tens), 8640)
-        return self._days[day] + CLOCK_TENS[slot]  # "2026-11-18T" + "11:06:4"
 
     def _segment_row(self, values: tuple[str | None, ...]) -> list[str]:
         return [self._texts[value] for value in values]

@@ -242,18 +242,18 @@ class LineDecoder:
         if UNSAFE_IDS.search("\x00" + "\x00".join(keys)):  # one scan per bucket
             unit_ids = list(map(cells.csv_field, cells.unit_ids(keys)))
         match, variants, segments, zero = self.match, self.variants, self._segments, self.zero
-        tens, last = cells.tens_prefixes, cells.last_seconds
-        lines = []
-        for unit_id, key, record in zip(unit_ids, keys, records.values(), strict=True):
-            found = match(record)
-            if found is None or not (prefix := tens[(parts := found.groups(zero))[1]]):
-                lines.append(cells.csv_line(self.rows({key: record})[0]))
-                continue
-            lines.append(
-                f"{unit_id},{variants[parts[0]]},{prefix}{last[parts[2]]}{segments[parts[3]]},"
-                f"{','.join(parts[4:])}\r\n"
-            )
-        return lines
+        tens, last, join, spelled = cells.tens_prefixes, cells.last_seconds, ",".join, self._spelled
+        return [
+            f"{unit_id},{variants[parts[0]]},{prefix}{last[parts[2]]}{segments[parts[3]]},"
+            f"{join(parts[4:])}\r\n"
+            if (found := match(record)) and (prefix := tens[(parts := found.groups(zero))[1]])
+            else spelled(key, record)
+            for unit_id, key, record in zip(unit_ids, keys, records.values(), strict=True)
+        ]
+
+    def _spelled(self, unit_id: str, record: str) -> str:
+        """The line of :class:`RowDecoder`'s cells of one unit."""
+        return self.cells.csv_line(self.rows({unit_id: record})[0])
 
 
 def _totals(ids: RecordIds) -> str:
