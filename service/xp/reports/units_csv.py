@@ -23,6 +23,7 @@ import datetime as dt
 import io
 import itertools
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -44,6 +45,7 @@ LAST_SECOND = {
     for n in range(4)
     for decimals in itertools.product("0123456789", repeat=n)
 }
+QUOTED = re.compile(r'[,"\r\n]')  # what csv.writer quotes a cell for (QUOTE_MINIMAL, CRLF)
 END = "# end: {rows} rows\r\n"
 ERROR = "# error: incomplete after {rows} rows: {reason}\r\n"
 
@@ -75,8 +77,13 @@ def stored_units_csv(
 ) -> Iterator[str]:
     """The export the API and ``xp export`` stream: every unit ``store`` keeps under
     ``stored`` (the phase's store id), in the columns of ``definition``, each record turned
-    into cells by the store in one pass (:meth:`Store.iter_unit_rows`)."""
-    return csv_chunks(definition, store.iter_unit_rows(stored, RowFormatter(definition)), trailer)
+    into its CSV line (:meth:`Store.iter_unit_lines`) or its cells (:meth:`Store.iter_unit_rows`)
+    by the store in one pass."""
+    cells = RowFormatter(definition)
+    lines = store.iter_unit_lines(stored, cells)
+    if lines is None:
+        return csv_chunks(definition, store.iter_unit_rows(stored, cells), trailer)
+    return line_chunks(definition, lines, trailer)
 
 
 def csv_chunks(
@@ -86,8 +93,33 @@ def csv_chunks(
     end (or error) line last. A :class:`StoreError` before the first chunk propagates as is."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(unit_columns(definition))
-    batch: list[list[str]] = []
+
+    def text(batch: list[list[str]]) -> str:
+        writer.writerows(batch)
+        found = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return found
+
+    return _chunks(definition, rows, text, trailer)
+
+
+def line_chunks(
+    definition: Definition, lines: Iterable[str], trailer: bool = False
+) -> Iterator[str]:
+    """:func:`csv_chunks` of rows already written as CSV lines."""
+    return _chunks(definition, lines, "".join, trailer)
+
+
+def _chunks(
+    definition: Definition,
+    rows: Iterable[Any],
+    text: Callable[[list[Any]], str],
+    trailer: bool,
+) -> Iterator[str]:
+    """:func:`csv_chunks` of rows that ``text`` turns into CSV, a batch at a time."""
+    header = RowFormatter.csv_line(unit_columns(definition))
+    batch: list[Any] = []
     written = 0
     started = False
     chunk_rows = CHUNK_ROWS
@@ -95,23 +127,20 @@ def csv_chunks(
         for row in rows:
             batch.append(row)
             if len(batch) >= chunk_rows:
-                writer.writerows(batch)
                 written += len(batch)
+                chunk = header + text(batch)
+                header = ""
                 batch.clear()
                 started = True
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+                yield chunk
     except StoreError as exc:
         if not trailer or not started:
             raise
-        writer.writerows(batch)
         written += len(batch)
-        yield buffer.getvalue() + ERROR.format(rows=written, reason=_one_line(exc))
+        yield text(batch) + ERROR.format(rows=written, reason=_one_line(exc))
         raise ExportInterrupted(f"export cut after {written} rows: {exc}") from exc
-    writer.writerows(batch)
     written += len(batch)
-    yield buffer.getvalue() + (END.format(rows=written) if trailer else "")
+    yield header + text(batch) + (END.format(rows=written) if trailer else "")
 
 
 def unit_row(definition: Definition, unit: UnitValues | Mapping[str, Any]) -> list[str]:
@@ -134,6 +163,28 @@ class _Cells(dict[Any, Any]):
         return found
 
 
+class _TensPrefixes(dict[str, str]):
+    """A bounded memo: nine digits of seconds (tens of seconds) -> the cell up to the seconds'
+    last digit; "" where :meth:`RowFormatter.timestamp_texts` cannot paste (not nine digits,
+    or 2**33 s and later). Its own class, not :class:`_Cells`: a first exposure's ten seconds
+    are often new (one miss per unit in five in ``bench/export.py``), and a miss costs less
+    without the extra call."""
+
+    def __init__(self, days: _Cells) -> None:
+        super().__init__()
+        self.days = days
+
+    def __missing__(self, tens: str) -> str:
+        if len(tens) != 9 or not (tens.isascii() and tens.isdigit()) or int(tens) >= TENS_LIMIT:
+            found = ""
+        else:
+            day, slot = divmod(int(tens), 8640)
+            found = self.days[day] + CLOCK_TENS[slot]  # "2026-11-18T" + "11:06:4"
+        if len(self) < CACHE_LIMIT:
+            self[tens] = found
+        return found
+
+
 class RowFormatter:
     """Turns units into cells for one definition; the per-definition work done once.
 
@@ -147,7 +198,7 @@ class RowFormatter:
         self._numbers = _Cells(_total)  # total (float) -> cell; 0 and 1 are most of them
         self._minutes = _Cells(_minute_prefix)  # epoch minute -> "YYYY-MM-DDTHH:MM:"
         self._days = _Cells(_day_prefix)  # epoch day -> "YYYY-MM-DDT"
-        self._tens = _Cells(self._tens_prefix)  # "179500000" (tens of seconds) -> "...:06:4"
+        self._tens = _TensPrefixes(self._days)  # "179500000" (tens of seconds) -> "...:06:4"
         self._segment_cells = _Cells(self._segment_row)  # a unit's segment values -> cells
 
     def __call__(self, unit: UnitValues | Mapping[str, Any]) -> list[str]:
@@ -183,6 +234,26 @@ class RowFormatter:
             return text
         return self._numbers[float(text)]
 
+    @staticmethod
+    def csv_field(cell: str) -> str:
+        """``cell`` as ``csv.writer`` writes it (the excel dialect: quoted, its quotes
+        doubled, when it holds a comma, a quote, CR or LF)."""
+        return '"' + cell.replace('"', '""') + '"' if QUOTED.search(cell) else cell
+
+    @staticmethod
+    def csv_line(cells: list[str]) -> str:
+        """One row as ``csv.writer`` writes it, CRLF included (the cells are text: an empty
+        one is written as nothing, never as ``""``, since a row has more than one cell)."""
+        return ",".join(map(RowFormatter.csv_field, cells)) + "\r\n"
+
+    @property
+    def tens_prefixes(self) -> Mapping[str, str]:
+        return self._tens
+
+    @property
+    def last_seconds(self) -> Mapping[str, str]:
+        return LAST_SECOND
+
     def timestamp_texts(self, texts: Iterable[str]) -> list[str]:
         """:meth:`_iso` of each ``float(text)``, cut and pasted for what the stores keep:
         10-digit seconds below 2**33 with at most three decimals. The double nearest such a
@@ -195,14 +266,6 @@ class RowFormatter:
             else self._iso(float(text))
             for text in texts
         ]
-
-    def _tens_prefix(self, tens: str) -> str:
-        """The cell of ``tens`` tens of seconds up to the seconds' last digit; "" where
-        :meth:`timestamp_texts` cannot paste (not nine digits, or 2**33 s and later)."""
-        if len(tens) != 9 or not (tens.isascii() and tens.isdigit()) or int(tens) >= TENS_LIMIT:
-            return ""
-        day, slot = divmod(int(tens), 8640)
-        return self._days[day] + CLOCK_TENS[slot]  # "2026-11-18T" + "11:06:4"
 
     def _segment_row(self, values: tuple[str | None, ...]) -> list[str]:
         return [self._texts[value] for value in values]

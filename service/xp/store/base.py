@@ -70,6 +70,13 @@ class Store(abc.ABC):
         override it to go from its records to cells without :class:`UnitValues`."""
         return map(cells, self.iter_unit_values(definition))
 
+    def iter_unit_lines(self, definition: Definition, cells: UnitCells) -> Iterator[str] | None:
+        """Every exposed unit as its CSV line (what ``csv.writer`` writes for the cells of
+        :meth:`iter_unit_rows`, CRLF included), for a backend that reads records as text and
+        can write the lines more cheaply than its rows can be written; None (the default):
+        the export writes :meth:`iter_unit_rows` itself."""
+        return None
+
     @abc.abstractmethod
     def erase_unit(
         self, unit_id: str, definitions: Mapping[str, Definition], now: float | None = None

@@ -158,6 +158,28 @@ class UnitCells(Protocol):
         """The cells of first exposures given as the decimal texts of their seconds."""
         ...
 
+    # For a store that writes CSV lines itself (:meth:`Store.iter_unit_lines`).
+
+    def csv_field(self, cell: str) -> str:
+        """``cell`` as ``csv.writer`` writes it: quoted when it holds ``,``, ``"``, CR or LF."""
+        ...
+
+    def csv_line(self, cells: list[str]) -> str:
+        """One row of cells as ``csv.writer`` writes it, CRLF included."""
+        ...
+
+    @property
+    def tens_prefixes(self) -> Mapping[str, str]:
+        """Nine digits of a timestamp's seconds (its tens of seconds) -> its cell up to the
+        last digit of the seconds; "" where the digits cannot be pasted (2**33 s and later)."""
+        ...
+
+    @property
+    def last_seconds(self) -> Mapping[str, str]:
+        """A timestamp's text after its nine digits ("2", "2.5", "2.25", "2.125") -> the rest
+        of its cell ("2.500Z")."""
+        ...
+
 
 @dataclass(frozen=True)
 class UnitLayout:

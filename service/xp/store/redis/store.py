@@ -25,7 +25,7 @@ from xp.store.redis import keys
 from xp.store.redis.codec import erase_call, ingest_calls, raw_stats
 from xp.store.redis.routing import Failover, Nodes, Router
 from xp.store.redis.scripts import Scripts
-from xp.store.redis.units import RowDecoder, UnitDecoder
+from xp.store.redis.units import LineDecoder, RowDecoder, UnitDecoder
 
 BUCKETS_PER_ROUND_TRIP = 256
 T = TypeVar("T")
@@ -88,6 +88,9 @@ class RedisStore(Store):
 
     def iter_unit_rows(self, definition: Definition, cells: UnitCells) -> Iterator[list[str]]:
         return self._unit_records(definition, lambda names: RowDecoder(definition, names, cells))
+
+    def iter_unit_lines(self, definition: Definition, cells: UnitCells) -> Iterator[str]:
+        return self._unit_records(definition, lambda names: LineDecoder(definition, names, cells))
 
     def _unit_records(
         self, definition: Definition, decoder: Callable[[dict[str, str]], Callable[[Any], list[T]]]

@@ -3,8 +3,9 @@
 
 A unit record is ``variant id|ts|segment ids|covariates|totals`` (``lua/lib.lua``), the ids
 those of the experiment's names hash. :class:`RecordIds` maps every id to its place in the
-export once per read; :class:`UnitDecoder` then turns a record into :class:`UnitValues` and
-:class:`RowDecoder` straight into the export's CSV cells, a few splits and dict lookups each.
+export once per read; :class:`UnitDecoder` then turns a record into :class:`UnitValues`,
+:class:`RowDecoder` straight into the export's CSV cells and :class:`LineDecoder` into its CSV
+line, a few splits and dict lookups each (the last: one regex match).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ N = TypeVar("N")
 # What a total's text must not hold to be pasted as its cell: an exponent, nan, inf, -0 or
 # more than 15 characters (the scripts' %.17g texts).
 UNPASTABLE = re.compile(r"[en]|-0|[^:,|]{16}")
+# A total text that is its own cell (:meth:`UnitCells.number_text`): 1-15 characters, no
+# exponent, nan or inf, not "-0"; nothing csv.writer would quote for.
+PASTED = r"((?!-0(?![^,:|]))[^,:|en\"\r\n]{1,15})"
+# Unit ids joined by NUL after a NUL: one that csv.writer quotes or safe_text may change.
+UNSAFE_IDS = re.compile(r'[,"\r\n]|\x00[-=@+\t]')
 
 
 class RecordIds:
@@ -194,3 +200,76 @@ class _Memo(dict[str, Any]):
         if len(self) < MEMO_LIMIT:
             self[key] = found
         return found
+
+
+class LineDecoder:
+    """Records of one experiment straight as the export's CSV lines (:class:`RowDecoder`'s
+    cells as ``csv.writer`` writes them): one regex match and one f-string per unit; a
+    ``KeyError`` as for :class:`UnitDecoder`.
+
+    The regex, compiled per read, matches a record as the scripts write it in the common
+    case: a ten-digit timestamp with up to three decimals, each metric's item at most once
+    and in the definition's column order, its texts their own cells. Its groups are the
+    variant id, the timestamp's tens of seconds and the rest, the segment ids and a group per
+    totals column ("0" when the item or a ratio's denominator is missing, as
+    :class:`RowDecoder` fills it). A unit whose record does not match (items in another
+    order, a metric the definition dropped, a total spelled otherwise) is written from
+    :class:`RowDecoder`'s cells; a unit id that ``csv.writer`` would quote or ``safe_text``
+    defuse, through them: the bytes are the same either way. (Reading a whole bucket with
+    one ``findall`` and ``map`` over its columns ran more instructions than this loop.)"""
+
+    def __init__(self, definition: Definition, names: Mapping[str, str], cells: UnitCells):
+        ids = RecordIds(definition, names)
+        self.cells = cells
+        self.rows = RowDecoder(definition, names, cells)
+        quoted = cells.csv_field
+        self.variants = {id_: quoted(cells.text(variant)) for id_, variant in ids.variants.items()}
+        self._segments = _Memo(
+            lambda segs: "".join("," + quoted(cells.text(v)) for v in ids.segment_values(segs))
+        )
+        record = re.compile(
+            r"([^|]*)\|([0-9]{9})([0-9](?:\.[0-9]{1,3})?)\|([^|]*)\|[^|]*\|" + _totals(ids)
+        )
+        # No totals columns: the line has no "," before them; every unit goes through cells.
+        never: Callable[[str], re.Match[str] | None] = lambda record: None  # noqa: E731
+        self.match = record.fullmatch if ids.layout.width else never
+        self.zero = cells.number(0.0)
+
+    def __call__(self, records: Mapping[str, str]) -> list[str]:
+        """One bucket's records (unit id -> record) as lines, in the bucket's order."""
+        cells = self.cells
+        keys = unit_ids = list(records)
+        if UNSAFE_IDS.search("\x00" + "\x00".join(keys)):  # one scan per bucket
+            unit_ids = list(map(cells.csv_field, cells.unit_ids(keys)))
+        match, variants, segments, zero = self.match, self.variants, self._segments, self.zero
+        tens, last, join, spelled = cells.tens_prefixes, cells.last_seconds, ",".join, self._spelled
+        return [
+            f"{unit_id},{variants[parts[0]]},{prefix}{last[parts[2]]}{segments[parts[3]]},"
+            f"{join(parts[4:])}\r\n"
+            if (found := match(record)) and (prefix := tens[(parts := found.groups(zero))[1]])
+            else spelled(key, record)
+            for unit_id, key, record in zip(unit_ids, keys, records.values(), strict=True)
+        ]
+
+    def _spelled(self, unit_id: str, record: str) -> str:
+        """The line of :class:`RowDecoder`'s cells of one unit."""
+        return self.cells.csv_line(self.rows({unit_id: record})[0])
+
+
+def _totals(ids: RecordIds) -> str:
+    """The regex of a record's totals in the definition's column order, a group per column:
+    each metric's item optional, right after the record's ``|`` or after a comma; a ratio's
+    denominator optional; a column whose metric has no id yet, a group that never matches."""
+    by_column = {i: (mid, d) for mid, (i, d) in ids.metrics.items()}
+    parts = []
+    column = 0
+    while column < ids.layout.width:
+        if column not in by_column:  # no id: never written, its cell "0"
+            column += 1
+            parts.append("(?:(?!)())?")
+            continue
+        mid, d = by_column[column]
+        item = f"{re.escape(mid)}:{PASTED}" + (f"(?::{PASTED})?" if d >= 0 else "")
+        parts.append(f"(?:(?:(?<=\\|)|(?<!\\|),){item})?")
+        column += 2 if d >= 0 else 1
+    return "".join(parts)
