@@ -118,8 +118,13 @@ def request_assigner(snapshot: Snapshot, now: float) -> tuple[AssignFn, dict[str
 @require("sdk")
 def assign() -> ResponseReturnValue:
     request_data = load(ASSIGN_REQUEST_SCHEMA, json_body())
-    now = current_app.config.get("XP_CLOCK", time.time)()
-    return jsonify(assign_answer(runtime(), request_data, now))
+    return jsonify(assign_answer(runtime(), request_data, service_now(current_app.config)))
+
+
+def service_now(config: Mapping[str, Any]) -> float:
+    """The instant a request is judged at: ``config["XP_CLOCK"]()`` when a test sets it."""
+    now: float = config.get("XP_CLOCK", time.time)()
+    return now
 
 
 def assign_answer(rt: Runtime, request_data: Mapping[str, Any], now: float) -> dict[str, Any]:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from xp import logs
-from xp.api.assign import ASSIGN_REQUEST_SCHEMA, assign_answer
+from xp.api.assign import ASSIGN_REQUEST_SCHEMA, assign_answer, service_now
 from xp.api.body import decode, fast_loader, plain_body
 from xp.api.encoding import encode
 from xp.auth import key_grants
@@ -30,8 +30,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from flask import Flask
 
-PATH = "/v1/assign"
-RULE = "/v1/assign"  # the metrics' route label, as Flask's url rule spells it
+PATH = "/v1/assign"  # also the metrics' route label: Flask's url rule spells it the same
 Answer = tuple[bytes, str]  # the body and the request id
 
 
@@ -46,13 +45,12 @@ class AssignRoute:
         self.runtime: Runtime = app.extensions["xp"]
         self.keys = settings.api_keys
         self.limit = settings.max_body_bytes
+        fast = fast_loader(ASSIGN_REQUEST_SCHEMA)
+        assert fast is not None, "AssignRequestSchema is built for the fast path"
+        self.load = fast.load
         # The limiter must see every request it limits; sticky assignment waits on the store
         # (its errors are the Flask route's to answer), so either keeps the Flask route.
         self.enabled = settings.rate_limit_api == OFF and not settings.sticky
-        fast = fast_loader(ASSIGN_REQUEST_SCHEMA)
-        if fast is None:  # the schema is built to compile; without it there is nothing to do
-            self.enabled = False
-        self.load: Callable[[Any], Any] = fast.load if fast is not None else lambda _: None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if (
@@ -89,15 +87,14 @@ class AssignRoute:
             return None
         token = logs.begin_request(environ)
         try:
-            now = self.app.config.get("XP_CLOCK", time.time)()
-            body = encode(assign_answer(self.runtime, request_data, now))
+            body = encode(assign_answer(self.runtime, request_data, service_now(self.app.config)))
         except Exception:  # the Flask route answers it through the app's error handlers
             environ["wsgi.input"] = io.BytesIO(raw)
             return None
         finally:
             logs.current_request_id.reset(token)
         elapsed = time.perf_counter() - started
-        self.runtime.metrics.count_request(RULE, "POST", 200, elapsed)
+        self.runtime.metrics.count_request(PATH, "POST", 200, elapsed)
         return body, environ[logs.ENVIRON_KEY]
 
     def _loaded(self, raw: bytes) -> Any:

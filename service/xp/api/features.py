@@ -8,14 +8,19 @@ through :func:`xp.api.assign.request_assigner` and log their exposures like ``/v
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
 
-from xp.api.assign import OptionalUnitId, StrictBoolean, request_assigner, unit_attributes
+from xp.api.assign import (
+    OptionalUnitId,
+    StrictBoolean,
+    request_assigner,
+    service_now,
+    unit_attributes,
+)
 from xp.api.body import json_body, load
 from xp.auth import request_environment, require
 from xp.definitions.features import FeatureDefinition
@@ -70,7 +75,7 @@ def evaluate() -> ResponseReturnValue:
     definitions = snapshot.definitions
     features = compiled_features(snapshot, request_environment())
     attributes = unit_attributes(data)
-    now = current_app.config.get("XP_CLOCK", time.time)()
+    now = service_now(current_app.config)
     assign, assigned = request_assigner(snapshot, now)
 
     wanted = data["features"] if data["features"] is not None else sorted(features)
