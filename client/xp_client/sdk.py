@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, KeysView, Mapping
+from collections.abc import Callable, Container, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -38,13 +38,12 @@ OVERRIDE = "override"
 # alias of ``variant``), ``payload``, ``in_experiment``, ``reason``. No copy on the hot path.
 Variant = Assignment
 
-# Per experiment: its assigner, unit attribute, exposed-units view and the LRU's ``seen``.
-# (assigner, unit attribute, exposed units view, refresh a unit's recency, expose-or-refresh)
+# Per experiment: (its assigner, unit attribute, the units exposed most recently (the LRU's
+# young generation), the LRU's ``seen``: expose-or-refresh).
 _Entry = tuple[
     Callable[[Mapping[str, Any]], Assignment],
     str,
-    KeysView[Any],
-    Callable[[Any], None],
+    Container[Any],
     Callable[[Any], bool],
 ]
 
@@ -171,21 +170,18 @@ class Client(FeatureMethods):
                 forced = self._overrides.get((experiment, canonical_unit_id(attrs.get("user_id"))))
                 if forced is not None:
                     return self._forced(experiment, forced)
-            entry = self._entries.get(experiment)
-            if entry is None:
+            try:
+                entry = self._entries[experiment]  # a subscript is cheaper than .get()
+            except KeyError:
                 reason = UNKNOWN_EXPERIMENT if self._ready.is_set() else NOT_READY
                 return Variant(experiment, default or "control", None, False, reason)
             result: Assignment = entry[0](attrs)
             if result[3]:  # in_experiment
                 unit_id = attrs[entry[1]]
-                # A hit refreshes the unit's recency inline, with no lock (one C call, atomic
-                # under the GIL): a unit that keeps coming back is never evicted. A unit not
-                # in the cache (its first call, or evicted) raises, off the hot path.
-                try:
-                    entry[3](unit_id)
-                except KeyError:
-                    if not entry[4](unit_id):
-                        self._queue_exposure(result, unit_id, attrs)
+                # A unit exposed recently is one lookup with no lock and nothing to write (the
+                # LRU's young generation); any other goes through ``seen``, off the hot path.
+                if unit_id not in entry[2] and not entry[3](unit_id):
+                    self._queue_exposure(result, unit_id, attrs)
             return result
         except Exception:
             log.exception("get_variant(%r) failed; serving the default", experiment)
@@ -380,7 +376,7 @@ class Client(FeatureMethods):
             if key not in holdouts:
                 behind = holdouts_of_experiment(holdouts, key)
                 assigner = guard(assigner, exp, behind, self._local_assign)
-            entries[key] = (assigner, exp.unit, *exposed.hot_path(), exposed.seen)
+            entries[key] = (assigner, exp.unit, exposed.hot_path(), exposed.seen)
         # Readers see either the old or the new dicts, each whole: reference swaps are atomic.
         self._experiments, self._extras, self._entries = experiments, extras, entries
         self._features = extras.get(FEATURES) or {}

@@ -80,3 +80,34 @@ def test_stays_bounded_under_many_keys() -> None:
         keys.seen(i)
     assert len(keys) == 100
     assert all(i in keys for i in range(9_900, 10_000))
+
+
+def test_a_key_seen_again_within_half_the_size_is_never_forgotten() -> None:
+    keys = LRUSet(maxsize=10)
+    keys.seen("hot")
+    for i in range(1_000):
+        keys.seen(i)
+        if i % 5 == 4:  # 5 new keys between visits: within maxsize // 2
+            assert keys.seen("hot") is True
+    assert "hot" in keys
+    assert len(keys) == 10
+
+
+def test_forgets_in_order_of_last_sight_across_generations() -> None:
+    keys = LRUSet(maxsize=6)
+    for k in "abcdef":
+        keys.seen(k)
+    assert keys.seen("a") is True  # "a" moves past b..f
+    for k in "ghi":
+        keys.seen(k)
+    assert [k in keys for k in "abcdefghi"] == [True] + [False] * 3 + [True] * 5
+
+
+def test_the_hot_path_holds_only_keys_already_seen() -> None:
+    keys = LRUSet(maxsize=100)
+    young = keys.hot_path()
+    assert "a" not in young
+    keys.seen("a")
+    assert "a" in young  # a later hit is this lookup alone
+    keys.clear()
+    assert "a" not in young
