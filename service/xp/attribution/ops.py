@@ -100,9 +100,14 @@ class EventIndex:
         self.definitions = definitions
         self.by_event: dict[str, list[tuple[str, tuple[MetricRule, ...]]]] = {}
         self.by_experiment: dict[str, tuple[tuple[str, tuple[MetricRule, ...]], ...]] = {}
+        # Of each running experiment (definitions are frozen): its metric and variant names.
+        self.metric_names: dict[str, frozenset[str]] = {}
+        self.variant_keys: dict[str, frozenset[str]] = {}
         for key, definition in definitions.items():
             if definition.status != "running":
                 continue
+            self.metric_names[key] = frozenset(m.name for m in definition.metrics)
+            self.variant_keys[key] = frozenset(definition.variant_keys)
             events: dict[str, list[MetricRule]] = {}
             for metric in definition.metrics:
                 for event in dict.fromkeys(metric.events):
@@ -151,13 +156,13 @@ def _plan_exposure(event: Exposure, index: EventIndex) -> Planned:
             f"experiment {event.experiment!r} had {outside.replace('_', ' ')} "
             "at this time; exposures count only inside its schedule [start, end)",
         )
-    if event.variant not in definition.variant_keys:
+    if event.variant not in index.variant_keys[event.experiment]:
         return _reject(
             "variant",
             f"experiment {event.experiment!r} has no variant {event.variant!r} "
             f"(one of {list(definition.variant_keys)})",
         )
-    metric_names = {m.name for m in definition.metrics}
+    metric_names = index.metric_names[event.experiment]
     for name in event.covariates:
         if name not in metric_names:
             return _reject(
@@ -180,17 +185,13 @@ def _plan_exposure(event: Exposure, index: EventIndex) -> Planned:
 
 
 def _plan_conversion(event: Conversion, index: EventIndex) -> Planned:
+    unit_id, ts, value, name = event.user_id, event.ts, event.value, event.event
+    event_key = "c:" + event.event_id
     ops = tuple(
-        ConversionOp(
-            experiment=key,
-            unit_id=event.user_id,
-            ts=event.ts,
-            value=event.value,
-            rules=rules,
-            event_key="c:" + event.event_id,
-            event=event.event,
-        )
-        for key, rules in index.by_event.get(event.event, ())
+        [
+            ConversionOp(key, unit_id, ts, value, rules, event_key, name)
+            for key, rules in index.by_event.get(name, ())
+        ]
     )
     return Planned(ops=ops)
 
@@ -199,12 +200,15 @@ def _reject(field: str, reason: str) -> Planned:
     return Planned(outcome=Outcome("rejected", reason, field))
 
 
+_ACCEPTED = Outcome("accepted")  # frozen: one instance serves every accepted event
+
+
 def outcome(planned: Planned, codes: Sequence[int]) -> Outcome:
     """The event's outcome from the codes its ops returned (one code per op)."""
     if planned.outcome is not None:
         return planned.outcome
     if not planned.ops or any(code != DUPLICATE and code != VARIANT_MISMATCH for code in codes):
-        return Outcome("accepted")
+        return _ACCEPTED
     if isinstance(planned.ops[0], ExposureOp):
         if codes[0] == VARIANT_MISMATCH:
             return Outcome(

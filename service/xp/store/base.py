@@ -44,8 +44,13 @@ class Store(abc.ABC):
             index = self._index = EventIndex(definitions)
         planned = plan_events(events, index, now)
         ops = [op for p in planned for op in p.ops]
-        codes = iter(self._apply(ops, now) if ops else [])
-        return [outcome(p, [next(codes) for _ in p.ops]) for p in planned]
+        codes = self._apply(ops, now) if ops else []
+        outcomes, at = [], 0
+        for p in planned:  # each event's codes are the next len(p.ops) of codes
+            n = len(p.ops)
+            outcomes.append(outcome(p, codes[at : at + n]))
+            at += n
+        return outcomes
 
     @abc.abstractmethod
     def _apply(self, ops: Sequence[Op], now: float) -> list[int]:

@@ -54,17 +54,26 @@ def ingest_calls(
     for i, op in enumerate(ops):
         by_experiment.setdefault(op.experiment, []).append(i)
     at = time.time() if now is None else now
-    digests: dict[str, bytes] = {}  # a conversion's ops (one per experiment) share its id
+    # A conversion's ops (one per experiment) share its event id and unit: the digest's seen
+    # field and bucket, and the unit's bucket, are computed once per batch.
+    seen: dict[str, tuple[bytes, int]] = {}
+    buckets: dict[str, int] = {}
     calls = []
     for e, indices in by_experiment.items():
         for start in range(0, len(indices), per_call):
             chunk = indices[start : start + per_call]
-            calls.append((_ingest_call(e, [ops[i] for i in chunk], at, hold, digests), chunk))
+            call = _ingest_call(e, [ops[i] for i in chunk], at, hold, seen, buckets)
+            calls.append((call, chunk))
     return calls
 
 
 def _ingest_call(
-    e: str, ops: Sequence[Op], now: float, hold: HoldPolicy, digests: dict[str, bytes]
+    e: str,
+    ops: Sequence[Op],
+    now: float,
+    hold: HoldPolicy,
+    seen: dict[str, tuple[bytes, int]],
+    buckets: dict[str, int],
 ) -> Call:
     # Few, large arguments: packing ~12 arguments per event in redis-py and pushing each onto
     # the script's ARGV cost more than the script's own work; one JSON text is one argument.
@@ -89,33 +98,36 @@ def _ingest_call(
     specs: dict[int, tuple[int, tuple[MetricRule, ...]]] = {}
     fields: list[bytes] = []
     events: list[tuple[Any, ...]] = []
+    add_field, add_event = fields.append, events.append
     for op in ops:
-        digest = digests.get(op.event_key)
-        if digest is None:
-            digest = digests[op.event_key] = keys.event_digest(op.event_key)
-        fields.append(keys.seen_field(digest))
-        bucket = keys.unit_bucket(op.unit_id)
+        unit_id = op.unit_id
+        found_seen = seen.get(op.event_key)
+        if found_seen is None:
+            digest = keys.event_digest(op.event_key)
+            found_seen = seen[op.event_key] = (keys.seen_field(digest), keys.seen_bucket(digest))
+        field, seen_bucket = found_seen
+        add_field(field)
+        bucket = buckets.get(unit_id, -1)
+        if bucket < 0:
+            bucket = buckets[unit_id] = keys.unit_bucket(unit_id)
         u = unit_at.get(bucket)
         if u is None:
             call_keys.append(keys.units(e, bucket))
             u = unit_at[bucket] = len(call_keys)
-        bucket = keys.seen_bucket(digest)
-        s = seen_at.get(bucket)
+        s = seen_at.get(seen_bucket)
         if s is None:
-            call_keys.append(keys.seen_in(e, bucket))
-            s = seen_at[bucket] = len(call_keys)
+            call_keys.append(keys.seen_in(e, seen_bucket))
+            s = seen_at[seen_bucket] = len(call_keys)
         if isinstance(op, ExposureOp):
             found = rule_sets.get(id(op.held_rules))
             if found is None:
                 found = rule_sets[id(op.held_rules)] = (len(rule_sets) + 1, op.held_rules)
-            events.append(
-                ("e", op.unit_id, u, s, op.variant, op.ts, found[0], op.segments, op.covariates)
-            )
+            add_event(("e", unit_id, u, s, op.variant, op.ts, found[0], op.segments, op.covariates))
         else:
             spec = specs.get(id(op.rules))
             if spec is None:
                 spec = specs[id(op.rules)] = (len(specs) + 1, op.rules)
-            events.append(("c", op.unit_id, u, s, op.ts, op.value, spec[0], op.event))
+            add_event(("c", unit_id, u, s, op.ts, op.value, spec[0], op.event))
     args: list[Any] = [repr(now), SWEEP_PER_WRITE, repr(hold.expires(now)), hold.per_unit]
     args.append(orjson.dumps([held_specs(held_rules) for _, held_rules in rule_sets.values()]))
     args.append(orjson.dumps([metric_spec(rules) for _, rules in specs.values()]))
