@@ -45,6 +45,8 @@ class Store(abc.ABC):
         planned = plan_events(events, index, now)
         ops = [op for p in planned for op in p.ops]
         codes = self._apply(ops, now) if ops else []
+        if len(codes) != len(ops):  # a short answer would misattribute every later event
+            raise StoreError(f"the store answered {len(codes)} codes for {len(ops)} writes")
         outcomes, at = [], 0
         for p in planned:  # each event's codes are the next len(p.ops) of codes
             n = len(p.ops)
