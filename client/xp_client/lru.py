@@ -41,7 +41,9 @@ class LRUSet:
             young, old = self._young, self._old
             if key in young:
                 return True
-            found = old.pop(key, _MISSING) is not _MISSING
+            found = key in old
+            if found:
+                del old[key]
             young[key] = None
             if len(young) >= self._young_max:
                 old.update(young)  # young's keys are newer than every old one
@@ -68,9 +70,6 @@ class LRUSet:
         with self._lock:
             self._young.clear()
             self._old.clear()
-
-
-_MISSING = object()
 
 
 class LRUDict:
