@@ -128,27 +128,25 @@ def ingest_batch(
     ``reason`` and, when one field is at fault, ``field``).
     """
     events = load_batch(body, now)
-    results: list[dict[str, Any]] = [{} for _ in events]
-    valid: list[Event] = []
-    positions: list[int] = []
+    valid = [event for event in events if not isinstance(event, EventError)]
+    outcomes = iter(ingest_events(store, valid, definitions, now, on_conflict))
+    results: list[dict[str, Any]] = []
+    add = results.append
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     for i, event in enumerate(events):
         if isinstance(event, EventError):
-            results[i] = rejected(i, event.field, event.message)
-        else:
-            valid.append(event)
-            positions.append(i)
-    outcomes = ingest_events(store, valid, definitions, now, on_conflict)
-    for i, outcome in zip(positions, outcomes, strict=True):
-        if outcome.status == "rejected":
-            results[i] = rejected(i, outcome.field or "", outcome.reason or "rejected")
+            add(rejected(i, event.field, event.message))
+            counts["rejected"] += 1
             continue
-        result: dict[str, Any] = {"index": i, "status": outcome.status}
-        if outcome.reason:
-            result["reason"] = outcome.reason
-        results[i] = result
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    for result in results:
-        counts[result["status"]] += 1
+        outcome = next(outcomes)
+        status = outcome.status
+        counts[status] += 1
+        if status == "rejected":
+            add(rejected(i, outcome.field or "", outcome.reason or "rejected"))
+        elif outcome.reason:
+            add({"index": i, "status": status, "reason": outcome.reason})
+        else:
+            add({"index": i, "status": status})
     return {
         "results": results,
         "accepted": counts["accepted"],

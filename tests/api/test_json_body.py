@@ -167,6 +167,19 @@ def test_the_byte_scan_measures_the_depth_of_the_document() -> None:
             assert bracket_depth(raw) == expected, raw
 
 
+def test_the_byte_scan_without_brackets_in_strings_matches_the_document() -> None:
+    # No string holds a bracket: the scan drops every '""' in one pass (its quick way).
+    for depth in (1, 2, 31, 32, 33, 40):
+        doc: Any = {"a": "b", "c": ["d", ""]}
+        for i in range(depth - 2):
+            doc = [doc, "x"] if i % 2 else {"k": doc, "": 1}
+        raw = json.dumps(doc).encode()
+        assert bracket_depth(raw) == min(containers(doc), MAX_DEPTH + 1), depth
+    # One string with a bracket among plain ones takes the careful way, with the same answer.
+    assert bracket_depth(b'[{"a":"b"},"]]]",["x"]]') == 2
+    assert bracket_depth(b'["","[[","",[[[""]]]]') == 4
+
+
 def test_a_huge_integer_stays_an_integer() -> None:
     assert decode(b"[123456789012345678901234567890]") == [123456789012345678901234567890]
     assert decode(b"[-9223372036854775809]") == [-9223372036854775809]

@@ -131,7 +131,11 @@ def bracket_depth(raw: bytes, limit: int = MAX_DEPTH) -> int:
     if b"\\" in raw:  # escaped backslashes, then escaped quotes: what is left delimits strings
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     structure = raw.translate(None, _NOT_STRUCTURE)
-    brackets = b"".join(structure.split(b'"')[::2])  # even pieces are outside strings
+    # A string with no bracket in it is left as '""': when that removes every quote, no string
+    # held a bracket (the first that does keeps its opening quote) and the rest is structure.
+    brackets = structure.replace(b'""', b"")
+    if b'"' in brackets:  # even pieces are outside strings
+        brackets = b"".join(structure.split(b'"')[::2])
     depth = 0
     while brackets and depth <= limit:  # one level of innermost pairs per pass
         brackets = _EMPTY_PAIR.sub(b"", brackets)
