@@ -58,7 +58,12 @@ class MetricRule:
         return kind_of(self.metric)
 
 
-@dataclass(frozen=True, slots=True)
+# Ops and plans are not frozen: a frozen dataclass sets each field through object.__setattr__
+# (~0.8 us for an op, 0.2 plain), and a batch of 500 events makes over a thousand of them.
+# Nothing changes one once built.
+
+
+@dataclass(slots=True)
 class ExposureOp:
     experiment: str
     unit_id: str
@@ -71,7 +76,7 @@ class ExposureOp:
     held_rules: tuple[tuple[str, tuple[MetricRule, ...]], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConversionOp:
     experiment: str
     unit_id: str
@@ -85,7 +90,7 @@ class ConversionOp:
 Op = ExposureOp | ConversionOp
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Planned:
     """One event: its ops, or the outcome it already has (rejected)."""
 
@@ -171,17 +176,17 @@ def _plan_exposure(event: Exposure, index: EventIndex) -> Planned:
     segments = tuple(
         (name, segment_value(event.attributes.get(name))) for name in definition.segments
     )
-    op = ExposureOp(
-        experiment=event.experiment,
-        unit_id=event.user_id,
-        variant=event.variant,
-        ts=event.ts,
-        segments=segments,
-        covariates=tuple(event.covariates.items()),
-        event_key=exposure_key(event.event_id),
-        held_rules=index.by_experiment.get(event.experiment, ()),
+    op = ExposureOp(  # positional: keywords cost a third of the call
+        event.experiment,
+        event.user_id,
+        event.variant,
+        event.ts,
+        segments,
+        tuple(event.covariates.items()),
+        exposure_key(event.event_id),
+        index.by_experiment.get(event.experiment, ()),
     )
-    return Planned(ops=(op,))
+    return Planned((op,))
 
 
 def _plan_conversion(event: Conversion, index: EventIndex) -> Planned:
@@ -193,7 +198,7 @@ def _plan_conversion(event: Conversion, index: EventIndex) -> Planned:
             for key, rules in index.by_event.get(name, ())
         ]
     )
-    return Planned(ops=ops)
+    return Planned(ops)
 
 
 def _reject(field: str, reason: str) -> Planned:
