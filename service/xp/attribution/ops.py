@@ -19,7 +19,7 @@ from xp.attribution.metric_kinds import MetricKind, kind_of
 from xp.attribution.scopes import segment_value
 from xp.definitions.model import Definition, Metric
 from xp.events.model import Conversion, Event, Exposure, exposure_event_id
-from xp.events.parse import ts_problem
+from xp.events.values import MAX_FUTURE_SECONDS, MIN_TS, ts_problem
 from xp_client.schedule import window_reason
 
 # What applying one op did; the backends return these codes.
@@ -131,7 +131,17 @@ class EventIndex:
 
 
 def plan_events(events: Sequence[Event], index: EventIndex, now: float) -> list[Planned]:
-    return [plan_event(event, index, now) for event in events]
+    latest = now + MAX_FUTURE_SECONDS
+    return [
+        (
+            _plan_exposure(event, index)
+            if isinstance(event, Exposure)
+            else _plan_conversion(event, index)
+        )
+        if MIN_TS <= event.ts <= latest  # what ts_problem accepts: one comparison, no call
+        else plan_event(event, index, now)
+        for event in events
+    ]
 
 
 def plan_event(event: Event, index: EventIndex, now: float) -> Planned:
@@ -206,6 +216,21 @@ def _reject(field: str, reason: str) -> Planned:
 
 
 _ACCEPTED = Outcome("accepted")  # frozen: one instance serves every accepted event
+
+
+def outcomes(planned: Sequence[Planned], codes: Sequence[int]) -> list[Outcome]:
+    """Each event's outcome; its codes are the next ``len(ops)`` of ``codes``."""
+    answers: list[Outcome] = []
+    add = answers.append
+    at = 0
+    for p in planned:
+        n = len(p.ops)
+        if n == 1 and codes[at] != DUPLICATE and codes[at] != VARIANT_MISMATCH:
+            add(_ACCEPTED)  # the common case, without a slice and a call
+        else:
+            add(outcome(p, codes[at : at + n]))
+        at += n
+    return answers
 
 
 def outcome(planned: Planned, codes: Sequence[int]) -> Outcome:

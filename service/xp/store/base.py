@@ -6,7 +6,7 @@ import abc
 from collections.abc import Iterator, Mapping, Sequence
 
 from xp.attribution.hold import HoldPolicy
-from xp.attribution.ops import EventIndex, Op, Outcome, outcome, plan_events
+from xp.attribution.ops import EventIndex, Op, Outcome, outcomes, plan_events
 from xp.definitions.fingerprint import Recorded
 from xp.definitions.model import Definition
 from xp.events.model import Event
@@ -47,12 +47,7 @@ class Store(abc.ABC):
         codes = self._apply(ops, now) if ops else []
         if len(codes) != len(ops):  # a short answer would misattribute every later event
             raise StoreError(f"the store answered {len(codes)} codes for {len(ops)} writes")
-        outcomes, at = [], 0
-        for p in planned:  # each event's codes are the next len(p.ops) of codes
-            n = len(p.ops)
-            outcomes.append(outcome(p, codes[at : at + n]))
-            at += n
-        return outcomes
+        return outcomes(planned, codes)
 
     @abc.abstractmethod
     def _apply(self, ops: Sequence[Op], now: float) -> list[int]:
