@@ -85,6 +85,7 @@ class Client(FeatureMethods):
         self._experiments: Experiments = {}
         self._extras: dict[str, Any] = {}
         self._overrides: dict[tuple[str, str | None], str] = {}
+        self._apply_lock = threading.Lock()  # a config and an override() build entries in turn
         self._ready = threading.Event()
         self._key = KeyCheck(log)  # remote mode's ready
         self._closed = False
@@ -166,15 +167,17 @@ class Client(FeatureMethods):
                 attrs = attributes
             else:
                 attrs = {**attributes, "user_id": user_id}
-            if self._overrides:
-                forced = self._overrides.get((experiment, canonical_unit_id(attrs.get("user_id"))))
-                if forced is not None:
-                    return self._forced(experiment, forced)
             try:
                 entry = self._entries[experiment]  # a subscript is cheaper than .get()
             except KeyError:
+                if self._overrides:  # an override of an experiment the config does not have
+                    unit = canonical_unit_id(attrs.get("user_id"))
+                    forced = self._overrides.get((experiment, unit))
+                    if forced is not None:
+                        return self._forced(experiment, forced)
                 reason = UNKNOWN_EXPERIMENT if self._ready.is_set() else NOT_READY
                 return Variant(experiment, default or "control", None, False, reason)
+            # An experiment with overrides has them checked first by its assigner (_apply).
             result: Assignment = entry[0](attrs)
             if result[3]:  # in_experiment
                 unit_id = attrs[entry[1]]
@@ -205,6 +208,23 @@ class Client(FeatureMethods):
         except Exception:
             log.exception("get_variant(%r) failed; serving the default", experiment)
             return Variant(experiment, default or "control", None, False, ERROR)
+
+    def _overriding(
+        self,
+        key: str,
+        assigner: Callable[[Mapping[str, Any]], Assignment],
+        units: dict[str | None, str],
+    ) -> Callable[[Mapping[str, Any]], Assignment]:
+        """``assigner`` after the overrides of experiment ``key`` (unit id -> variant): a
+        forced unit gets its variant, not in the experiment (no exposure)."""
+
+        def assign(attributes: Mapping[str, Any]) -> Assignment:
+            forced = units.get(canonical_unit_id(attributes.get("user_id")))
+            if forced is not None:
+                return self._forced(key, forced)
+            return assigner(attributes)
+
+        return assign
 
     def _forced(self, experiment: str, variant: str) -> Variant:
         exp = self._experiments.get(experiment)
@@ -343,10 +363,13 @@ class Client(FeatureMethods):
         unit = canonical_unit_id(user_id)
         if unit is None:
             raise ValueError(f"cannot override for unit {user_id!r}: {unit_id_problem(user_id)}")
-        if variant is None:
-            self._overrides.pop((experiment, unit), None)
-        else:
-            self._overrides[(experiment, unit)] = variant
+        with self._apply_lock:
+            if variant is None:
+                self._overrides.pop((experiment, unit), None)
+            else:
+                self._overrides[(experiment, unit)] = variant
+            if self._ready.is_set():  # the entries check overrides: build them again
+                self._build_entries(self._experiments, self._extras)
 
     def refresh(self) -> bool:
         """Fetch the config now (tests; normally the poller does it)."""
@@ -359,6 +382,13 @@ class Client(FeatureMethods):
         self._apply(experiments, extras)
 
     def _apply(self, experiments: Experiments, extras: dict[str, Any]) -> None:
+        with self._apply_lock:
+            self._build_entries(experiments, extras)
+
+    def _build_entries(self, experiments: Experiments, extras: dict[str, Any]) -> None:
+        overridden: dict[str, dict[str | None, str]] = {}
+        for (key, unit), forced in self._overrides.items():
+            overridden.setdefault(key, {})[unit] = forced
         entries: dict[str, _Entry] = {}
         holdouts: dict[str, Holdout] = extras.get(HOLDOUTS) or {}
         # A holdout is assigned and its exposures logged as an experiment's (its own entry);
@@ -376,6 +406,8 @@ class Client(FeatureMethods):
             if key not in holdouts:
                 behind = holdouts_of_experiment(holdouts, key)
                 assigner = guard(assigner, exp, behind, self._local_assign)
+            if key in overridden:
+                assigner = self._overriding(key, assigner, overridden[key])
             entries[key] = (assigner, exp.unit, exposed.hot_path(), exposed.seen)
         # Readers see either the old or the new dicts, each whole: reference swaps are atomic.
         self._experiments, self._extras, self._entries = experiments, extras, entries

@@ -206,6 +206,39 @@ def test_override(config: dict[str, Any]) -> None:
     )
 
 
+def test_an_override_outlives_a_new_config_and_logs_no_exposure(
+    config: dict[str, Any], make_client: Callable[..., Client]
+) -> None:
+    fake = FakeTransport([TransportError("refused")], default=router(config))
+    xp = make_client(transport=fake, init_timeout=0, poll_interval=3600)
+    xp.override("checkout-button", "u1", "green")  # before the config: kept for it
+    xp.override("not-in-config", 7, "b")
+    assert xp.get_variant("checkout-button", user_id="u1").reason == "override"
+    assert xp.refresh()  # the config arrives: entries are built with the overrides
+    v = xp.get_variant("checkout-button", user_id="u1", attributes={"country": "FR"})
+    assert (v.key, v.payload, v.in_experiment, v.reason) == (
+        "green",
+        {"color": "green"},
+        False,
+        "override",
+    )
+    assert xp.get_variant("checkout-button", attributes={"user_id": "u1"}).key == "green"
+    assert xp.get_variant("not-in-config", user_id="7").key == "b"
+    other = xp.get_variant("checkout-button", user_id="u2", attributes=ATTRS)
+    assert other.reason == "assigned"  # other units are assigned as always
+    xp.override("checkout-button", "u1", None)
+    assert xp.get_variant("checkout-button", user_id="u1", attributes=ATTRS).reason == "assigned"
+    assert xp.flush(timeout=2)
+    exposed = [
+        e["user_id"]
+        for r in fake.requests
+        if r.path == "/v1/events"
+        for e in r.body["events"]
+        if e["type"] == "exposure"
+    ]
+    assert sorted(exposed) == ["u1", "u2"]  # u1 only once its override was removed
+
+
 def test_remote_mode(config: dict[str, Any]) -> None:
     def answer(request: RecordedRequest) -> Response:
         assert request.path == "/v1/assign"
