@@ -257,11 +257,20 @@ class FastLoader:
         lines.append("    data = {}")
         for key, attribute, check, required, allow_none, default in self._fields:
             k, a = bind(key), bind(attribute)
+            if required:  # a subscript is cheaper than .get(); a missing one declines
+                lines.append("    try:")
+                lines.append(f"        value = raw[{k}]")
+                lines.append("    except KeyError:")
+                lines.append("        return None")
+                lines.append("    if value is None:")
+                lines.append(
+                    "        return None" if not allow_none else f"        data[{a}] = None"
+                )
+                _add_check(lines, check, a, bind)
+                continue
             lines.append(f"    value = raw.get({k}, missing)")
             lines.append("    if value is missing:")
-            if required:
-                lines.append("        return None")
-            elif default is missing:
+            if default is missing:
                 lines.append("        pass")
             elif callable(default):
                 lines.append(f"        data[{a}] = {bind(default)}()")
@@ -269,18 +278,7 @@ class FastLoader:
                 lines.append(f"        data[{a}] = {bind(default)}")
             lines.append("    elif value is None:")
             lines.append("        return None" if not allow_none else f"        data[{a}] = None")
-            inline = _INLINE.get(check)
-            if inline is not None:
-                declines, loaded = inline("value", bind)
-                lines.append(f"    elif {declines}:")
-                lines.append("        return None")
-                lines.append("    else:")
-                lines.append(f"        data[{a}] = {loaded}")
-            else:
-                lines.append("    else:")
-                lines.append(f"        value = {bind(check)}(value)")
-                lines.append("        if value is DECLINE: return None")
-                lines.append(f"        data[{a}] = value")
+            _add_check(lines, check, a, bind)
         lines.append("    try:")
         lines.append("        return build(data, many=False)")
         lines.append("    except ValidationError:")  # the hook's own checks (the clock)
@@ -288,3 +286,19 @@ class FastLoader:
         exec(compile("\n".join(lines), f"<fast loader of {self._schema_name}>", "exec"), namespace)
         load: Callable[[Mapping[str, Any]], Any] = namespace["load"]
         return load
+
+
+def _add_check(lines: list[str], check: Check, attribute: str, bind: Callable[[Any], str]) -> None:
+    """The ``elif``/``else`` branches that check a present, non-null ``value`` and load it."""
+    inline = _INLINE.get(check)
+    if inline is not None:
+        declines, loaded = inline("value", bind)
+        lines.append(f"    elif {declines}:")
+        lines.append("        return None")
+        lines.append("    else:")
+        lines.append(f"        data[{attribute}] = {loaded}")
+    else:
+        lines.append("    else:")
+        lines.append(f"        value = {bind(check)}(value)")
+        lines.append("        if value is DECLINE: return None")
+        lines.append(f"        data[{attribute}] = value")
