@@ -8,6 +8,7 @@ once, called by SHA) and :mod:`~xp.store.redis.routing` (which server runs each 
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -31,13 +32,14 @@ BUCKETS_PER_ROUND_TRIP = 256
 T = TypeVar("T")
 
 
-def hgetall_many(client: redis.Redis, names: Sequence[str]) -> list[dict[str, str]]:
-    """``HGETALL`` of each of ``names``, in one round trip on one of ``client``'s pooled
-    connections, as a pipeline would: retried as ``client`` retries, the first error reply
-    raised (the connection then dropped, its other replies unread). Straight on the
-    connection because redis-py's pipeline spends ~4 us of Python per command queueing,
-    parsing and calling back replies hiredis has already parsed: a third of the client's
-    CPU time reading an experiment's units (``bench/export.py``)."""
+def hgetall_many(client: redis.Redis, names: Sequence[str]) -> dict[str, str]:
+    """The fields and values of every hash of ``names`` in one mapping (the unit buckets:
+    a unit id is in one bucket only), read with one ``HGETALL`` each in one round trip on
+    one of ``client``'s pooled connections, as a pipeline would: retried as ``client``
+    retries, the first error reply raised (the connection then dropped, its other replies
+    unread). Straight on the connection because redis-py's pipeline spends ~4 us of Python
+    per command queueing, parsing and calling back replies hiredis has already parsed: a
+    third of the client's CPU time reading an experiment's units (``bench/export.py``)."""
     pool = client.connection_pool
     conn = pool.get_connection()
 
@@ -52,11 +54,10 @@ def hgetall_many(client: redis.Redis, names: Sequence[str]) -> list[dict[str, st
         raise
     finally:
         pool.release(conn)
-    # RESP2 answers a hash as [field, value, ...], RESP3 (a ``protocol=3`` URL) as a map.
-    return [
-        reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2], strict=True))
-        for reply in replies
-    ]
+    if replies and isinstance(replies[0], dict):  # RESP3 (a ``protocol=3`` URL): maps
+        return {field: value for reply in replies for field, value in reply.items()}
+    flat = list(itertools.chain.from_iterable(replies))  # RESP2: [field, value, ...] each
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 class RedisStore(Store):
@@ -112,38 +113,41 @@ class RedisStore(Store):
         return experiment_data(definition, raw_stats(stats, names, diagnostics, overall, looks))
 
     def iter_unit_values(self, definition: Definition) -> Iterator[UnitValues]:
-        return self._unit_records(definition, lambda names: UnitDecoder(definition, names))
+        decoded = self._unit_records(definition, lambda names: UnitDecoder(definition, names))
+        return itertools.chain.from_iterable(decoded)
 
     def iter_unit_rows(self, definition: Definition, cells: UnitCells) -> Iterator[list[str]]:
-        return self._unit_records(definition, lambda names: RowDecoder(definition, names, cells))
+        decoded = self._unit_records(definition, lambda names: RowDecoder(definition, names, cells))
+        return itertools.chain.from_iterable(decoded)
 
-    def iter_unit_lines(self, definition: Definition, cells: UnitCells) -> Iterator[str]:
+    def iter_unit_lines(self, definition: Definition, cells: UnitCells) -> Iterator[list[str]]:
         return self._unit_records(definition, lambda names: LineDecoder(definition, names, cells))
 
     def _unit_records(
         self, definition: Definition, decoder: Callable[[dict[str, str]], Callable[[Any], list[T]]]
-    ) -> Iterator[T]:
-        """Every unit record of ``definition``, bucket by bucket through a decoder of its names
-        (a ``KeyError``: a name added since it was read, then read again), the buckets
-        pipelined :data:`BUCKETS_PER_ROUND_TRIP` to a round trip (what is read is yielded
-        before the next round trip: memory stays bounded and the first rows go out early)."""
+    ) -> Iterator[list[T]]:
+        """Every unit record of ``definition`` through a decoder of its names (a ``KeyError``:
+        a name added since it was read, then read again), the buckets read
+        :data:`BUCKETS_PER_ROUND_TRIP` to a round trip and decoded, and yielded, a round trip
+        at a time (before the next round trip: memory stays bounded and the first rows go out
+        early)."""
         e = definition.key
         decode = decoder(self._hgetall(keys.names(e)))
         for start in range(0, keys.UNIT_BUCKETS, BUCKETS_PER_ROUND_TRIP):
 
-            def read(start: int = start) -> list[Any]:
+            def read(start: int = start) -> dict[str, str]:
                 buckets = range(start, min(start + BUCKETS_PER_ROUND_TRIP, keys.UNIT_BUCKETS))
                 return hgetall_many(
                     self._nodes.for_key(keys.units(e, start)), [keys.units(e, b) for b in buckets]
                 )
 
-            for records in self._router.read(read):
-                try:
-                    decoded = decode(records)
-                except KeyError:
-                    decode = decoder(self._hgetall(keys.names(e)))
-                    decoded = decode(records)
-                yield from decoded
+            records = self._router.read(read)  # one decoder call per round trip, not bucket
+            try:
+                decoded = decode(records)
+            except KeyError:
+                decode = decoder(self._hgetall(keys.names(e)))
+                decoded = decode(records)
+            yield decoded
 
     def _hgetall(self, key: str) -> dict[str, str]:
         found = self._router.read(lambda: self._nodes.for_key(key).hgetall(key))
