@@ -135,3 +135,10 @@ def test_mutated_records_give_the_lines_of_their_cells() -> None:
         assert lines(records) == expected, records
         checked += 1
     assert checked > 1000
+
+
+@pytest.mark.parametrize("unit_id", [*IDS, "@sum", "a\nb", "x\x00-y", "é,", "\u2028=", "\r"])
+def test_one_unsafe_unit_id_among_safe_ones_is_written_as_csv_writes_it(unit_id: str) -> None:
+    records = {f"user-{i}": f"0|{STAMPS[0]}|1,2||{TOTALS[1]}" for i in range(5)}
+    records[unit_id] = f"8|{STAMPS[2]}|9||{TOTALS[2]}"
+    assert lines(records) == cells_written(records)
