@@ -206,3 +206,24 @@ def test_timestamp_texts_are_spelled_as_their_doubles(definition: Definition) ->
         assert formatter.timestamp_texts([lua_fmt(ts)])[0] == iso_utc(ts), ts
     for text in ["1795000000.5e1", "١٧٩٥٠٠٠٠٠٠.5", "1795000000.25"]:
         assert formatter.timestamp_texts([text])[0] == iso_utc(float(text)), text
+
+
+@pytest.mark.parametrize("limit", [100_000, 25])
+def test_tens_prefixes_are_the_start_of_iso_utc(
+    definition: Definition, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """Nine digits of seconds far from and near 2**33 s, not digits, and a full memo."""
+    import random
+
+    monkeypatch.setattr(module, "CACHE_LIMIT", limit)
+    tens = module.RowFormatter(definition).tens_prefixes
+    rng = random.Random(9)
+    texts = [f"{rng.randrange(10**8, module.TENS_LIMIT + 20):09d}" for _ in range(3000)]
+    texts += [str(module.TENS_LIMIT + d) for d in range(-12, 3)] + ["17950000x", "1795000", "٠" * 9]
+    for text in texts * 2:
+        valid = len(text) == 9 and text.isdigit() and text.isascii()
+        if valid and int(text) < module.TENS_LIMIT:
+            assert tens[text] == iso_utc(int(text) * 10.0)[:18], text
+        else:
+            assert tens[text] == "", text
+    assert len(tens) <= limit
