@@ -58,13 +58,16 @@ IDS = ["user-1", "=cmd", "-5", "+x", "a,b", 'q"q', "\tt", "", "x\ry"]
 
 def lines(records: dict[str, str]) -> str:
     definition = make_definition()
-    return "".join(LineDecoder(definition, NAMES, RowFormatter(definition))(records))
+    decode = LineDecoder(definition, NAMES, RowFormatter(definition))
+    return "".join(decode(list(records), list(records.values())))
 
 
 def cells_written(records: dict[str, str]) -> str:
     definition = make_definition()
     buffer = io.StringIO()
-    rows = RowDecoder(definition, NAMES, RowFormatter(definition))(records)
+    rows = RowDecoder(definition, NAMES, RowFormatter(definition))(
+        list(records), list(records.values())
+    )
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue()
 

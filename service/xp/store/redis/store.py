@@ -32,14 +32,15 @@ BUCKETS_PER_ROUND_TRIP = 256
 T = TypeVar("T")
 
 
-def hgetall_many(client: redis.Redis, names: Sequence[str]) -> dict[str, str]:
-    """The fields and values of every hash of ``names`` in one mapping (the unit buckets:
-    a unit id is in one bucket only), read with one ``HGETALL`` each in one round trip on
-    one of ``client``'s pooled connections, as a pipeline would: retried as ``client``
-    retries, the first error reply raised (the connection then dropped, its other replies
-    unread). Straight on the connection because redis-py's pipeline spends ~4 us of Python
-    per command queueing, parsing and calling back replies hiredis has already parsed: a
-    third of the client's CPU time reading an experiment's units (``bench/export.py``)."""
+def hgetall_many(client: redis.Redis, names: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The fields and the values of every hash of ``names``, one after the other, read with
+    one ``HGETALL`` each in one round trip on one of ``client``'s pooled connections, as a
+    pipeline would: retried as ``client`` retries, the first error reply raised (the
+    connection then dropped, its other replies unread). Straight on the connection because
+    redis-py's pipeline spends ~4 us of Python per command queueing, parsing and calling
+    back replies hiredis has already parsed: a third of the client's CPU time reading an
+    experiment's units (``bench/export.py``); as two lists, not a dict, which would hash
+    every unit id for nothing."""
     pool = client.connection_pool
     conn = pool.get_connection()
 
@@ -55,9 +56,11 @@ def hgetall_many(client: redis.Redis, names: Sequence[str]) -> dict[str, str]:
     finally:
         pool.release(conn)
     if replies and isinstance(replies[0], dict):  # RESP3 (a ``protocol=3`` URL): maps
-        return {field: value for reply in replies for field, value in reply.items()}
+        return [f for reply in replies for f in reply], [
+            v for reply in replies for v in reply.values()
+        ]
     flat = list(itertools.chain.from_iterable(replies))  # RESP2: [field, value, ...] each
-    return dict(zip(flat[::2], flat[1::2], strict=True))
+    return flat[::2], flat[1::2]
 
 
 def hgetall_commands(encode: Callable[[str], bytes], names: Sequence[str]) -> bytes:
@@ -132,7 +135,9 @@ class RedisStore(Store):
         return self._unit_records(definition, lambda names: LineDecoder(definition, names, cells))
 
     def _unit_records(
-        self, definition: Definition, decoder: Callable[[dict[str, str]], Callable[[Any], list[T]]]
+        self,
+        definition: Definition,
+        decoder: Callable[[dict[str, str]], Callable[[list[str], list[str]], list[T]]],
     ) -> Iterator[list[T]]:
         """Every unit record of ``definition`` through a decoder of its names (a ``KeyError``:
         a name added since it was read, then read again), the buckets read
@@ -143,18 +148,18 @@ class RedisStore(Store):
         decode = decoder(self._hgetall(keys.names(e)))
         for start in range(0, keys.UNIT_BUCKETS, BUCKETS_PER_ROUND_TRIP):
 
-            def read(start: int = start) -> dict[str, str]:
+            def read(start: int = start) -> tuple[list[str], list[str]]:
                 buckets = range(start, min(start + BUCKETS_PER_ROUND_TRIP, keys.UNIT_BUCKETS))
                 return hgetall_many(
                     self._nodes.for_key(keys.units(e, start)), [keys.units(e, b) for b in buckets]
                 )
 
-            records = self._router.read(read)  # one decoder call per round trip, not bucket
+            unit_ids, records = self._router.read(read)  # decoded a round trip at a time
             try:
-                decoded = decode(records)
+                decoded = decode(unit_ids, records)
             except KeyError:
                 decode = decoder(self._hgetall(keys.names(e)))
-                decoded = decode(records)
+                decoded = decode(unit_ids, records)
             yield decoded
 
     def _hgetall(self, key: str) -> dict[str, str]:

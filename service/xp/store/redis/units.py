@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from xp.definitions.model import Definition
@@ -102,9 +102,9 @@ class UnitDecoder:
         self._items = _Memo(ids.total_item)
         self._zeros = (0.0,) * ids.layout.width
 
-    def __call__(self, records: Mapping[str, str]) -> list[UnitValues]:
-        """One bucket's records (unit id -> record)."""
-        return [self.unit(unit_id, record) for unit_id, record in records.items()]
+    def __call__(self, unit_ids: Sequence[str], records: Sequence[str]) -> list[UnitValues]:
+        """Records and their units' ids, in the same order."""
+        return [self.unit(u, record) for u, record in zip(unit_ids, records, strict=True)]
 
     def unit(self, unit_id: str, record: str) -> UnitValues:
         vid, ts, segs, _covariates, tots = record.split("|")
@@ -144,11 +144,11 @@ class RowDecoder:
         self._items = _Memo(lambda item: _placed(number(item)))
         self._zeros = [cells.number(0.0)] * width
 
-    def __call__(self, records: Mapping[str, str]) -> list[list[str]]:
-        """One bucket's records (unit id -> record) as rows, in the bucket's order."""
+    def __call__(self, unit_ids: Sequence[str], records: Sequence[str]) -> list[list[str]]:
+        """Records and their units' ids (in the same order) as rows, in their order."""
         if not records:
             return []
-        fields = zip(*[record.split("|") for record in records.values()], strict=True)
+        fields = zip(*[record.split("|") for record in records], strict=True)
         vids, stamps, segments, _covariates, totals = fields
         variants, columns, zeros, width = self.variants, self.columns, self._zeros, self.width
         segment_cells = self._segments
@@ -157,7 +157,7 @@ class RowDecoder:
         clean = UNPASTABLE.search("|".join(totals)) is None
         rows = []
         for unit_id, vid, stamp, segs, tots in zip(
-            self.cells.unit_ids(records),
+            self.cells.unit_ids(unit_ids),
             vids,
             self.cells.timestamp_texts(stamps),
             segments,
@@ -238,13 +238,13 @@ class LineDecoder:
         self.match = record.fullmatch if ids.layout.width else never
         self.zero = cells.number(0.0)
 
-    def __call__(self, records: Mapping[str, str]) -> list[str]:
-        """Records (unit id -> record: a read's buckets) as lines, in their order."""
+    def __call__(self, unit_ids: Sequence[str], records: Sequence[str]) -> list[str]:
+        """Records and their units' ids (in the same order) as lines, in their order."""
         cells = self.cells
-        keys = unit_ids = list(records)
+        keys = ids = unit_ids
         joined = "\x00" + "\x00".join(keys)
         if any(unsafe in joined for unsafe in UNSAFE_IN_IDS):  # one scan per call
-            unit_ids = list(map(cells.csv_field, cells.unit_ids(keys)))
+            ids = list(map(cells.csv_field, cells.unit_ids(keys)))
         match, variants, zero, join = self.match, self.variants, self.zero, ",".join
         # The memos are dict subclasses, whose subscript is a Python-level __getitem__ call
         # (~600 instructions more each under callgrind): their bound __getitem__ is dict's own.
@@ -255,12 +255,12 @@ class LineDecoder:
             f"{join(parts[4:])}\r\n"
             if (found := match(record)) and (prefix := tens((parts := found.groups(zero))[1]))
             else spelled(key, record)
-            for unit_id, key, record in zip(unit_ids, keys, records.values(), strict=True)
+            for unit_id, key, record in zip(ids, keys, records, strict=True)
         ]
 
     def _spelled(self, unit_id: str, record: str) -> str:
         """The line of :class:`RowDecoder`'s cells of one unit."""
-        return self.cells.csv_line(self.rows({unit_id: record})[0])
+        return self.cells.csv_line(self.rows([unit_id], [record])[0])
 
 
 def _totals(ids: RecordIds) -> str:
