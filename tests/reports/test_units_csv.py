@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,44 @@ def test_rows_come_in_chunks(definition: Definition, monkeypatch: pytest.MonkeyP
     chunks = list(units_csv(definition, iter(rows)))
     assert len(chunks) == 3
     assert len(list(csv.DictReader(io.StringIO("".join(chunks))))) == 25
+
+
+@pytest.mark.parametrize("sizes", [[25], [3, 0, 9, 1, 12], [10, 10, 5], [0], []])
+def test_lines_in_lists_come_in_the_chunks_of_their_rows(
+    definition: Definition, monkeypatch: pytest.MonkeyPatch, sizes: list[int]
+) -> None:
+    """Lists of lines of any lengths: the chunks, and the trailer, of the same rows through
+    ``csv.writer``."""
+    monkeypatch.setattr(module, "CHUNK_ROWS", 10)
+    rows = [[f"u{i}", "a", str(i), "", "0", "0", "0"] for i in range(sum(sizes))]
+    lines = [module.RowFormatter.csv_line(row) for row in rows]
+    batches, start = [], 0
+    for size in sizes:
+        batches.append(lines[start : start + size])
+        start += size
+    expected = list(module.csv_chunks(definition, iter(rows), trailer=True))
+    assert list(module.line_chunks(definition, iter(batches), trailer=True)) == expected
+
+
+def test_lines_cut_by_a_store_failure_end_with_the_error_line(
+    definition: Definition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xp.store.base import StoreError
+
+    monkeypatch.setattr(module, "CHUNK_ROWS", 10)
+    lines = [f"u{i},a,{i},,0,0,0\r\n" for i in range(13)]
+
+    def batches() -> Iterator[list[str]]:
+        yield lines
+        raise StoreError("gone")
+
+    chunks = module.line_chunks(definition, batches(), trailer=True)
+    first = next(chunks)
+    assert first.count("\r\n") == 11  # header and ten rows
+    with pytest.raises(module.ExportInterrupted):
+        rest = next(chunks)
+        assert rest == "".join(lines[10:]) + "# error: incomplete after 13 rows: gone\r\n"
+        next(chunks)
 
 
 @pytest.mark.parametrize(
@@ -167,3 +206,24 @@ def test_timestamp_texts_are_spelled_as_their_doubles(definition: Definition) ->
         assert formatter.timestamp_texts([lua_fmt(ts)])[0] == iso_utc(ts), ts
     for text in ["1795000000.5e1", "١٧٩٥٠٠٠٠٠٠.5", "1795000000.25"]:
         assert formatter.timestamp_texts([text])[0] == iso_utc(float(text)), text
+
+
+@pytest.mark.parametrize("limit", [100_000, 25])
+def test_tens_prefixes_are_the_start_of_iso_utc(
+    definition: Definition, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """Nine digits of seconds far from and near 2**33 s, not digits, and a full memo."""
+    import random
+
+    monkeypatch.setattr(module, "CACHE_LIMIT", limit)
+    tens = module.RowFormatter(definition).tens_prefixes
+    rng = random.Random(9)
+    texts = [f"{rng.randrange(10**8, module.TENS_LIMIT + 20):09d}" for _ in range(3000)]
+    texts += [str(module.TENS_LIMIT + d) for d in range(-12, 3)] + ["17950000x", "1795000", "٠" * 9]
+    for text in texts * 2:
+        valid = len(text) == 9 and text.isdigit() and text.isascii()
+        if valid and int(text) < module.TENS_LIMIT:
+            assert tens[text] == iso_utc(int(text) * 10.0)[:18], text
+        else:
+            assert tens[text] == "", text
+    assert len(tens) <= limit

@@ -18,7 +18,7 @@ from xp.store import StoreError, open_store
 from xp.store.model import UnitLayout
 from xp.store.redis import keys as key_names
 from xp.store.redis.codec import erase_call, ingest_calls
-from xp.store.redis.store import RedisStore
+from xp.store.redis.store import RedisStore, hgetall_commands, hgetall_many
 
 pytestmark = pytest.mark.redis
 
@@ -239,3 +239,38 @@ def test_numbers_reach_the_script_exactly(
         assert revenue[variant].sum == expected
         assert revenue[variant].sum_squares == squares
         assert revenue[variant].sum_x == x
+
+
+def test_hgetall_commands_are_what_redis_py_packs() -> None:
+    conn = redis.Connection(encoding="utf-8")
+    names = ["xp:{exp}:u:0", "xp:{é\r\n x}:u:4095", ""]
+    packed = conn.pack_commands([("HGETALL", name) for name in names])
+    assert hgetall_commands(conn.encoder.encode, names) == b"".join(packed)
+
+
+def test_hgetall_many_reads_the_hashes_raises_an_error_reply_and_drops_the_connection(
+    redis_store: RedisStore,
+) -> None:
+    client = redis_store.client
+    client.hset("h1", mapping={"a": "1", "b": "2"})
+    client.hset("h2", mapping={"c": "3"})
+    assert hgetall_many(client, ["h1", "missing", "h2"]) == (["a", "b", "c"], ["1", "2", "3"])
+    client.set("plain", "x")
+    with pytest.raises(redis.ResponseError):
+        hgetall_many(client, ["h1", "plain", "h2"])
+    assert hgetall_many(client, ["h2"]) == (["c"], ["3"])  # no reply of the failed one left
+    assert client.ping()
+
+
+def test_units_read_the_same_over_resp3(
+    redis_url: str, redis_store: RedisStore, definitions: dict[str, Definition]
+) -> None:
+    redis_store.ingest(sample_events(), definitions, NOW)
+    resp3 = open_store(f"{redis_url}?protocol=3", "unused")
+    try:
+        definition = definitions["exp"]
+        assert list(resp3.iter_unit_values(definition)) == list(
+            redis_store.iter_unit_values(definition)
+        )
+    finally:
+        resp3.close()

@@ -47,6 +47,9 @@ TOTALS = [
     '5:3"',
     "4:1:2",
     "7:1:2:3",
+    ",3:1",  # a comma first
+    "3:1,,4:1",
+    "3:1:2",  # a denominator on a metric without one
 ]
 STAMPS = ["1795913612.03", "1795913612", "1795913612.125", "1795913612.1234", "179591361.5"]
 STAMPS += ["17959136120.5", "8589934592.5", "8589934591.999", "١٧٩٥٩١٣٦١٢"]
@@ -55,13 +58,16 @@ IDS = ["user-1", "=cmd", "-5", "+x", "a,b", 'q"q', "\tt", "", "x\ry"]
 
 def lines(records: dict[str, str]) -> str:
     definition = make_definition()
-    return "".join(LineDecoder(definition, NAMES, RowFormatter(definition))(records))
+    decode = LineDecoder(definition, NAMES, RowFormatter(definition))
+    return "".join(decode(list(records), list(records.values())))
 
 
 def cells_written(records: dict[str, str]) -> str:
     definition = make_definition()
     buffer = io.StringIO()
-    rows = RowDecoder(definition, NAMES, RowFormatter(definition))(records)
+    rows = RowDecoder(definition, NAMES, RowFormatter(definition))(
+        list(records), list(records.values())
+    )
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue()
 
@@ -106,3 +112,36 @@ def test_csv_field_is_what_csv_writer_writes() -> None:
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\r\n").writerow(["x", text])
         assert RowFormatter.csv_line(["x", text]) == buffer.getvalue()
+
+
+def test_mutated_records_give_the_lines_of_their_cells() -> None:
+    """Records of every column cut, doubled and garbled at random: each line the one written
+    for its cells, or the same error."""
+    rng = random.Random(11)
+    pieces = list("0123456789,:|.-+en") + ["3:", "5:", "7:", ",", "|", "-0", "1e+20", "nan"]
+    checked = 0
+    for i in range(3000):
+        text = list(f"{rng.choice('08')}|{rng.choice(STAMPS[:4])}|1,2||{TOTALS[1]}")
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(text))
+            if rng.random() < 0.5:
+                text.insert(at, rng.choice(pieces))
+            else:
+                del text[at]
+        records = {f"u{i}": "".join(text)}
+        try:
+            expected = cells_written(records)
+        except (KeyError, ValueError, OverflowError) as exc:
+            with pytest.raises(type(exc)):
+                lines(records)
+            continue
+        assert lines(records) == expected, records
+        checked += 1
+    assert checked > 1000
+
+
+@pytest.mark.parametrize("unit_id", [*IDS, "@sum", "a\nb", "x\x00-y", "é,", "\u2028=", "\r"])
+def test_one_unsafe_unit_id_among_safe_ones_is_written_as_csv_writes_it(unit_id: str) -> None:
+    records = {f"user-{i}": f"0|{STAMPS[0]}|1,2||{TOTALS[1]}" for i in range(5)}
+    records[unit_id] = f"8|{STAMPS[2]}|9||{TOTALS[2]}"
+    assert lines(records) == cells_written(records)

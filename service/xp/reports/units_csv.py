@@ -80,10 +80,10 @@ def stored_units_csv(
     into its CSV line (:meth:`Store.iter_unit_lines`) or its cells (:meth:`Store.iter_unit_rows`)
     by the store in one pass."""
     cells = RowFormatter(definition)
-    lines = store.iter_unit_lines(stored, cells)
-    if lines is None:
+    batches = store.iter_unit_lines(stored, cells)
+    if batches is None:
         return csv_chunks(definition, store.iter_unit_rows(stored, cells), trailer)
-    return line_chunks(definition, lines, trailer)
+    return line_chunks(definition, batches, trailer)
 
 
 def csv_chunks(
@@ -105,10 +105,37 @@ def csv_chunks(
 
 
 def line_chunks(
-    definition: Definition, lines: Iterable[str], trailer: bool = False
+    definition: Definition, batches: Iterable[list[str]], trailer: bool = False
 ) -> Iterator[str]:
-    """:func:`csv_chunks` of rows already written as CSV lines."""
-    return _chunks(definition, lines, "".join, trailer)
+    """:func:`csv_chunks` of rows already written as CSV lines, given in lists (of any
+    length): the same chunks, each cut from the lines read with one slice and one join (a
+    loop over the lines cost ~100 ns each)."""
+    header = RowFormatter.csv_line(unit_columns(definition))
+    pending: list[str] = []
+    written = 0
+    started = False
+    chunk_rows = CHUNK_ROWS
+    try:
+        for batch in batches:
+            pending += batch
+            if len(pending) < chunk_rows:
+                continue
+            full = len(pending) - len(pending) % chunk_rows
+            for start in range(0, full, chunk_rows):
+                chunk = header + "".join(pending[start : start + chunk_rows])
+                header = ""
+                written += chunk_rows
+                started = True
+                yield chunk
+            del pending[:full]
+    except StoreError as exc:
+        if not trailer or not started:
+            raise
+        written += len(pending)
+        yield "".join(pending) + ERROR.format(rows=written, reason=_one_line(exc))
+        raise ExportInterrupted(f"export cut after {written} rows: {exc}") from exc
+    written += len(pending)
+    yield header + "".join(pending) + (END.format(rows=written) if trailer else "")
 
 
 def _chunks(

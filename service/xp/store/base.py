@@ -72,11 +72,14 @@ class Store(abc.ABC):
         override it to go from its records to cells without :class:`UnitValues`."""
         return map(cells, self.iter_unit_values(definition))
 
-    def iter_unit_lines(self, definition: Definition, cells: UnitCells) -> Iterator[str] | None:
+    def iter_unit_lines(
+        self, definition: Definition, cells: UnitCells
+    ) -> Iterator[list[str]] | None:
         """Every exposed unit as its CSV line (what ``csv.writer`` writes for the cells of
-        :meth:`iter_unit_rows`, CRLF included), for a backend that reads records as text and
-        can write the lines more cheaply than its rows can be written; None (the default):
-        the export writes :meth:`iter_unit_rows` itself."""
+        :meth:`iter_unit_rows`, CRLF included), in lists (a read's lines each: the export
+        cuts them into chunks by slicing, not line by line), for a backend that reads records
+        as text and can write the lines more cheaply than its rows can be written; None (the
+        default): the export writes :meth:`iter_unit_rows` itself."""
         return None
 
     @abc.abstractmethod

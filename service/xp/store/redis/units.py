@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from xp.definitions.model import Definition
@@ -26,10 +26,13 @@ N = TypeVar("N")
 # more than 15 characters (the scripts' %.17g texts).
 UNPASTABLE = re.compile(r"[en]|-0|[^:,|]{16}")
 # A total text that is its own cell (:meth:`UnitCells.number_text`): 1-15 characters, no
-# exponent, nan or inf, not "-0"; nothing csv.writer would quote for.
-PASTED = r"((?!-0(?![^,:|]))[^,:|en\"\r\n]{1,15})"
-# Unit ids joined by NUL after a NUL: one that csv.writer quotes or safe_text may change.
-UNSAFE_IDS = re.compile(r'[,"\r\n]|\x00[-=@+\t]')
+# exponent, nan or inf, not "-0"; nothing csv.writer would quote for. Possessive: what may
+# follow a total (",", ":", the end) is never in its class, so giving back cannot help.
+PASTED = r"((?!-0(?![^,:|]))[^,:|en\"\r\n]{1,15}+)"
+# In unit ids joined by NUL after a NUL, what marks one that csv.writer quotes or safe_text
+# may change; looked for with str's own search (a regex scan of the ids was ~1,000
+# instructions per unit under callgrind, these searches a few dozen).
+UNSAFE_IN_IDS = (",", '"', "\r", "\n", "\x00-", "\x00=", "\x00@", "\x00+", "\x00\t")
 
 
 class RecordIds:
@@ -99,9 +102,9 @@ class UnitDecoder:
         self._items = _Memo(ids.total_item)
         self._zeros = (0.0,) * ids.layout.width
 
-    def __call__(self, records: Mapping[str, str]) -> list[UnitValues]:
-        """One bucket's records (unit id -> record)."""
-        return [self.unit(unit_id, record) for unit_id, record in records.items()]
+    def __call__(self, unit_ids: Sequence[str], records: Sequence[str]) -> list[UnitValues]:
+        """Records and their units' ids, in the same order."""
+        return [self.unit(u, record) for u, record in zip(unit_ids, records, strict=True)]
 
     def unit(self, unit_id: str, record: str) -> UnitValues:
         vid, ts, segs, _covariates, tots = record.split("|")
@@ -141,11 +144,11 @@ class RowDecoder:
         self._items = _Memo(lambda item: _placed(number(item)))
         self._zeros = [cells.number(0.0)] * width
 
-    def __call__(self, records: Mapping[str, str]) -> list[list[str]]:
-        """One bucket's records (unit id -> record) as rows, in the bucket's order."""
+    def __call__(self, unit_ids: Sequence[str], records: Sequence[str]) -> list[list[str]]:
+        """Records and their units' ids (in the same order) as rows, in their order."""
         if not records:
             return []
-        fields = zip(*[record.split("|") for record in records.values()], strict=True)
+        fields = zip(*[record.split("|") for record in records], strict=True)
         vids, stamps, segments, _covariates, totals = fields
         variants, columns, zeros, width = self.variants, self.columns, self._zeros, self.width
         segment_cells = self._segments
@@ -154,7 +157,7 @@ class RowDecoder:
         clean = UNPASTABLE.search("|".join(totals)) is None
         rows = []
         for unit_id, vid, stamp, segs, tots in zip(
-            self.cells.unit_ids(records),
+            self.cells.unit_ids(unit_ids),
             vids,
             self.cells.timestamp_texts(stamps),
             segments,
@@ -228,48 +231,57 @@ class LineDecoder:
             lambda segs: "".join("," + quoted(cells.text(v)) for v in ids.segment_values(segs))
         )
         record = re.compile(
-            r"([^|]*)\|([0-9]{9})([0-9](?:\.[0-9]{1,3})?)\|([^|]*)\|[^|]*\|" + _totals(ids)
+            r"([^|]*+)\|([0-9]{9})([0-9](?:\.[0-9]{1,3}+|))\|([^|]*+)\|[^|]*+\|(?!,)" + _totals(ids)
         )
         # No totals columns: the line has no "," before them; every unit goes through cells.
         never: Callable[[str], re.Match[str] | None] = lambda record: None  # noqa: E731
         self.match = record.fullmatch if ids.layout.width else never
         self.zero = cells.number(0.0)
 
-    def __call__(self, records: Mapping[str, str]) -> list[str]:
-        """One bucket's records (unit id -> record) as lines, in the bucket's order."""
+    def __call__(self, unit_ids: Sequence[str], records: Sequence[str]) -> list[str]:
+        """Records and their units' ids (in the same order) as lines, in their order."""
         cells = self.cells
-        keys = unit_ids = list(records)
-        if UNSAFE_IDS.search("\x00" + "\x00".join(keys)):  # one scan per bucket
-            unit_ids = list(map(cells.csv_field, cells.unit_ids(keys)))
-        match, variants, segments, zero = self.match, self.variants, self._segments, self.zero
-        tens, last, join, spelled = cells.tens_prefixes, cells.last_seconds, ",".join, self._spelled
+        keys = ids = unit_ids
+        joined = "\x00" + "\x00".join(keys)
+        if any(unsafe in joined for unsafe in UNSAFE_IN_IDS):  # one scan per call
+            ids = list(map(cells.csv_field, cells.unit_ids(keys)))
+        match, variants, zero, join = self.match, self.variants, self.zero, ",".join
+        # The memos are dict subclasses, whose subscript is a Python-level __getitem__ call
+        # (~600 instructions more each under callgrind): their bound __getitem__ is dict's own.
+        segments, tens = self._segments.__getitem__, cells.tens_prefixes.__getitem__
+        last, spelled = cells.last_seconds, self._spelled
         return [
-            f"{unit_id},{variants[parts[0]]},{prefix}{last[parts[2]]}{segments[parts[3]]},"
+            f"{unit_id},{variants[parts[0]]},{prefix}{last[parts[2]]}{segments(parts[3])},"
             f"{join(parts[4:])}\r\n"
-            if (found := match(record)) and (prefix := tens[(parts := found.groups(zero))[1]])
+            if (found := match(record)) and (prefix := tens((parts := found.groups(zero))[1]))
             else spelled(key, record)
-            for unit_id, key, record in zip(unit_ids, keys, records.values(), strict=True)
+            for unit_id, key, record in zip(ids, keys, records, strict=True)
         ]
 
     def _spelled(self, unit_id: str, record: str) -> str:
         """The line of :class:`RowDecoder`'s cells of one unit."""
-        return self.cells.csv_line(self.rows({unit_id: record})[0])
+        return self.cells.csv_line(self.rows([unit_id], [record])[0])
 
 
 def _totals(ids: RecordIds) -> str:
     """The regex of a record's totals in the definition's column order, a group per column:
-    each metric's item optional, right after the record's ``|`` or after a comma; a ratio's
-    denominator optional; a column whose metric has no id yet, a group that never matches."""
+    each metric's item optional, after a comma or, first, right after the record's ``|``
+    (the caller's ``(?!,)`` there: no comma first); a ratio's denominator optional; a column
+    whose metric has no id yet, a group that never matches.
+
+    Optional as ``(?:...|)``, not ``(?:...)?``: sre runs a ``?`` on a group as a repeat that
+    saves every group's marks at each step, the alternation as a branch that does not (with
+    the possessive quantifiers, half the instructions of a match under callgrind)."""
     by_column = {i: (mid, d) for mid, (i, d) in ids.metrics.items()}
     parts = []
     column = 0
     while column < ids.layout.width:
         if column not in by_column:  # no id: never written, its cell "0"
             column += 1
-            parts.append("(?:(?!)())?")
+            parts.append("(?:(?!)()|)")
             continue
         mid, d = by_column[column]
-        item = f"{re.escape(mid)}:{PASTED}" + (f"(?::{PASTED})?" if d >= 0 else "")
-        parts.append(f"(?:(?:(?<=\\|)|(?<!\\|),){item})?")
+        item = f"{re.escape(mid)}:{PASTED}" + (f"(?::{PASTED}|)" if d >= 0 else "")
+        parts.append(f"(?:(?:,|(?<=\\|)){item}|)")
         column += 2 if d >= 0 else 1
     return "".join(parts)
