@@ -15,7 +15,7 @@ from typing import Any
 
 from xp_client import schedule
 from xp_client.config_source import FEATURES, HOLDOUTS, ConfigPoller, Experiments, compile_config
-from xp_client.engine import MISSING_UNIT, Assignment, assigner_for
+from xp_client.engine import Assignment, assigner_for
 from xp_client.event_processor import EventProcessor
 from xp_client.features import Feature
 from xp_client.holdouts import Holdout, guard, holdouts_of_experiment
@@ -23,15 +23,13 @@ from xp_client.ids import new_event_id
 from xp_client.key_check import KeyCheck
 from xp_client.limits import conversion_problem, unit_id_problem
 from xp_client.lru import LRUSet
-from xp_client.sdk_features import ERROR, NOT_READY, REMOTE_ERROR, FeatureMethods, remote_body
+from xp_client.sdk_features import ERROR, NOT_READY, OVERRIDE, UNKNOWN_EXPERIMENT, FeatureMethods
+from xp_client.sdk_remote import RemoteMethods
 from xp_client.sticky import StickyStore, sticky_assigner
-from xp_client.transport import HttpTransport, Transport, TransportError
+from xp_client.transport import HttpTransport, Transport
 from xp_client.unit_ids import canonical_unit_id
 
 log = logging.getLogger("xp.client")
-
-UNKNOWN_EXPERIMENT = "unknown_experiment"
-OVERRIDE = "override"
 
 
 # ``get_variant`` answers with the engine's own result object: ``experiment``, ``key`` (an
@@ -48,7 +46,7 @@ _Entry = tuple[
 ]
 
 
-class Client(FeatureMethods):
+class Client(FeatureMethods, RemoteMethods):
     """The xp SDK. Use as a context manager, or call :meth:`close` (also run at exit)."""
 
     def __init__(
@@ -190,25 +188,6 @@ class Client(FeatureMethods):
             log.exception("get_variant(%r) failed; serving the default", experiment)
             return Variant(experiment, default or "control", None, False, ERROR)
 
-    def _get_variant_remote(
-        self,
-        experiment: str,
-        user_id: str | int | float | None = None,
-        attributes: Mapping[str, Any] | None = None,
-        default: str | None = None,
-    ) -> Variant:
-        try:
-            attrs = dict(attributes or {})
-            if user_id is not None:
-                attrs["user_id"] = user_id
-            forced = self._overrides.get((experiment, canonical_unit_id(attrs.get("user_id"))))
-            if forced is not None:
-                return self._forced(experiment, forced)
-            return self._remote(experiment, attrs, default)
-        except Exception:
-            log.exception("get_variant(%r) failed; serving the default", experiment)
-            return Variant(experiment, default or "control", None, False, ERROR)
-
     def _overriding(
         self,
         key: str,
@@ -230,38 +209,6 @@ class Client(FeatureMethods):
         exp = self._experiments.get(experiment)
         found = exp.variant(variant) if exp else None
         return Variant(experiment, variant, found.payload if found else None, False, OVERRIDE)
-
-    def _remote(
-        self, experiment: str, attributes: Mapping[str, Any], default: str | None
-    ) -> Variant:
-        exp = self._experiments.get(experiment)
-        fallback = default or (exp.control.key if exp else "control")
-        attrs = dict(attributes)
-        body = remote_body(attrs, "experiments", experiment)
-        if body is None:
-            return Variant(experiment, fallback, None, False, MISSING_UNIT)
-        if self._transport is None:
-            return Variant(experiment, fallback, None, False, REMOTE_ERROR)
-        try:
-            response = self._transport.request("POST", "/v1/assign", body, {}, self.request_timeout)
-            if response.status != 200:
-                if not self._key.answered(response.status, "/v1/assign"):
-                    log.warning("remote assign answered %s", response.status)
-                return Variant(experiment, fallback, None, False, REMOTE_ERROR)
-            self._key.answered(response.status, "/v1/assign")
-            got = response.json()["assignments"].get(experiment)
-        except (TransportError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("remote assign failed: %s", exc)
-            return Variant(experiment, fallback, None, False, REMOTE_ERROR)
-        if got is None:
-            return Variant(experiment, fallback, None, False, UNKNOWN_EXPERIMENT)
-        return Variant(
-            experiment,
-            got["variant"],
-            got.get("payload"),
-            bool(got["in_experiment"]),
-            str(got["reason"]),
-        )
 
     # -- events -------------------------------------------------------------------------------
 

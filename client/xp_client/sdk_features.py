@@ -27,6 +27,8 @@ log = logging.getLogger("xp.client")
 NOT_READY = "not_ready"
 REMOTE_ERROR = "remote_error"
 ERROR = "error"
+UNKNOWN_EXPERIMENT = "unknown_experiment"
+OVERRIDE = "override"
 
 
 class FeatureMethods:

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from xp_client.event_processor import EventProcessor
-from xp_client.sdk import REMOTE_ERROR, Client
+from xp_client.sdk import Client
+from xp_client.sdk_features import REMOTE_ERROR
 from xp_client.transport import HttpTransport, TransportError
 
 TRICKLE_EVERY = 0.1  # seconds between bytes: well inside any per-read timeout used here

@@ -20,7 +20,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from xp.api.body import json_body, load
 from xp.auth import require
 from xp.definitions.registry import Snapshot
-from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME, UnitId
+from xp.events.fields import MAX_ATTRIBUTES, MAX_NAME, UnitId
 from xp.runtime import Runtime, runtime
 from xp.sticky import sticky_assignments
 from xp_client.engine import Assignment, assigner_for

@@ -13,7 +13,7 @@ from marshmallow import Schema, ValidationError
 
 from xp.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from xp.events.fastpath import FastLoader, NotCompilable
-from xp.events.parse import is_unicode_text
+from xp.events.values import is_unicode_text
 from xp.validation import messages_by_path
 
 MAX_DEPTH = 32

@@ -25,7 +25,7 @@ from xp.api.body import json_body, load
 from xp.auth import request_environment, require
 from xp.definitions.features import FeatureDefinition
 from xp.definitions.registry import Snapshot
-from xp.events.parse import MAX_ATTRIBUTES, MAX_NAME
+from xp.events.fields import MAX_ATTRIBUTES, MAX_NAME
 from xp.runtime import runtime
 from xp_client.features import Feature, compile_features, evaluate_feature
 from xp_client.holdouts import compile_holdouts
