@@ -25,13 +25,14 @@ import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from xp.definitions.model import Definition
 from xp.reports.csv_report import cell, safe_text
 from xp.store.base import Store, StoreError
 from xp.store.model import UnitLayout, UnitValues
 
+T = TypeVar("T")
 CHUNK_ROWS = 500
 CACHE_LIMIT = 100_000  # distinct texts and minutes remembered per export: hostile data is bounded
 FORMULA_STARTS = frozenset("=@+-\t\r")  # what safe_text looks at; "" is not among them
@@ -101,7 +102,7 @@ def csv_chunks(
         buffer.truncate()
         return found
 
-    return _chunks(definition, rows, text, trailer)
+    return _chunks(definition, ([row] for row in rows), text, trailer)  # rows one at a time
 
 
 def line_chunks(
@@ -110,8 +111,19 @@ def line_chunks(
     """:func:`csv_chunks` of rows already written as CSV lines, given in lists (of any
     length): the same chunks, each cut from the lines read with one slice and one join (a
     loop over the lines cost ~100 ns each)."""
+    return _chunks(definition, batches, "".join, trailer)
+
+
+def _chunks(
+    definition: Definition,
+    batches: Iterable[list[T]],
+    text: Callable[[list[T]], str],
+    trailer: bool,
+) -> Iterator[str]:
+    """:func:`csv_chunks` of rows given in lists (of any length) that ``text`` turns into CSV:
+    chunks of :data:`CHUNK_ROWS` rows, each cut from the rows read with one slice."""
     header = RowFormatter.csv_line(unit_columns(definition))
-    pending: list[str] = []
+    pending: list[T] = []
     written = 0
     started = False
     chunk_rows = CHUNK_ROWS
@@ -122,7 +134,7 @@ def line_chunks(
                 continue
             full = len(pending) - len(pending) % chunk_rows
             for start in range(0, full, chunk_rows):
-                chunk = header + "".join(pending[start : start + chunk_rows])
+                chunk = header + text(pending[start : start + chunk_rows])
                 header = ""
                 written += chunk_rows
                 started = True
@@ -132,42 +144,10 @@ def line_chunks(
         if not trailer or not started:
             raise
         written += len(pending)
-        yield "".join(pending) + ERROR.format(rows=written, reason=_one_line(exc))
+        yield text(pending) + ERROR.format(rows=written, reason=_one_line(exc))
         raise ExportInterrupted(f"export cut after {written} rows: {exc}") from exc
     written += len(pending)
-    yield header + "".join(pending) + (END.format(rows=written) if trailer else "")
-
-
-def _chunks(
-    definition: Definition,
-    rows: Iterable[Any],
-    text: Callable[[list[Any]], str],
-    trailer: bool,
-) -> Iterator[str]:
-    """:func:`csv_chunks` of rows that ``text`` turns into CSV, a batch at a time."""
-    header = RowFormatter.csv_line(unit_columns(definition))
-    batch: list[Any] = []
-    written = 0
-    started = False
-    chunk_rows = CHUNK_ROWS
-    try:
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= chunk_rows:
-                written += len(batch)
-                chunk = header + text(batch)
-                header = ""
-                batch.clear()
-                started = True
-                yield chunk
-    except StoreError as exc:
-        if not trailer or not started:
-            raise
-        written += len(batch)
-        yield text(batch) + ERROR.format(rows=written, reason=_one_line(exc))
-        raise ExportInterrupted(f"export cut after {written} rows: {exc}") from exc
-    written += len(batch)
-    yield header + text(batch) + (END.format(rows=written) if trailer else "")
+    yield header + text(pending) + (END.format(rows=written) if trailer else "")
 
 
 def unit_row(definition: Definition, unit: UnitValues | Mapping[str, Any]) -> list[str]:
