@@ -10,7 +10,14 @@ import pytest
 from xp.stats.cuped import cuped_compare
 from xp.stats.frequentist import INSUFFICIENT_DATA, LiftResult, frequentist_lift
 from xp.stats.sequential import sequential_lift, sequential_series
-from xp.stats.sufficiency import MIN_OUTCOMES, MIN_UNITS, insufficiency, sufficient_arms
+from xp.stats.sufficiency import (
+    MIN_OUTCOMES,
+    MIN_UNITS,
+    insufficiency,
+    precise_reference,
+    precise_references,
+    sufficient_arms,
+)
 from xp.stats.sufficient import (
     ArmMoments,
     ArmSummary,
@@ -179,3 +186,65 @@ def test_sequential_aa_with_a_launch_ramp_stays_within_alpha() -> None:
     assert np.mean(new < alpha) <= bound  # 0.042 with this seed; the old rule: 0.417
     assert np.mean(old < alpha) > 3 * alpha  # the degenerate first looks did it
     assert np.mean(ok[:, 0]) == 0  # no day-1 look is ever tested: 4 units per arm
+
+
+# -- the control-precision rule of the relative scale -------------------------------------
+
+
+def test_precise_references_holds_the_half_width_under_half_the_mean() -> None:
+    # 1.96 * sqrt(1 / 100) = 0.196: a mean of 0.39 is imprecise, 0.40 precise (0.196 < 0.2).
+    n, var = np.array([100.0, 100.0, 100.0, 10_000.0]), np.array([1.0, 1.0, 1.0, 1.0])
+    mean = np.array([0.39, 0.40, -0.40, 0.04])  # the sign does not matter; n shrinks the se
+    assert precise_references(n, mean, var).tolist() == [False, True, True, True]
+    # a 0/1 metric's control always passes: its conversions rule asks for enough of them
+    assert precise_references(100.0, 0.02, 0.0196, minority_count=2.0)
+    assert not precise_references(100.0, 0.02, 0.0196, minority_count=np.nan)
+    # zero and undefined inputs are imprecise, never an error
+    assert precise_references(
+        np.array([0.0, 5.0, 5.0]), np.array([0.1, 0.0, np.nan]), 1.0
+    ).tolist() == [
+        False,
+        False,
+        False,
+    ]
+
+
+def test_the_scalar_precision_rule_is_the_vectorised_one() -> None:
+    rng = np.random.default_rng(11)
+    n = rng.integers(10, 2_000, 500).astype(float)
+    mean = rng.normal(0.0, 0.3, 500)
+    var = rng.uniform(0.01, 4.0, 500)
+    vector = precise_references(n, mean, var)
+    assert 0.2 < vector.mean() < 0.9  # both outcomes are exercised
+    for i in range(500):
+        assert precise_reference(ArmMoments(n[i], mean[i], var[i])) == vector[i]
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_an_imprecise_control_mean_leaves_the_relative_scale_untested(method: str) -> None:
+    # 40 units per arm, 3 of them active: the control mean (0.15) is known to about +-0.15.
+    control = _mean([2.0, 3.0, 1.0] + [0.0] * 37)
+    treatment = _mean([4.0, 2.0, 3.0, 5.0, 1.0] + [0.0] * 35)
+    result = METHODS[method](control, treatment)
+    assert result.reason is None
+    assert result.absolute.p_value is not None and result.absolute.ci_low is not None
+    assert result.relative.estimate == pytest.approx((15 / 40 - 6 / 40) / (6 / 40))
+    assert (result.relative.ci_low, result.relative.ci_high, result.relative.p_value) == (
+        None,
+        None,
+        None,
+    )
+    assert result.tested_scale == "absolute" and result.p_value == result.absolute.p_value
+    # the same shape with 100 times the units: the control mean is precise, both scales tested
+    precise = METHODS[method](
+        _mean([2.0, 3.0, 1.0] * 100 + [0.0] * 3_700),
+        _mean([4.0, 2.0, 3.0, 5.0, 1.0] * 100 + [0.0] * 3_500),
+    )
+    assert precise.tested_scale == "relative" and precise.relative.ci_low is not None
+
+
+def test_a_binomial_with_few_conversions_keeps_its_relative_scale() -> None:
+    # 6/400 conversions: past the conversions rule; its mean's half-width (0.012) exceeds half
+    # the mean (0.0075), but 0/1 metrics are left to the conversions rule.
+    result = frequentist_lift(ProportionStats(400, 6), ProportionStats(400, 12))
+    assert result.reason is None and result.tested_scale == "relative"

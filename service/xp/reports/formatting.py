@@ -91,6 +91,16 @@ def p_value(value: Any) -> str:
     return f"{value:.3f}"
 
 
+def corrected_p(comparison: Any) -> str:
+    """A comparison's corrected p-value, for a column of relative-lift p-values: named
+    ``(absolute lift)`` when that is the scale it tests (the relative lift went untested, its
+    control mean too imprecise to divide by: ``xp/stats/sufficiency.py``)."""
+    text = p_value(comparison.p_value_corrected)
+    if is_number(comparison.p_value_corrected) and comparison.relative.p_value is None:
+        text += " (absolute lift)"
+    return text
+
+
 def p_clause(value: Any) -> str:
     """``p = 0.441`` or ``p < 0.001``."""
     text = p_value(value)

@@ -90,6 +90,7 @@ def environment() -> Environment:
         percent=fmt.percent,
         share=fmt.share,
         p_value=fmt.p_value,
+        corrected_p=fmt.corrected_p,
         p_clause=fmt.p_clause,
         decimal=fmt.decimal,
         mean=fmt.mean,

@@ -195,7 +195,7 @@ def _comparison_cells(
             if comparison.bayesian
             else (
                 fmt.p_value(comparison.relative.p_value),
-                fmt.p_value(comparison.p_value_corrected),
+                fmt.corrected_p(comparison),
             )
         ),
         fmt.significance(comparison),

@@ -80,9 +80,11 @@ class MetricComparison:
 
     @property
     def improvement(self) -> float | None:
-        """The lift signed so that positive is good (relative when defined)."""
+        """The lift signed so that positive is good: on the tested scale (relative when it is
+        tested or nothing is, else absolute: a relative lift's sign flips with a negative
+        control mean)."""
         lift = self.result.relative.estimate
-        if lift is None:
+        if lift is None or self.result.tested_scale == "absolute":
             lift = self.result.absolute.estimate
         if lift is None:
             return None

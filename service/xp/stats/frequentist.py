@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats as sps
 
-from xp.stats.sufficiency import INSUFFICIENT_DATA, insufficiency
+from xp.stats.sufficiency import INSUFFICIENT_DATA, insufficiency, precise_reference
 from xp.stats.sufficient import NAN, ArmMoments, ArmSummary, finite_or_none
 
 FloatArray = NDArray[np.float64]
@@ -223,6 +223,9 @@ class LiftMoments:
     """Everything a test needs about one comparison, before an interval is drawn.
 
     ``reason`` is ``insufficient_data`` when no interval may be drawn (variances are ``nan``).
+    ``relative_tested`` is False when the control mean is too imprecise for the delta
+    method's relative interval (``sufficiency.precise_reference``): the frequentist and
+    sequential tests then draw the absolute scale only.
     """
 
     control: ArmMoments
@@ -231,6 +234,7 @@ class LiftMoments:
     relative: Effect
     df: float
     reason: str | None
+    relative_tested: bool = True
 
     @property
     def n_total(self) -> float:
@@ -267,7 +271,8 @@ def checked_moments(
     if reason is not None:
         absolute, relative = Effect(absolute.estimate, NAN), Effect(relative.estimate, NAN)
         df = NAN
-    return LiftMoments(control, treatment, absolute, relative, df, reason)
+    tested = reason is None and precise_reference(control)
+    return LiftMoments(control, treatment, absolute, relative, df, reason, tested)
 
 
 def frequentist_lift(control: ArmSummary, treatment: ArmSummary, alpha: float = 0.05) -> LiftResult:
@@ -280,7 +285,7 @@ def frequentist_result(m: LiftMoments, alpha: float = 0.05) -> LiftResult:
     check_alpha(alpha)
     return LiftResult(
         absolute=_t_estimate(m.absolute, m.df, alpha, m.reason),
-        relative=_t_estimate(m.relative, m.df, alpha, m.reason),
+        relative=_t_estimate(m.relative, m.df, alpha, m.reason, m.relative_tested),
         control_mean=finite_or_none(m.control.mean),
         treatment_mean=finite_or_none(m.treatment.mean),
         method="frequentist",
@@ -288,8 +293,10 @@ def frequentist_result(m: LiftMoments, alpha: float = 0.05) -> LiftResult:
     )
 
 
-def _t_estimate(effect: Effect, df: float, alpha: float, reason: str | None) -> Estimate:
-    if reason is not None:
+def _t_estimate(
+    effect: Effect, df: float, alpha: float, reason: str | None, tested: bool = True
+) -> Estimate:
+    if reason is not None or not tested:
         return Estimate.point(effect.estimate)
     low, high, p = t_interval(effect.estimate, effect.variance, df, alpha)
     return Estimate.of(

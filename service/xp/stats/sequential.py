@@ -119,8 +119,8 @@ def sequential_result(
     check_alpha(alpha)
     _check_tuning(tuning)
 
-    def estimate(effect: Effect) -> Estimate:
-        if m.reason is not None:
+    def estimate(effect: Effect, tested: bool = True) -> Estimate:
+        if m.reason is not None or not tested:
             return Estimate.point(effect.estimate)
         half = float(cs_halfwidth(effect.variance, m.n_total, alpha, tuning))
         p = float(always_valid_p_value(effect.estimate, effect.variance, m.n_total, alpha, tuning))
@@ -129,7 +129,7 @@ def sequential_result(
 
     return LiftResult(
         absolute=estimate(m.absolute),
-        relative=estimate(m.relative),
+        relative=estimate(m.relative, m.relative_tested),
         control_mean=finite_or_none(m.control.mean),
         treatment_mean=finite_or_none(m.treatment.mean),
         method="sequential",
