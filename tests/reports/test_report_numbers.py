@@ -149,12 +149,13 @@ def test_a_sparse_count_is_tested_on_the_absolute_scale_only(
     assert rows[("purchased", "", "", "treatment")]["tested_scale"] == "relative"
     (refunds,) = [m for m in document.metrics if m.name == "refunds"]
     (comparison,) = refunds.comparisons
-    marked = f"{comparison.p_value_corrected:.3f} (absolute lift)"
-    line = next(
-        r for r in render_markdown(document).splitlines() if marked in r and "treatment" in r
-    )
+    marked = f"{comparison.p_value_corrected:.3f}†"
+    text = render_markdown(document)
+    line = next(r for r in text.splitlines() if marked in r and "treatment" in r)
     assert "| — |" in line or "| - |" in line  # the relative p-value column stays empty
-    assert marked in render_html(document)
+    assert "† marks the absolute lift's p-value" in text
+    page = render_html(document)
+    assert marked in page and "† marks the absolute lift&#39;s p-value" in page
 
 
 def test_segments_count_the_seeded_units(

@@ -91,13 +91,22 @@ def p_value(value: Any) -> str:
     return f"{value:.3f}"
 
 
+# After a corrected p-value of the absolute lift, in a column of relative-lift p-values; the
+# reports' footnotes say what it means (ABSOLUTE_NOTE). One character: the tables are tight.
+ABSOLUTE_MARK = "†"
+ABSOLUTE_NOTE = (
+    f"{ABSOLUTE_MARK} marks the absolute lift's p-value where the relative lift goes untested "
+    "(its control mean too imprecise to divide by)."
+)
+
+
 def corrected_p(comparison: Any) -> str:
-    """A comparison's corrected p-value, for a column of relative-lift p-values: named
-    ``(absolute lift)`` when that is the scale it tests (the relative lift went untested, its
-    control mean too imprecise to divide by: ``xp/stats/sufficiency.py``)."""
+    """A comparison's corrected p-value, for a column of relative-lift p-values, marked
+    :data:`ABSOLUTE_MARK` when it tests the absolute lift (the relative one went untested: the
+    control mean too imprecise to divide by, ``xp/stats/sufficiency.py``)."""
     text = p_value(comparison.p_value_corrected)
     if is_number(comparison.p_value_corrected) and comparison.relative.p_value is None:
-        text += " (absolute lift)"
+        text += ABSOLUTE_MARK
     return text
 
 

@@ -147,7 +147,9 @@ def _glance_bar(comparison: Comparison, direction: str, half_width: float, level
 
 
 # The p-values beside an absolute interval test the relative lift (docs/results.md).
-TESTED_NOTE = "p-values test the relative lift, not the absolute interval beside them."
+TESTED_NOTE = (
+    "p-values test the relative lift, not the absolute interval beside them. " + fmt.ABSOLUTE_NOTE
+)
 CORRECTION_TITLES = {
     "holm": "p-value adjusted with Holm's step-down method across the primary metrics' comparisons",
     "bh": "p-value adjusted with the Benjamini-Hochberg false discovery rate method",

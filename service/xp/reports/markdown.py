@@ -173,7 +173,7 @@ def _footnote(metric: MetricResult, style: str, bayesian: bool = False) -> str:
         tested = (
             " p-values test the relative lift (the absolute interval beside them can exclude "
             "0 while the relative p does not: its delta method carries the control mean's "
-            "uncertainty)."
+            f"uncertainty). {fmt.ABSOLUTE_NOTE}"
         )
     return (
         f"{pp}{about}At a glance: ┆ is no effect, [━━] the relative lift's interval, ● its "
