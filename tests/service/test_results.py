@@ -595,3 +595,47 @@ def test_an_insufficient_guardrail_does_not_breach(tmp_path: Path, store: Store)
     document = results_json(definition, store)
     _assert_no_verdict(comparisons(document, "refunded")["green"])
     assert document["decision"]["decision"] != "guardrail_breached"
+
+
+NET_LOSS: dict[str, Any] = {
+    "key": "net-loss",
+    "name": "Net loss per unit",
+    "status": "running",
+    "variants": [{"key": "control", "weight": 0.5}, {"key": "b", "weight": 0.5}],
+    # every unit settles once at a loss: the metric's means are negative
+    "metrics": [{"name": "net", "event": "buy", "kind": "sum", "role": "primary"}],
+}
+
+
+@pytest.mark.parametrize("method", ["frequentist", "sequential", "bayesian"])
+@pytest.mark.parametrize(("shift", "decision"), [(2.0, "ship"), (-2.0, "no_ship")])
+def test_a_negative_control_mean_keeps_the_sign_of_the_lift(
+    tmp_path: Path, store: Store, method: str, shift: float, decision: str
+) -> None:
+    """Control loses ~10 per unit; b loses ~8 (better, the metric increases) or ~12. The
+    relative lift divides by |mC| (GrowthBook's #6658): signed division would call the
+    smaller loss a significant drop and ship the larger one."""
+    definition = load(tmp_path, NET_LOSS)
+    rng = np.random.default_rng(11)
+
+    def losses(mean: float) -> list[dict[str, float]]:
+        values = np.minimum(np.round(rng.normal(mean, 3.0, 400), 2), -0.01)
+        return [{"day": float(i % 4), "buy": float(v)} for i, v in enumerate(values)]
+
+    units = {"control": losses(-10.0), "b": losses(-10.0 + shift)}
+    seed(store, definition, units, time.time())
+    document = results_json(definition, store, method=method)
+    means = {v: np.mean(totals(rows, "spend")) for v, rows in units.items()}
+    assert means["control"] < 0 and means["b"] < 0
+    b = comparisons(document, "net")["b"]
+    relative = (means["b"] - means["control"]) / abs(means["control"])
+    assert relative * shift > 0
+    if method != "bayesian":  # a flat-prior posterior mean is the same number
+        assert b["relative"]["estimate"] == pytest.approx(relative, rel=1e-9)
+    assert b["relative"]["estimate"] * shift > 0
+    assert b["absolute"]["estimate"] * shift > 0
+    assert b["relative"]["ci_low"] * shift > 0 and b["relative"]["ci_high"] * shift > 0
+    assert document["decision"]["decision"] == decision, document["decision"]
+    if decision == "ship":
+        assert document["decision"]["winner"] == "b"
+        assert "significantly better" in " ".join(document["decision"]["reasons"])

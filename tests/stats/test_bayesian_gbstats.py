@@ -7,6 +7,11 @@ real ``POST /v1/analyze``. Relative and absolute lifts, flat and proper priors, 
 metrics, tiny n. Where gbstats answers a sentinel for degenerate data (chance to win 0.5, risk
 ``[0, 0]``, interval ``[0, 0]`` with an ``error_message``), xp answers ``insufficient_data``
 with null readings and no verdict (docs/results.md, "Bayesian method").
+
+gbstats 0.8.0 (the last release on PyPI) divides the relative lift by the signed control
+mean; GrowthBook fixed that in #6658 (commit 6199daa, August 2026: "keep the sign of relative
+lift when the baseline mean is negative") and xp divides by ``|mC|`` too. The oracle runs with
+that commit's ``frequentist_diff``, which only a negative control mean tells apart.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from gbstats.bayesian import tests as gb_bayesian
 from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig
 from gbstats.bayesian.tests import GaussianPrior as GbPrior
 from gbstats.models.statistics import ProportionStatistic, SampleMeanStatistic
@@ -28,6 +34,23 @@ from xp.stats.frequentist import lift_moments
 from xp.stats.sufficient import MeanStats, ProportionStats
 
 TOLERANCE = 1e-6
+
+
+def frequentist_diff_6199daa(
+    mean_a: float, mean_b: float, relative: bool, mean_a_unadjusted: float | None = None
+) -> float:
+    """gbstats' ``utils.frequentist_diff`` as of GrowthBook commit 6199daa (#6658)."""
+    if not mean_a_unadjusted:
+        mean_a_unadjusted = mean_a
+    if relative:
+        return (mean_b - mean_a) / abs(mean_a_unadjusted)
+    return mean_b - mean_a
+
+
+@pytest.fixture(autouse=True)
+def _gbstats_with_the_sign_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gb_bayesian, "frequentist_diff", frequentist_diff_6199daa)
+
 
 Arm = dict[str, float]
 

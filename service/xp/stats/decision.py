@@ -81,8 +81,7 @@ class MetricComparison:
     @property
     def improvement(self) -> float | None:
         """The lift signed so that positive is good: on the tested scale (relative when it is
-        tested or nothing is, else absolute: a relative lift's sign flips with a negative
-        control mean)."""
+        tested or nothing is, else absolute: the scale the verdict read)."""
         lift = self.result.relative.estimate
         if lift is None or self.result.tested_scale == "absolute":
             lift = self.result.absolute.estimate

@@ -62,7 +62,8 @@ def relative_variance(
     var_treatment: ArrayLike,
     n_treatment: ArrayLike,
 ) -> FloatArray:
-    """Delta-method variance of ``(mT - mC) / mC`` (means are the relative-lift references)."""
+    """Delta-method variance of ``(mT - mC) / |mC|`` (means are the relative-lift references;
+    the sign of ``mC`` is a constant factor, so the variance is that of ``(mT - mC) / mC``)."""
     mc, vc, nc = _array(mean_control), _array(var_control), _array(n_control)
     mt, vt, nt = _array(mean_treatment), _array(var_treatment), _array(n_treatment)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -107,7 +108,9 @@ def difference_moments(
         diff = mt - mc
         # variance of a difference of independent means: sC^2/nC + sT^2/nT
         abs_var = vc / nc + vt / nt
-        rel = diff / rc
+        # over |mC|, as gbstats divides since GrowthBook #6658: a signed mean would flip
+        # the lift's sign when the control mean is negative, and the verdict with it
+        rel = diff / np.abs(rc)
     return DifferenceMoments(
         absolute=_array(diff),
         absolute_variance=_array(abs_var),
@@ -167,7 +170,8 @@ class Estimate:
 
 @dataclass(frozen=True)
 class LiftResult:
-    """Absolute (``mT - mC``) and relative (``(mT - mC) / mC``) lift of one treatment.
+    """Absolute (``mT - mC``) and relative (``(mT - mC) / |mC|``) lift of one treatment: the
+    two always have the same sign.
 
     ``reason`` is ``None`` when both scales are tested, else ``insufficient_data`` (the rule of
     ``sufficiency.py``): then both scales carry the observed effect only, no interval.
