@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -156,6 +157,31 @@ def test_a_sparse_count_is_tested_on_the_absolute_scale_only(
     assert "† marks the absolute lift's p-value" in text
     page = render_html(document)
     assert marked in page and "† marks the absolute lift&#39;s p-value" in page
+
+
+@pytest.mark.parametrize("method", ["frequentist", "sequential"])
+def test_the_absolute_mark_is_explained_under_each_table_that_shows_it_and_only_there(
+    report: Callable[..., ResultsDocument], method: str
+) -> None:
+    document = report(method)
+    note = "† marks the absolute lift"
+    text = render_markdown(document)
+    sections = re.split(r"\n(?=#{2,3} )", text)
+    marked = 0
+    for section in sections:
+        rows = [line for line in section.splitlines() if line.startswith("|")]
+        shows_mark = any("†" in row for row in rows)
+        marked += shows_mark
+        assert shows_mark == (note in section), section[:200]
+    assert marked >= 1  # refunds, the sparse count
+    assert text.count(note) == marked
+    page = render_html(document)
+    # each table with what follows it up to the next table: its footnote is in that stretch
+    stretches = page.split('<table class="results">')
+    assert "†</td>" not in stretches[0] and note not in stretches[0]
+    for stretch in stretches[1:]:
+        assert ("†</td>" in stretch) == (note in stretch), stretch[:300]
+    assert sum("†</td>" in stretch for stretch in stretches) >= 1
 
 
 def test_segments_count_the_seeded_units(

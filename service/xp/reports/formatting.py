@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from xp.definitions.model import METRIC_TRAITS
@@ -100,14 +101,23 @@ ABSOLUTE_NOTE = (
 )
 
 
+def tests_absolute(comparison: Any) -> bool:
+    """Whether a comparison's corrected p-value is the absolute lift's (the relative one went
+    untested: the control mean too imprecise to divide by, ``xp/stats/sufficiency.py``)."""
+    return is_number(comparison.p_value_corrected) and comparison.relative.p_value is None
+
+
 def corrected_p(comparison: Any) -> str:
     """A comparison's corrected p-value, for a column of relative-lift p-values, marked
-    :data:`ABSOLUTE_MARK` when it tests the absolute lift (the relative one went untested: the
-    control mean too imprecise to divide by, ``xp/stats/sufficiency.py``)."""
+    :data:`ABSOLUTE_MARK` when it tests the absolute lift (:func:`tests_absolute`)."""
     text = p_value(comparison.p_value_corrected)
-    if is_number(comparison.p_value_corrected) and comparison.relative.p_value is None:
-        text += ABSOLUTE_MARK
-    return text
+    return text + ABSOLUTE_MARK if tests_absolute(comparison) else text
+
+
+def absolute_note(comparisons: Iterable[Any]) -> str:
+    """:data:`ABSOLUTE_NOTE` for a table with a marked p-value, else nothing: a footnote for
+    a mark the table does not show would only puzzle its reader."""
+    return ABSOLUTE_NOTE if any(tests_absolute(c) for c in comparisons) else ""
 
 
 def p_clause(value: Any) -> str:

@@ -115,6 +115,7 @@ def environment() -> Environment:
         traffic_chart=lambda daily: Markup(traffic_chart(daily)),  # noqa: S704 - escaped
         bar_scale=glance.scale,
         segment_scale=_segment_scale,
+        segment_note=_segment_note,
         verdict=glance.verdict,
         verdict_words=glance.VERDICT_WORDS,
         rate_kinds=fmt.RATE_KINDS,
@@ -147,9 +148,7 @@ def _glance_bar(comparison: Comparison, direction: str, half_width: float, level
 
 
 # The p-values beside an absolute interval test the relative lift (docs/results.md).
-TESTED_NOTE = (
-    "p-values test the relative lift, not the absolute interval beside them. " + fmt.ABSOLUTE_NOTE
-)
+TESTED_NOTE = "p-values test the relative lift, not the absolute interval beside them."
 CORRECTION_TITLES = {
     "holm": "p-value adjusted with Holm's step-down method across the primary metrics' comparisons",
     "bh": "p-value adjusted with the Benjamini-Hochberg false discovery rate method",
@@ -168,20 +167,29 @@ def _corrected_header(correction: str) -> Markup:
     return Markup(f'<abbr title="{escape(title)}">p (relative lift, {name})</abbr>')  # noqa: S704 - escaped
 
 
-def _correction_note(correction: str, method: str = "frequentist") -> str:
+def _correction_note(metric: MetricResult, method: str = "frequentist") -> str:
     """The footnote that says which correction the corrected p-value column used, or, under
-    the Bayesian method, what the verdict reads instead."""
+    the Bayesian method, what the verdict reads instead; what a marked p-value is, when the
+    table has one."""
     if method == "bayesian":
         return (
             "No multiple-comparison correction applies to the Bayesian method; the verdict "
             "reads the chance to win and the risk against the rule under Method."
         )
-    if correction in CORRECTION_TITLES:
-        return f"Corrected p: {CORRECTION_TITLES[correction]}; the verdict reads it. {TESTED_NOTE}"
+    tested = " ".join(filter(None, (TESTED_NOTE, fmt.absolute_note(metric.comparisons))))
+    if metric.correction in CORRECTION_TITLES:
+        return (
+            f"Corrected p: {CORRECTION_TITLES[metric.correction]}; the verdict reads it. {tested}"
+        )
     return (
         "No multiple-comparison correction applies to this metric; the verdict reads its "
-        f"p-value. {TESTED_NOTE}"
+        f"p-value. {tested}"
     )
+
+
+def _segment_note(metric: MetricResult) -> str:
+    """What a marked p-value of a metric's segment table is, when the table has one."""
+    return fmt.absolute_note(c for s in metric.segments for c in s.comparisons)
 
 
 def _segment_scale(metric: MetricResult) -> float:

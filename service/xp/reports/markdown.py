@@ -170,10 +170,11 @@ def _footnote(metric: MetricResult, style: str, bayesian: bool = False) -> str:
             if metric.correction != "none"
             else "No multiple-comparison correction applies to this metric."
         )
+        marked = fmt.absolute_note(metric.comparisons)
         tested = (
             " p-values test the relative lift (the absolute interval beside them can exclude "
             "0 while the relative p does not: its delta method carries the control mean's "
-            f"uncertainty). {fmt.ABSOLUTE_NOTE}"
+            "uncertainty)." + (f" {marked}" if marked else "")
         )
     return (
         f"{pp}{about}At a glance: ┆ is no effect, [━━] the relative lift's interval, ● its "
@@ -243,7 +244,9 @@ def _segments(metric: MetricResult, level: str, bayesian: bool = False) -> list[
         for segment in metric.segments
         for comparison in segment.comparisons
     ]
-    return [f"### {_inline(metric.label)} by segment (exploratory)", "", *_table(header, rows)]
+    lines = [f"### {_inline(metric.label)} by segment (exploratory)", "", *_table(header, rows)]
+    marked = fmt.absolute_note(c for s in metric.segments for c in s.comparisons)
+    return [*lines, "", marked] if marked else lines
 
 
 def _table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list[str]:
