@@ -25,13 +25,19 @@ from flask import Flask
 from gbstats.bayesian import tests as gb_bayesian
 from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig
 from gbstats.bayesian.tests import GaussianPrior as GbPrior
-from gbstats.models.statistics import ProportionStatistic, SampleMeanStatistic
+from gbstats.models.statistics import (
+    ProportionStatistic,
+    RegressionAdjustedStatistic,
+    SampleMeanStatistic,
+    compute_theta,
+)
 
 from tests.stats.test_bayesian import moments
 from xp.stats.analyze import analyze
 from xp.stats.bayesian import GaussianPrior, bayesian_result, effect_posterior, readings
+from xp.stats.cuped import cuped_compare
 from xp.stats.frequentist import lift_moments
-from xp.stats.sufficient import MeanStats, ProportionStats
+from xp.stats.sufficient import CovariateStats, MeanStats, ProportionStats
 
 TOLERANCE = 1e-6
 
@@ -261,3 +267,57 @@ def test_where_gbstats_answers_a_sentinel_xp_says_insufficient_data(
     for scale in ("relative", "absolute"):
         assert row[scale]["ci_low"] is None and row[scale]["p_value"] is None
     assert row["rule"] == "insufficient data: no posterior to judge"
+
+
+# (n, sum, sum_squares, sum_x, sum_x2, sum_xy) per arm, control first: a 10% raw lift with a
+# covariate correlated ~0.67, and the same shifted so the control's adjusted mean is far from
+# its raw one (pre-period means 3.5 and 10.0)
+CUPED_ARMS = {
+    "10% lift": (
+        (500, 2000.0, 12491.0, 1750.0, 10117.0, 9994.0),
+        (480, 2112.0, 14082.8, 1728.0, 10292.3, 10716.7),
+    ),
+    "unbalanced pre-period": (
+        (500, 2000.0, 12491.0, 1750.0, 10117.0, 9994.0),
+        (480, 2112.0, 14082.8, 4800.0, 49000.0, 22000.0),
+    ),
+}
+
+
+def gb_cuped(arms: tuple[tuple[float, ...], ...]) -> list[Any]:
+    stats = [
+        RegressionAdjustedStatistic(
+            n=int(a[0]),
+            post_statistic=SampleMeanStatistic(n=int(a[0]), sum=a[1], sum_squares=a[2]),
+            pre_statistic=SampleMeanStatistic(n=int(a[0]), sum=a[3], sum_squares=a[4]),
+            post_pre_sum_of_products=a[5],
+            theta=0.0,
+        )
+        for a in arms
+    ]
+    theta = compute_theta(stats[0], stats[1])
+    for stat in stats:
+        stat.theta = theta
+    return stats
+
+
+@pytest.mark.parametrize("arms", list(CUPED_ARMS.values()), ids=list(CUPED_ARMS))
+@pytest.mark.parametrize("prior", [PRIORS["proper N(0, 0.3^2)"], PRIORS["proper N(0.05, 0.01)"]])
+def test_a_proper_prior_under_cuped_matches_gbstats_on_the_absolute_scale(
+    arms: tuple[tuple[float, ...], ...], prior: dict[str, Any]
+) -> None:
+    # The relative prior reaches the absolute scale times |raw control mean| (gbstats'
+    # unadjusted_mean), not the CUPED-adjusted mean. Only the absolute scale: gbstats 0.8.0's
+    # Bayesian test still gives a CUPED relative lift the unadjusted delta-method variance,
+    # which GrowthBook replaced (frequentist_variance_relative_cuped, test_cuped.py).
+    metrics = [MeanStats(int(a[0]), a[1], a[2]) for a in arms]
+    covariates: list[CovariateStats | None] = [CovariateStats(a[3], a[4], a[5]) for a in arms]
+    comparison = cuped_compare(metrics, covariates, treatment=1)
+    assert comparison.reason is None
+    control = comparison.moments.control
+    assert control.mean != pytest.approx(control.reference_mean, rel=5e-3)
+    result = bayesian_result(comparison.moments, 0.05, GaussianPrior(**prior))
+    a, b = gb_cuped(arms)
+    config = EffectBayesianConfig(prior_effect=GbPrior(**prior), difference_type="absolute")
+    gb = EffectBayesianABTest(a, b, config).compute_result()
+    assert_matches(result.absolute.to_dict(), readings(result.absolute, "increase"), gb)

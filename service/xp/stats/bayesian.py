@@ -175,7 +175,7 @@ def bayesian_result(
     probability ``2 min(P(lift > 0), P(lift < 0))``, shown beside the others but never used
     to decide: :class:`BayesianRule` reads the chance to win and the risk. The prior is on
     the relative lift; the absolute scale takes it times the control's mean (gbstats'
-    ``prior_type="relative"``).
+    ``prior_type="relative"``), the raw one when the arm is CUPED-adjusted.
     """
     control_mean = finite_or_none(m.control.mean)
     if m.reason is not None:
@@ -184,7 +184,9 @@ def bayesian_result(
             Estimate.point(m.absolute.estimate),
         )
     else:
-        scale = abs(m.control.mean) if control_mean else 0.0
+        # the raw control mean under CUPED, as relative lift divides by (gbstats' unadjusted_mean)
+        reference = m.control.reference_mean
+        scale = abs(reference) if math.isfinite(reference) else 0.0
         absolute_prior = (
             GaussianPrior(prior.mean * scale, prior.variance * scale**2, True)
             if prior.proper and scale > 0
