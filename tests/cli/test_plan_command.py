@@ -76,6 +76,20 @@ def test_from_the_experiment(seeded: list[Unit], xp: Callable[..., Result]) -> N
     assert got["detectable_now"] == pytest.approx(power.mde_proportion(rate, len(control)))
 
 
+def test_asked_about_a_drop_the_plan_gives_the_smallest_drop(
+    seeded: list[Unit], xp: Callable[..., Result]
+) -> None:
+    result = xp("plan", KEY, "--mde", -0.2)
+    assert result.exit_code == 0, result.output
+    control = [u for u in seeded if u.variant == "control"]
+    rate = sum(1 for u in control if u.purchases) / len(control)
+    n = power.sample_size_proportion(rate, -0.2)
+    assert f"units per variant: {n:,}" in result.output
+    drop = power.mde_proportion(rate, len(control), decrease=True)
+    assert drop is not None and drop != pytest.approx(power.mde_proportion(rate, len(control)))
+    assert f"smallest drop detectable with the units so far: {drop:.1%}" in result.output
+
+
 def test_from_the_experiment_on_a_mean_metric(
     seeded: list[Unit], xp: Callable[..., Result]
 ) -> None:

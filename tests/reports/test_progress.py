@@ -115,6 +115,17 @@ def test_mde_is_none_when_it_cannot_be_told() -> None:
     assert found == mde_proportion(0.1, 100)
 
 
+def test_the_mde_of_a_metric_that_should_fall_is_the_smallest_drop() -> None:
+    units = {"control": 400, "b": 400}
+    row = VariantRow("control", 400, 0.0, 0.1, 0.3)
+    falling = MetricResult(
+        "m", "binomial", "primary", "decrease", False, "holm", (row,), (), (), ()
+    )
+    found = primary_mde([falling], units, 0.05)
+    assert found == mde_proportion(0.1, 400, decrease=True)
+    assert found != primary_mde([metric("binomial", 0.1, 0.3)], units, 0.05)
+
+
 @pytest.mark.parametrize(
     ("units", "planned", "shown", "value"),
     [

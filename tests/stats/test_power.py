@@ -72,3 +72,31 @@ def test_days_to_reach(target: float, current: float, daily: float, days: int | 
 def test_bad_plans_raise(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         sample_size_proportion(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("rate", "drop"), [(0.05, 0.1), (0.3, 0.02), (0.9, 0.2)])
+def test_the_decrease_mde_inverts_sample_size_of_a_drop(rate: float, drop: float) -> None:
+    n = sample_size_proportion(rate, -drop)
+    found = mde_proportion(rate, n, decrease=True)
+    # n is rounded up: the drop detectable with it is at most the one asked for
+    assert found is not None and found <= drop
+    assert found == pytest.approx(drop, rel=1e-2)
+
+
+@pytest.mark.parametrize("n", [50, 400, 10_000])
+def test_a_drop_of_p_is_a_rise_of_one_minus_p(n: int) -> None:
+    # p -> p(1 - L) moves 1 - p to (1 - p)(1 + L p / (1 - p)): the same test, so the same n
+    for p in (0.2, 0.5, 0.7):
+        rise = mde_proportion(1.0 - p, n)
+        assert rise is not None
+        assert mde_proportion(p, n, decrease=True) == pytest.approx(rise * (1 - p) / p, rel=1e-9)
+    # at 0.5 the binomial variance is symmetric; at 0.1 a 30% drop is easier to see than a
+    # 30% rise's mirror: the two directions differ
+    assert mde_proportion(0.5, n, decrease=True) == pytest.approx(mde_proportion(0.5, n))
+    assert mde_proportion(0.1, n, decrease=True) != pytest.approx(mde_proportion(0.1, n))
+
+
+def test_a_drop_beyond_zero_is_unreachable() -> None:
+    # 3 units an arm: even 50% -> 0% needs more (z^2 0.25 / 0.25 = 7.85)
+    assert mde_proportion(0.5, 3, decrease=True) is None
+    assert mde_proportion(0.5, 8, decrease=True) is not None

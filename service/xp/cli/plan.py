@@ -74,8 +74,11 @@ def make_plan(
     variants = len(weights)
     if baseline.kind == "proportion":
         n = power.sample_size_proportion(baseline.mean, mde, alpha, power_, variants)
+        # asked about a drop (mde < 0): the smallest drop detectable, not the smallest rise
         detectable = (
-            power.mde_proportion(baseline.mean, current_per_variant, alpha, power_, variants)
+            power.mde_proportion(
+                baseline.mean, current_per_variant, alpha, power_, variants, decrease=mde < 0
+            )
             if current_per_variant > 0
             else None
         )
@@ -171,7 +174,7 @@ def option_baseline(rate: float | None, mean: float | None, sd: float | None) ->
     type=float,
     default=0.05,
     show_default=True,
-    help="Relative lift to detect (0.05 = 5%).",
+    help="Relative lift to detect (0.05 = 5%; -0.05 for a 5% drop).",
 )
 @click.option("--baseline-rate", type=float, help="Control conversion rate (proportion metrics).")
 @click.option("--baseline-mean", type=float, help="Control mean (count, sum, ratio metrics).")
@@ -266,7 +269,8 @@ def describe(plan: Plan) -> list[str]:
         lines.append(f"  at {fmt.count(plan.daily_units)} units a day: {when}")
     if plan.current_units:
         lines.append(
-            f"  smallest lift detectable with the units so far: {fmt.percent(plan.detectable_now)}"
+            f"  smallest {'drop' if plan.mde < 0 else 'lift'} detectable with the units so far: "
+            f"{fmt.percent(plan.detectable_now, 1, False)}"
         )
     lines.append("  (fixed-horizon test; the sequential test needs more units for the same power)")
     return lines

@@ -1,10 +1,11 @@
 """How far an experiment has come (days left, traffic per day, the MDE reachable today), and
 the definition's context the results page shows beside it.
 
-The MDE is the primary metric's smallest relative lift a fixed-horizon test would detect with
-80% power at the units each arm has now (``stats.power``, Bonferroni across treatments), from
-the control's observed rate or mean and spread. ``None`` when it cannot be told: no primary
-metric, no units, a rate of 0 or 1, or zero variance.
+The MDE is the primary metric's smallest relative change in its better direction (a rise, or
+a drop for ``direction: decrease``) a fixed-horizon test would detect with 80% power at the
+units each arm has now (``stats.power``, Bonferroni across treatments), from the control's
+observed rate or mean and spread. ``None`` when it cannot be told: no primary metric, no
+units, a rate of 0 or 1, or zero variance.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def primary_mde(
         return None
     try:
         if METRIC_TRAITS[primary.kind].proportion:
-            return mde_proportion(control.mean, n, alpha, POWER, len(units))
+            decrease = primary.direction == "decrease"
+            return mde_proportion(control.mean, n, alpha, POWER, len(units), decrease)
         if control.sd is None:
             return None
         return mde_mean(control.mean, control.sd, n, alpha, POWER, len(units))

@@ -95,22 +95,26 @@ def mde_proportion(
     alpha: float = 0.05,
     power: float = 0.8,
     variants: int = 2,
+    decrease: bool = False,
 ) -> float | None:
     """Smallest relative increase of a conversion rate detectable with ``n_per_variant``
-    units per arm; ``None`` when even a rate of 1 could not be told apart."""
+    units per arm (with ``decrease``, the smallest relative drop, as a positive fraction);
+    ``None`` when even a rate of 1 (of 0) could not be told apart."""
     if not 0.0 < baseline_rate < 1.0:
         raise ValueError(f"baseline_rate must be strictly between 0 and 1, got {baseline_rate!r}")
     _check_positive("n_per_variant", n_per_variant)
     z = _z_sum(alpha, power, variants)
     p = baseline_rate
+    sign = -1.0 if decrease else 1.0
 
     def shortfall(lift: float) -> float:
         # n needed at this lift minus n available; decreasing in lift
-        treated = p * (1.0 + lift)
+        treated = p * (1.0 + sign * lift)
         spread = p * (1 - p) + treated * (1 - treated)
         return z**2 * spread / (treated - p) ** 2 - n_per_variant
 
-    top = (1.0 - p) / p  # the lift that takes the rate to 1
+    # the binomial variance is not symmetric: a drop to 0 and a rise to 1 differ
+    top = 1.0 if decrease else (1.0 - p) / p  # the lift that takes the rate to 0 (to 1)
     if shortfall(top) > 0:
         return None
     return float(optimize.brentq(shortfall, 1e-12, top, xtol=1e-12))
