@@ -155,13 +155,17 @@ def cell(value: Any) -> str:
     return safe_text(str(value))
 
 
+# what a spreadsheet may read a cell starting with as a formula; a set: "" is not among them
+FORMULA_STARTS = frozenset("=@+-\t\r")
+
+
 def safe_text(text: str) -> str:
     """Prefix ``'`` to text starting like a formula (``=``, ``@``, ``+x``, ``-x``, tab, CR).
 
     Segment values and unit ids come from request attributes, so a crafted ``=HYPERLINK(...)``
     would otherwise run when an analyst opens the file. Text that reads as a number is kept.
     """
-    if not text or text[0] not in "=@+-\t\r":
+    if not text or text[0] not in FORMULA_STARTS:
         return text
     if text[0] in "+-":
         try:

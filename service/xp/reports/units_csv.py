@@ -28,14 +28,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from xp.definitions.model import Definition
-from xp.reports.csv_report import cell, safe_text
+from xp.reports.csv_report import FORMULA_STARTS, cell, safe_text
 from xp.store.base import Store, StoreError
 from xp.store.model import UnitLayout, UnitValues
 
 T = TypeVar("T")
 CHUNK_ROWS = 500
 CACHE_LIMIT = 100_000  # distinct texts and minutes remembered per export: hostile data is bounded
-FORMULA_STARTS = frozenset("=@+-\t\r")  # what safe_text looks at; "" is not among them
 TENS_LIMIT = 2**33 // 10  # below 2**33 s, doubles are 2**-20 s apart: exact to the ms
 # Each ten seconds of a day, "HH:MM:S" (the last digit of the seconds follows).
 CLOCK_TENS = tuple(f"{t // 360:02d}:{t // 6 % 60:02d}:{t % 6}" for t in range(8640))
@@ -46,7 +45,8 @@ LAST_SECOND = {
     for n in range(4)
     for decimals in itertools.product("0123456789", repeat=n)
 }
-QUOTED = re.compile(r'[,"\r\n]')  # what csv.writer quotes a cell for (QUOTE_MINIMAL, CRLF)
+CSV_QUOTED = ',"\r\n'  # what csv.writer quotes a cell for (QUOTE_MINIMAL, CRLF)
+QUOTED = re.compile(f"[{re.escape(CSV_QUOTED)}]")
 END = "# end: {rows} rows\r\n"
 ERROR = "# error: incomplete after {rows} rows: {reason}\r\n"
 
@@ -198,6 +198,10 @@ class RowFormatter:
     :class:`UnitValues` (what the stores' ``iter_unit_values`` yield) are read by position,
     with memos; a :class:`UnitRow` or a mapping of its fields is read by name, without (its
     values may be any type, and ``1 == 1.0 == True`` would mix them up in a memo)."""
+
+    # in unit ids joined by NUL after a NUL: what marks one csv_field quotes or safe_text
+    # changes (UnitCells.unsafe_in_ids)
+    unsafe_in_ids = (*CSV_QUOTED, *sorted("\x00" + c for c in FORMULA_STARTS))
 
     def __init__(self, definition: Definition) -> None:
         self.layout = UnitLayout.of(definition)

@@ -160,6 +160,11 @@ class UnitCells(Protocol):
 
     # For a store that writes CSV lines itself (:meth:`Store.iter_unit_lines`).
 
+    #: What, in unit ids joined by NUL after a NUL (``"\x00" + "\x00".join(ids)``), marks
+    #: one that :meth:`unit_ids` and :meth:`csv_field` would change; ids with none of them
+    #: are their own cells.
+    unsafe_in_ids: tuple[str, ...]
+
     def csv_field(self, cell: str) -> str:
         """``cell`` as ``csv.writer`` writes it: quoted when it holds ``,``, ``"``, CR or LF."""
         ...

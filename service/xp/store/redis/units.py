@@ -29,10 +29,6 @@ UNPASTABLE = re.compile(r"[en]|-0|[^:,|]{16}")
 # exponent, nan or inf, not "-0"; nothing csv.writer would quote for. Possessive: what may
 # follow a total (",", ":", the end) is never in its class, so giving back cannot help.
 PASTED = r"((?!-0(?![^,:|]))[^,:|en\"\r\n]{1,15}+)"
-# In unit ids joined by NUL after a NUL, what marks one that csv.writer quotes or safe_text
-# may change; looked for with str's own search (a regex scan of the ids was ~1,000
-# instructions per unit under callgrind, these searches a few dozen).
-UNSAFE_IN_IDS = (",", '"', "\r", "\n", "\x00-", "\x00=", "\x00@", "\x00+", "\x00\t")
 
 
 class RecordIds:
@@ -243,7 +239,9 @@ class LineDecoder:
         cells = self.cells
         keys = ids = unit_ids
         joined = "\x00" + "\x00".join(keys)
-        if any(unsafe in joined for unsafe in UNSAFE_IN_IDS):  # one scan per call
+        # str's own search: a regex scan of the ids was ~1,000 instructions per unit under
+        # callgrind, these searches a few dozen
+        if any(unsafe in joined for unsafe in cells.unsafe_in_ids):
             ids = list(map(cells.csv_field, cells.unit_ids(keys)))
         match, variants, zero, join = self.match, self.variants, self.zero, ",".join
         # The memos are dict subclasses, whose subscript is a Python-level __getitem__ call
