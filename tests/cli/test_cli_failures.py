@@ -93,6 +93,30 @@ def test_a_bad_setting_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        ("XP_PORT", "abc", "Error: XP_PORT: 'abc' is not a valid integer."),
+        ("XP_WORKERS", "zero", "Error: XP_WORKERS: 'zero' is not a valid integer."),
+    ],
+)
+def test_a_bad_option_setting_names_its_variable(
+    variable: str, value: str, line: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # click would print its usage text, name --port and exit 2: a setting is not a usage slip
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(cli, ["serve", "--experiments", str(EXPERIMENTS)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines() == [line]
+
+
+def test_a_bad_option_on_the_command_line_stays_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--port", "abc"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--port': 'abc' is not a valid integer." in result.stderr
+    assert "Usage: cli serve" in result.stderr  # CliRunner names the group "cli"
+
+
 def test_an_unwritable_output_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("XP_STORE_URL", raising=False)
@@ -113,3 +137,39 @@ def test_an_unknown_store_scheme_keeps_its_hint(monkeypatch: pytest.MonkeyPatch)
     assert result.exit_code == 1
     assert "unsupported store URL scheme 'bogus'" in result.output
     assert "redis, redis+cluster or sqlite" in result.output and "[redacted]" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "checkout-button", "--experiments", str(EXPERIMENTS)],
+        ["export", "checkout-button", "--experiments", str(EXPERIMENTS)],
+        ["plan", "checkout-button", "--experiments", str(EXPERIMENTS)],
+        ["validate", str(EXPERIMENTS)],
+    ],
+    ids=["report", "export", "plan", "validate"],
+)
+def test_a_reading_command_refuses_a_sqlite_store_that_is_not_there(
+    args: list[str], tmp_path: Path
+) -> None:
+    # a mistyped path would otherwise become a new empty store, and an empty report
+    path = tmp_path / "typo" / "xp.sqlite"
+    result = run([*args, "--store", f"sqlite:///{path}"], tmp_path)
+    assert result.returncode == 1, result.stderr
+    (line,) = error_lines(result)
+    assert line.endswith(f"no SQLite store at {str(path)!r}") and line.startswith("Error: --store")
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_simulate_creates_the_sqlite_store_it_is_given(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    args = ["simulate", "checkout-button", "--units", "200", "--experiments", str(EXPERIMENTS)]
+    result = run([*args, "--store", f"sqlite:///{path}"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert path.exists()
+    shown = run(
+        ["report", "checkout-button", "--experiments", str(EXPERIMENTS)],
+        tmp_path,
+        XP_STORE_URL=f"sqlite:///{path}",
+    )
+    assert shown.returncode == 0, shown.stderr

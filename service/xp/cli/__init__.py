@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from xp import logs
 from xp.cli.analyze import analyze_command
@@ -42,6 +43,12 @@ class Commands(click.Group):
             with contextlib.suppress(OSError, ValueError):  # a stdout without a descriptor
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(128 + signal.SIGPIPE)
+        except click.BadParameter as exc:
+            setting = _from_environment(exc)
+            if setting is None:
+                raise
+            # a bad XP_* setting is not a usage mistake: name the variable, not the option
+            raise click.ClickException(redact(f"{setting}: {exc.message}")) from None
         except StoreError as exc:
             raise click.ClickException(f"the event store failed: {redact(str(exc))}") from None
         except SettingsError as exc:
@@ -49,6 +56,19 @@ class Commands(click.Group):
         except OSError as exc:  # a file that cannot be read or written, a port in use
             where = f" {exc.filename!r}" if exc.filename else ""
             raise click.ClickException(redact(f"{exc.strerror or exc}{where}")) from None
+
+
+def _from_environment(exc: click.BadParameter) -> str | None:
+    """The environment variable the refused value came from, if it did."""
+    param, ctx = exc.param, exc.ctx
+    if param is None or ctx is None or param.name is None:
+        return None
+    if ctx.get_parameter_source(param.name) is not ParameterSource.ENVIRONMENT:
+        return None
+    envvar = param.resolve_envvar_value(ctx) and param.envvar
+    if isinstance(envvar, list | tuple):
+        envvar = next((name for name in envvar if os.environ.get(name)), None)
+    return envvar if isinstance(envvar, str) else None
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})

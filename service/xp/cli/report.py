@@ -24,6 +24,7 @@ from xp.reports.pdf import DEFAULT_TIMEOUT, PdfError, find_chromium, html_to_pdf
 from xp.results.build import experiment_results
 from xp.runtime import Runtime
 from xp.settings import Settings, SettingsError
+from xp.store import missing_sqlite_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,14 +50,23 @@ def source_options(command: F) -> F:
 
 
 @contextmanager
-def open_runtime(experiments_dir: str, store_url: str | None) -> Iterator[Runtime]:
-    """The service's runtime (definitions, store) for one command; the store closed after."""
+def open_runtime(
+    experiments_dir: str, store_url: str | None, reading: bool = True
+) -> Iterator[Runtime]:
+    """The service's runtime (definitions, store) for one command; the store closed after.
+
+    A command that is ``reading`` refuses a SQLite URL naming no file (``--store`` or
+    ``XP_STORE_URL``): opening it would make an empty store and report nothing. The default
+    store in ``XP_DATA_DIR`` is opened either way (a fresh machine has no events yet)."""
     try:
         settings = Settings.from_env().replace(experiments_dir=experiments_dir)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     if store_url:
         settings = settings.replace(store_url=store_url)
+    missing = missing_sqlite_file(settings.store_url) if reading else None
+    if missing is not None:
+        raise click.ClickException(f"--store (XP_STORE_URL): no SQLite store at {missing!r}")
     register(settings.store_url)  # its errors are shown redacted, like the service's
     runtime = Runtime(settings)
     try:

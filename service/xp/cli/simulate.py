@@ -253,7 +253,7 @@ def simulate(
             f"a lift of {lift!r} takes the rate {baseline!r} outside (0, 1]", param_hint="--lift"
         )
     seed = seed if seed is not None else random.SystemRandom().randrange(1_000_000)
-    with open_runtime(experiments_dir, store_url) as runtime:
+    with open_runtime(experiments_dir, store_url, reading=False) as runtime:
         definition = find_definition(runtime, key)
         if definition.status != "running":
             raise click.ClickException(

@@ -15,7 +15,7 @@ from xp.definitions.guard import History, check
 from xp.definitions.holdouts import load_holdouts
 from xp.definitions.loader import load_directory
 from xp.settings import features_beside
-from xp.store import StoreError, open_store
+from xp.store import StoreError, missing_sqlite_file, open_store
 
 
 @click.command()
@@ -55,6 +55,9 @@ def validate(
     holdouts = load_holdouts(holdouts_dir, result.definitions, features.features)
     problems = list(result.problems) + features.problems + holdouts.problems
     if store_url:
+        missing = missing_sqlite_file(store_url)
+        if missing is not None:
+            raise click.ClickException(f"--store: no SQLite store at {missing!r}")
         try:
             store = open_store(store_url, ".")
             try:

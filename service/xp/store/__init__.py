@@ -29,8 +29,20 @@ __all__ = [
     "StoreError",
     "SufficientStats",
     "UnitRow",
+    "missing_sqlite_file",
     "open_store",
 ]
+
+
+def missing_sqlite_file(url: str | None) -> str | None:
+    """The path of the SQLite file ``url`` names when that file does not exist (opening it
+    would create an empty store: for a command that only reads, a mistyped path)."""
+    if not url or not url.startswith(SQLITE_PREFIX):
+        return None
+    path = url[len(SQLITE_PREFIX) :]
+    if not path or path == ":memory:" or Path(path).exists():
+        return None
+    return path
 
 
 def open_store(
