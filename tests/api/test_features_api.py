@@ -185,9 +185,8 @@ def test_xp_validate_names_file_and_field_of_each_error(tmp_path: Path) -> None:
     assert "prerequisites: cyclic prerequisite: cycle-a -> cycle-b -> cycle-a" in line("cycle-a")
     assert "cyclic prerequisite: cycle-b -> cycle-a -> cycle-b" in line("cycle-b")
     assert "default: must be a boolean value (got 'no')" in line("wrong-type")
-    assert "environments.production.rules.0.experiment: no such experiment (got 'nope')" in line(
-        "unknown-exp"
-    )
+    unknown = "environments.production.rules.0.experiment: no valid experiment has this key"
+    assert f"{unknown} (got 'nope')" in line("unknown-exp")
     assert "environments.production.rules.0.values: must map every variant of 'checkout-button'"
     assert "missing ['control']" in line("unmapped")
     assert lines[-1] == "5 of 6 files refused, 5 problems"

@@ -64,3 +64,20 @@ def test_a_broken_experiment_file_says_which_checks_wait(tmp_path: Path) -> None
         f"{other}: 2 more checks skipped until this file is valid (unique key, layer range)"
         in lines
     )
+
+
+def test_a_folder_that_is_not_there_reads_no_file(tmp_path: Path) -> None:
+    code, lines = validate(tmp_path / "nope")
+    assert code == 1
+    assert lines == [f"{tmp_path / 'nope'}: is not a directory", "no file read, 1 problem"]
+
+
+def test_a_feature_on_a_refused_experiment_is_not_called_a_typo(tmp_path: Path) -> None:
+    feature = {k: v for k, v in FEATURE.items() if k not in ("colour", "prerequisites")}
+    experiments, features = folders(tmp_path, feature)
+    broken = yaml.safe_load((experiments / "checkout-button.yaml").read_text())
+    (experiments / "checkout-button.yaml").write_text(yaml.safe_dump({**broken, "colour": 1}))
+    code, lines = validate(experiments)
+    assert code == 1
+    where = f"{features / 'new-checkout.yaml'}: environments.production.rules.1.experiment"
+    assert f"{where}: no valid experiment has this key (got 'checkout-button')" in lines, lines

@@ -96,7 +96,7 @@ def decode_exactly(raw: bytes, check_text: bool = True) -> Any:
         path = bad_text(document)
         if path is not None:
             message = "a string is not valid Unicode text (a lone surrogate)"
-            raise BadRequest(f"{path or 'body'}: {message}", {path: [message]})
+            raise BadRequest(f"{path or 'body'}: {message}", {path or "body": [message]})
     return document
 
 
@@ -148,7 +148,7 @@ def load(schema: Schema, document: Any) -> Any:
     if not isinstance(document, dict):
         raise ValidationFailed(
             f"the body must be a JSON object, not {type(document).__name__}",
-            {"": ["not an object"]},
+            {"body": ["must be a JSON object"]},
         )
     fast = fast_loader(schema)
     loaded = None if fast is None else fast.load(document)

@@ -84,7 +84,10 @@ def validate(
     if problems:
         bad = len({p.file for p in problems})
         files = result.files + features.files + holdouts.files
-        click.echo(f"{bad} of {files} files refused, {len(problems)} problems", err=True)
+        found = _counted(len(problems), "problem")
+        # a problem may be a folder's ("is not a directory"): then no file was read at all
+        summary = f"{bad} of {_counted(files, 'file')} refused" if files else "no file read"
+        click.echo(f"{summary}, {found}", err=True)
         raise SystemExit(1)
     checked = " and the store's fingerprints" if store_url else ""
     click.echo(
@@ -92,3 +95,7 @@ def validate(
         f"{len(features.features)} features OK in {features_dir}; "
         f"{len(holdouts.holdouts)} holdouts OK in {holdouts_dir}"
     )
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

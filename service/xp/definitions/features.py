@@ -23,7 +23,8 @@ from xp_client.features import TYPES, type_matches
 KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 ENVIRONMENT = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,30}[a-z0-9])?$")
 FIELDS = {"key", "description", "owner", "type", "default", "prerequisites", "environments"}
-NO_SUCH_FEATURE = "no such feature"
+# "valid": a key whose own file is refused is missing here too, which is not a typo
+NO_SUCH_FEATURE = "no valid feature has this key"
 RULE_FIELDS = {"condition", "value", "rollout", "hash_attribute", "experiment", "values"}
 
 
@@ -345,7 +346,7 @@ def cross_problems(
                         Problem(
                             f.source,
                             f"{where}.experiment",
-                            "no such experiment",
+                            "no valid experiment has this key",
                             rule["experiment"],
                         )
                     )

@@ -177,6 +177,11 @@ def cross_problems(
             for i, name in enumerate(keys):
                 if name not in known[kind]:
                     out.append(
-                        Problem(h.source, f"applies_to.{kind}.{i}", f"no such {kind[:-1]}", name)
+                        Problem(
+                            h.source,
+                            f"applies_to.{kind}.{i}",
+                            f"no valid {kind[:-1]} has this key",
+                            name,
+                        )
                     )
     return out
