@@ -119,17 +119,21 @@ def observed_baseline(definition: Definition, metric: Metric, data: ExperimentDa
         if not 0 < rate < 1:
             raise click.ClickException(
                 f"the control's {metric.name} rate is {fmt.percent(rate, 2, False)} over "
-                f"{stats.n} units; planning needs a rate between 0 and 1 (give --baseline-rate)"
+                f"{_units(stats.n)}; planning needs a rate between 0 and 1 (give --baseline-rate)"
             )
         return Baseline("proportion", rate)
     sd = math.sqrt(moments.variance) if math.isfinite(moments.variance) else math.nan
     if not (math.isfinite(moments.mean) and moments.mean != 0 and sd > 0):
         raise click.ClickException(
             f"the control's {metric.name} has mean {fmt.number(moments.mean)} and sd "
-            f"{fmt.number(sd)} over {stats.n} units; planning needs a non-zero mean and "
+            f"{fmt.number(sd)} over {_units(stats.n)}; planning needs a non-zero mean and "
             "spread (give --baseline-mean and --sd)"
         )
     return Baseline("mean", moments.mean, sd)
+
+
+def _units(n: float) -> str:
+    return f"{fmt.count(n)} unit{'' if n == 1 else 's'}"
 
 
 def observed_traffic(data: ExperimentData) -> Traffic:

@@ -194,7 +194,9 @@ class ExperimentSchema(Schema):
     unit = fields.String(load_default="user_id", validate=NAME_RULE)
     salt = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1))
     variants = fields.List(
-        fields.Nested(VariantSchema), required=True, validate=validate.Length(min=2, max=26)
+        fields.Nested(VariantSchema),
+        required=True,
+        validate=validate.Length(min=2, max=26, error="must list {min} to {max} variants"),
     )
     coverage = fields.Float(load_default=1.0, allow_nan=False, validate=validate.Range(0, 1))
     targeting = fields.Dict(keys=fields.String(), allow_none=True, load_default=None)
